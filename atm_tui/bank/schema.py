@@ -1,0 +1,51 @@
+"""The bank's SQLite schema: public, so a teacher can open the file with the sqlite3 shell."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Table and column names are a contract (DESIGN.md); extra columns are ours.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    id              TEXT PRIMARY KEY,
+    owner           TEXT,
+    balance         INTEGER NOT NULL CHECK (balance >= 0),
+    opening_balance INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    id            INTEGER PRIMARY KEY,
+    txn_id        TEXT NOT NULL,
+    account_id    TEXT NOT NULL REFERENCES accounts(id),
+    amount        INTEGER NOT NULL,
+    balance_after INTEGER NOT NULL,
+    at            INTEGER NOT NULL,
+    operation     TEXT NOT NULL DEFAULT 'withdraw'
+);
+CREATE INDEX IF NOT EXISTS ledger_txn ON ledger(txn_id);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    account_id  TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    response    TEXT NOT NULL,
+    hits        INTEGER NOT NULL DEFAULT 0,
+    first_seen  INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id      INTEGER PRIMARY KEY,
+    txn_id  TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    at      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_txn ON deliveries(txn_id);
+"""
+
+REQUIRED_TABLES = ("meta", "accounts", "ledger", "idempotency_keys", "deliveries")

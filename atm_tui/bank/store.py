@@ -1,0 +1,147 @@
+"""Opening the bank's SQLite file: checks that name the bad input, the schema, and the reset."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from atm_tui.bank.money import MAX_BALANCE
+from atm_tui.bank.schema import REQUIRED_TABLES, SCHEMA, SCHEMA_VERSION
+
+Synchronous = Literal["normal", "full"]
+DEFAULT_ACCOUNT = "A-1001"
+DEFAULT_OWNER = "Asha"
+DEFAULT_OPENING_BALANCE = 50_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StoreError(Exception):
+    """A database that cannot be used; the message is one line naming the path and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    path: str
+    opening_balance: int = DEFAULT_OPENING_BALANCE
+    account_id: str = DEFAULT_ACCOUNT
+    owner: str = DEFAULT_OWNER
+    fresh: bool = False
+    synchronous: Synchronous = "normal"
+
+
+def check_path(path: str) -> bool:
+    """Check a database path before SQLite touches it. Returns True if the file already exists."""
+    p = Path(path)
+    if path == ":memory:":
+        return False
+    if p.is_dir():
+        raise StoreError(f"database path {path}: is a folder; give a file path such as {p / 'bank.db'}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise StoreError(f"database path {path}: folder {parent} does not exist; create it or pick another path")
+    if not p.exists():
+        if not os.access(parent, os.W_OK):
+            raise StoreError(f"database path {path}: folder {parent} is not writable")
+        return False
+    mode = p.stat().st_mode
+    # Root ignores permission bits, so check them ourselves: a read-only file means "do not write".
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(p, os.W_OK):
+        raise StoreError(f"database path {path}: file is read-only; make it writable or pick another path")
+    if p.stat().st_size:
+        with p.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            raise StoreError(
+                f"database path {path}: not a SQLite database; give an atm-tui database or a new file name"
+            )
+    return True
+
+
+def _remove_new_file(path: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.remove(path + suffix)
+        except OSError:
+            pass
+
+
+def _describe(path: str, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"database path {path}: database is locked by another program; close it and try again"
+        )
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return StoreError(f"database path {path}: database is corrupt ({text}); use --fresh with a new path")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"database path {path}: file is read-only; make it writable or pick another path")
+    return StoreError(f"database path {path}: cannot use it ({text})")
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A raw connection in autocommit mode: every transaction is an explicit BEGIN IMMEDIATE."""
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.5)
+
+
+def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> None:
+    """Set pragmas, check or create the schema and the account, all or nothing. Runs on any thread."""
+    if not 0 <= config.opening_balance <= MAX_BALANCE:
+        raise StoreError(
+            f"opening balance {config.opening_balance}: use a whole number of rupees from 0 to {MAX_BALANCE:,}"
+        )
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if config.path != ":memory:" and str(mode).lower() != "wal":
+            raise StoreError(f"database path {config.path}: cannot switch to WAL journal (got {mode})")
+        conn.execute(f"PRAGMA synchronous={config.synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if existed:
+            ok = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise StoreError(f"database path {config.path}: database is corrupt ({ok}); use a new path")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not set(REQUIRED_TABLES) <= tables:
+                missing = ", ".join(sorted(set(REQUIRED_TABLES) - tables))
+                raise StoreError(
+                    f"database path {config.path}: a SQLite file but not an atm-tui bank (missing {missing})"
+                )
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        if config.fresh:
+            for table in ("ledger", "idempotency_keys", "deliveries", "accounts"):
+                conn.execute(f"DELETE FROM {table}")
+        conn.execute(
+            "INSERT OR IGNORE INTO accounts (id, owner, balance, opening_balance) VALUES (?, ?, ?, ?)",
+            (config.account_id, config.owner, config.opening_balance, config.opening_balance),
+        )
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise _describe(config.path, exc) from None
+
+
+def open_sync(config: StoreConfig) -> sqlite3.Connection:
+    """Open (creating if needed) the bank's file; on any failure a new file is removed again."""
+    existed = check_path(config.path)
+    try:
+        conn = connect(config.path)
+    except sqlite3.Error as exc:
+        raise _describe(config.path, exc) from None
+    try:
+        prepare(conn, config, existed)
+    except BaseException:
+        conn.close()
+        if not existed:
+            _remove_new_file(config.path)
+        raise
+    return conn

@@ -1,0 +1,216 @@
+"""The `atm-tui` command: the classroom app, and `simulate`, the headless engine run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+from atm_tui.bank.core import MODES
+from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
+from atm_tui.bank.store import StoreConfig, StoreError
+from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
+
+EXIT_USAGE = 2
+EXIT_VIOLATED = 1
+T = TypeVar("T")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line naming the input and what is accepted: no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    def convert(text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use {what} from {lo:,} to {hi:,}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range; use {what} from {lo:,} to {hi:,}")
+        return value
+
+    return convert
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; use a probability from 0 to 1, e.g. 0.3") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; use a probability from 0 to 1, e.g. 0.3")
+    return value
+
+
+def _amount(text: str) -> int:
+    try:
+        return parse_amount(text)
+    except AmountError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace(f"amount {text!r} ", f"{text!r} ")) from None
+
+
+def _opening(text: str) -> int:
+    return _int_in(0, MAX_BALANCE, "whole rupees")(text.replace(",", ""))
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
+    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--seed", type=_int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
+                   help="seed of the one RNG every network decision draws from (default 0)")
+    p.add_argument("--opening-balance", type=_opening, default=50_000, metavar="RS",
+                   help="opening balance of a new account, whole rupees (default 50000)")
+    p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
+                   help="SQLite synchronous level in WAL mode (default normal; see README)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="atm-tui", description="Exactly-once is at-least-once delivery plus idempotent processing.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    add_engine_options(parser)
+    parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
+
+    sim = sub.add_parser("simulate", help="run the engine headless and print a report",
+                         description="Run withdrawals through the lossy network and the bank, headless.")
+    add_engine_options(sim)
+    sim.add_argument("--fresh", action="store_true", help="empty an existing database first")
+    sim.add_argument("--withdrawals", type=_int_in(0, 10_000_000, "a count"), default=1, metavar="N",
+                     help="customers, one after another at one ATM (default 1)")
+    sim.add_argument("--amount", type=_amount, default=5_000, metavar="RS",
+                     help="rupees per withdrawal, a positive multiple of 100 (default 5000)")
+    sim.add_argument("--mode", choices=MODES, default="idempotent", help="the bank's mode (default idempotent)")
+    sim.add_argument("--drop-request", type=_probability, default=0.0, metavar="P", help="chance a request is lost")
+    sim.add_argument("--drop-reply", type=_probability, default=0.0, metavar="P", help="chance a reply is lost")
+    sim.add_argument("--duplicate", type=_probability, default=0.0, metavar="P", help="chance a request arrives twice")
+    sim.add_argument("--drop-next-replies", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                     help="lose the next N replies (the lesson's story uses 2)")
+    sim.add_argument("--drop-next-requests", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N")
+    sim.add_argument("--duplicate-next", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                     help="deliver the next N requests twice")
+    sim.add_argument("--max-attempts", type=_int_in(1, 100, "a count"), default=3, metavar="N",
+                     help="attempts per withdrawal, the first included (default 3)")
+    sim.add_argument("--retry", choices=RETRY_POLICIES, default="backoff",
+                     help="retry policy (default backoff, with full jitter)")
+    sim.add_argument("--timeout", type=_int_in(1, 86_400_000, "milliseconds"), default=3_000, metavar="MS",
+                     help="virtual ms the ATM waits for a reply (default 3000)")
+    sim.add_argument("--processing", type=_int_in(0, 86_400_000, "milliseconds"), default=300, metavar="MS",
+                     help="virtual ms the bank takes per delivery (default 300)")
+    sim.add_argument("--ttl", type=_int_in(1, 10**12, "milliseconds"), default=86_400_000, metavar="MS",
+                     help="how long the bank remembers a key, virtual ms (default 24 h)")
+    sim.add_argument("--first-id", type=_int_in(0, 10**12, "an id number"), default=None, metavar="N",
+                     help="number of the first transaction id (default 123, or after the last one stored)")
+    sim.add_argument("--crash-in-gap", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                     help="split mode: the bank dies between debit and key, the next N times")
+    sim.add_argument("--hard-crash", action="store_true",
+                     help="with --crash-in-gap: SIGKILL this process at the crash point")
+    sim.add_argument("--bridge", choices=("inline", "aiosqlite"), default="inline",
+                     help="run transactions inline (default) or on aiosqlite's thread, as the app does")
+    sim.add_argument("--trace", metavar="FILE", help="write every event as a JSON line")
+    sim.add_argument("--check", action="store_true", help="exit 1 if an invariant is violated")
+    sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    return parser
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"atm-tui: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _default_db() -> str:
+    return str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from atm_tui.sim.run import RunOptions, simulate
+
+    if args.trace:
+        folder = Path(args.trace).parent
+        if not folder.is_dir():
+            return _fail(f"--trace {args.trace}: folder {folder} does not exist; create it or pick another path")
+        if Path(args.trace).is_dir():
+            return _fail(f"--trace {args.trace}: is a folder; give a file path")
+    db = args.db or _default_db()
+    config = SimConfig(
+        seed=args.seed,
+        mode=args.mode,
+        amount=args.amount,
+        request=LinkConfig(drop=args.drop_request, duplicate=args.duplicate),
+        reply=LinkConfig(drop=args.drop_reply),
+        atm=AtmConfig(timeout=args.timeout, retry=args.retry, max_attempts=args.max_attempts),
+        bank=BankTiming(processing=args.processing, ttl=args.ttl),
+    )
+    store = StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh, synchronous=args.synchronous)
+    options = RunOptions(
+        withdrawals=args.withdrawals,
+        drop_next_replies=args.drop_next_replies,
+        drop_next_requests=args.drop_next_requests,
+        duplicate_next_requests=args.duplicate_next,
+        crash_in_gap=args.crash_in_gap,
+        hard_crash=args.hard_crash,
+        first_id=args.first_id,
+        trace=args.trace,
+        bridge=args.bridge,
+    )
+    try:
+        result = asyncio.run(simulate(config, store, options))
+    except StoreError as exc:
+        return _fail(str(exc))
+    report = result.report
+    if args.json:
+        out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}
+        print(json.dumps(out, sort_keys=False))
+    else:
+        c = report.counts
+        print(f"database: {db} (WAL, synchronous={result.synchronous})")
+        print(
+            f"mode {args.mode}, seed {args.seed}: {c['withdrawals']} withdrawals, {c['attempts']} attempts,"
+            f" {c['deliveries']} deliveries at the bank"
+        )
+        print(
+            f"bank: {c['processed']} processed, {c['replayed']} replayed, {c['in_progress']} in progress,"
+            f" {c['rejected']} rejected, {c['declined']} declined"
+        )
+        print(f"ATM: {c['dispensed']} dispensed, {c['unknown']} unknown" + (f" (last: {result.last_txn})" if result.last_txn else ""))
+        print(
+            f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
+            f" ({report.ledger_rows} ledger rows)"
+        )
+        if report.ok:
+            print("exactly-once invariants: all hold")
+        else:
+            for inv in report.invariants:
+                if not inv.ok:
+                    print(f"exactly-once invariant VIOLATED: {inv.name}: {inv.detail}")
+        print(f"{result.elapsed:.3f} s, {result.to_dict()['deliveries_per_second']:,} deliveries/s")
+    if args.check and not report.ok:
+        return EXIT_VIOLATED
+    return 0
+
+
+def run_app(args: argparse.Namespace) -> int:
+    try:
+        from atm_tui.ui.app import run as run_ui
+    except ImportError as exc:  # pragma: no cover - the UI ships with the package
+        return _fail(f"the app cannot start ({exc})")
+    return run_ui(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "simulate":
+            return run_simulate(args)
+        return run_app(args)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,189 @@
+"""The ATM client: mints ids, times out, retries with the same id and body, and reports an outcome."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from atm_tui.sim.config import AtmConfig
+from atm_tui.sim.events import (
+    Answered,
+    Finished,
+    GaveUp,
+    Ignored,
+    Requested,
+    Resolved,
+    Retrying,
+    ReplyDelivered,
+    Sent,
+    TimedOut,
+)
+from atm_tui.sim.network import Message
+from atm_tui.sim.world import World
+
+DISPENSED = "dispensed"
+DECLINED = "declined"
+REJECTED = "rejected"
+UNKNOWN = "unknown"
+OUTCOMES = (DISPENSED, DECLINED, REJECTED, UNKNOWN)
+
+Sender = Callable[[Message], None]
+
+
+@dataclass(slots=True)
+class Pending:
+    """What the ATM knows about one transaction while it is not finished."""
+
+    txn_id: str
+    amount: int
+    attempt: int = 0
+    timer: int = 0  # bumped to cancel the outstanding timeout or retry
+    outcome: str = ""
+    replies: list[str] = field(default_factory=list)
+
+
+class Atm:
+    """One ATM. `send` puts a message on the request link; replies come back through `on_reply`."""
+
+    def __init__(self, world: World, config: AtmConfig, send: Sender, account_id: str = "") -> None:
+        self.world = world
+        self.config = config
+        self._send = send
+        self.account_id = account_id
+        self.next_number = config.first_id
+        self.pending: dict[str, Pending] = {}
+        self.last: Pending | None = None
+        self._reads = 0
+        self._unknown: set[str] = set()
+
+    @property
+    def last_txn_id(self) -> str:
+        return self.last.txn_id if self.last else ""
+
+    # -- the customer's actions ---------------------------------------------------------------
+    def withdraw(self, amount: int, txn_id: str | None = None) -> str:
+        """Start a withdrawal under a fresh id (or a given one, to show a client reusing an id)."""
+        if txn_id is None:
+            txn_id = f"{self.config.prefix}{self.next_number}"
+            self.next_number += 1
+        p = Pending(txn_id, amount)
+        self.pending[txn_id] = p
+        self.last = p
+        self.world.emit(Requested(self.world.now, txn_id, 0, "withdraw", amount))
+        self._attempt(p)
+        return txn_id
+
+    def retry_now(self, txn_id: str | None = None) -> bool:
+        """Resend the same id and body at once (the `r` key), even after the ATM gave up."""
+        p = self.pending.get(txn_id) if txn_id else self.last
+        if p is None:
+            return False
+        if p.outcome:
+            if p.outcome != UNKNOWN:
+                return False
+            p.outcome = ""
+            self.pending[p.txn_id] = p
+        self._attempt(p)
+        return True
+
+    def query_balance(self) -> str:
+        self._reads += 1
+        rid = f"B{self._reads}"
+        self.world.emit(Requested(self.world.now, rid, 0, "balance", 0))
+        self._read(Message("balance", rid, 1))
+        return rid
+
+    def query_status(self, txn_id: str | None = None) -> str | None:
+        """Ask the bank what became of a transaction: a read, safe to repeat."""
+        if txn_id is None:
+            if self.last is None:
+                return None
+            txn_id = self.last.txn_id
+        self.world.emit(Requested(self.world.now, txn_id, 0, "status", 0))
+        self._read(Message("status", txn_id, 1))
+        return txn_id
+
+    # -- the wire -------------------------------------------------------------------------------
+    def _read(self, msg: Message) -> None:
+        self.world.emit(Sent(self.world.now, msg.txn_id, msg.attempt, msg.op, 0))
+        self._send(msg)
+
+    def _attempt(self, p: Pending) -> None:
+        p.attempt += 1
+        p.timer += 1
+        world = self.world
+        world.emit(Sent(world.now, p.txn_id, p.attempt, "withdraw", p.amount))
+        self._send(Message("withdraw", p.txn_id, p.attempt, p.amount))
+        world.at(world.now + self.config.timeout, self._on_timeout, p, p.timer)
+
+    def _retry_delay(self, p: Pending) -> int:
+        cfg = self.config
+        if cfg.retry == "fixed":
+            return cfg.fixed_delay
+        # Full jitter (AWS): uniform(0, min(cap, base * 2**n)) spreads a crowd of retries apart.
+        ceiling = min(cfg.backoff_cap, cfg.backoff_base * 2 ** (p.attempt - 1))
+        return self.world.rng.randint(0, ceiling)
+
+    def _can_retry(self, p: Pending) -> bool:
+        cfg = self.config
+        return cfg.auto_retry and cfg.retry != "none" and p.attempt < cfg.max_attempts
+
+    def _schedule_retry(self, p: Pending) -> None:
+        delay = self._retry_delay(p)
+        p.timer += 1
+        self.world.emit(Retrying(self.world.now, p.txn_id, p.attempt + 1, delay))
+        self.world.at(self.world.now + delay, self._fire_retry, p, p.timer)
+
+    def _fire_retry(self, p: Pending, timer: int) -> None:
+        if p.outcome or timer != p.timer:
+            return
+        self._attempt(p)
+
+    def _on_timeout(self, p: Pending, timer: int) -> None:
+        if p.outcome or timer != p.timer:
+            return
+        world = self.world
+        world.emit(TimedOut(world.now, p.txn_id, p.attempt))
+        if self._can_retry(p):
+            self._schedule_retry(p)
+        else:
+            world.emit(GaveUp(world.now, p.txn_id, p.attempt))
+            self._finish(p, UNKNOWN, p.attempt)
+
+    def _finish(self, p: Pending, outcome: str, attempt: int) -> None:
+        p.outcome = outcome
+        p.timer += 1
+        self.pending.pop(p.txn_id, None)
+        if outcome == UNKNOWN:
+            self._unknown.add(p.txn_id)
+        else:
+            self._unknown.discard(p.txn_id)
+        self.world.emit(Finished(self.world.now, p.txn_id, attempt, outcome))
+
+    def on_reply(self, msg: Message, copy: int = 1) -> None:
+        world = self.world
+        world.emit(ReplyDelivered(world.now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed, msg.body))
+        if msg.op != "withdraw":
+            world.emit(Answered(world.now, msg.txn_id, msg.attempt, msg.op, msg.body))
+            if msg.op == "status" and msg.txn_id in self._unknown:
+                self._unknown.discard(msg.txn_id)
+                data = json.loads(msg.body)
+                truth = "debited" if int(data.get("debits", 0)) else "not debited"
+                world.emit(Resolved(world.now, msg.txn_id, msg.attempt, truth))
+            return
+        p = self.pending.get(msg.txn_id)
+        if p is None:
+            world.emit(Ignored(world.now, msg.txn_id, msg.attempt, msg.status))
+            return
+        p.replies.append(msg.status)
+        if msg.status == "approved":
+            self._finish(p, DISPENSED, msg.attempt)
+        elif msg.status == "declined":
+            self._finish(p, DECLINED, msg.attempt)
+        elif msg.status == "rejected":
+            self._finish(p, REJECTED, msg.attempt)
+        elif msg.status == "in_progress":
+            # The bank has it but is not done: wait, then ask again with the same id.
+            if msg.attempt == p.attempt and self._can_retry(p):
+                self._schedule_retry(p)

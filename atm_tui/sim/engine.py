@@ -1,0 +1,158 @@
+"""One run: the world, the network, the ATM and the bank wired together, plus the controls.
+
+The UI's keys, the CLI's flags and a scenario's actions all end up as calls on Engine, and every
+call is recorded as a Control event, so a trace replays exactly.
+"""
+
+from __future__ import annotations
+
+from atm_tui.bank.core import Mode
+from atm_tui.bank.service import Bank, Bridge
+from atm_tui.bank.store import StoreConfig
+from atm_tui.sim.atm import Atm
+from atm_tui.sim.config import SimConfig
+from atm_tui.sim.events import Control
+from atm_tui.sim.network import Message, Network
+from atm_tui.sim.server import BankServer
+from atm_tui.sim.world import World
+
+
+class Engine:
+    def __init__(self, config: SimConfig, bank: Bank, start: int = 0) -> None:
+        self.config = config
+        self.bank = bank
+        bank.mode = config.mode
+        bank.ttl = config.bank.ttl
+        self.world = World(config.seed, start)
+        self.network = Network(config.request, config.reply)
+        self.atm = Atm(self.world, config.atm, self._send_request, bank.account_id)
+        self.server = BankServer(self.world, bank, config.bank, self._send_reply)
+
+    @classmethod
+    async def open(
+        cls,
+        config: SimConfig,
+        store: StoreConfig,
+        *,
+        bridge: Bridge = "inline",
+        resume: bool = True,
+    ) -> Engine:
+        """Open the bank's file and continue its clock and its ids where the last run stopped."""
+        bank = Bank(store, mode=config.mode, ttl=config.bank.ttl, bridge=bridge)
+        await bank.open()
+        latest, highest = (await bank.resume_point()) if resume else (0, 0)
+        # Go on one tick after the last stored time, so this run's rows never share a time with
+        # the last run's.
+        engine = cls(config, bank, latest + 1 if latest else 0)
+        if highest >= engine.atm.next_number:
+            engine.atm.next_number = highest + 1
+        return engine
+
+    async def close(self) -> None:
+        await self.bank.close()
+
+    @property
+    def now(self) -> int:
+        return self.world.now
+
+    def _send_request(self, msg: Message) -> None:
+        self.network.request.send(self.world, msg, self._arrive_at_bank)
+
+    def _arrive_at_bank(self, msg: Message, copy: int) -> None:
+        # The bank's work awaits SQLite, so it runs as its own scheduled step.
+        self.world.at_async(self.world.now, self.server.on_request, msg, copy)
+
+    def _send_reply(self, msg: Message) -> None:
+        self.network.reply.send(self.world, msg, self.atm.on_reply)
+
+    def _control(self, name: str, value: object) -> None:
+        self.world.emit(Control(self.world.now, "", 0, name, str(value)))
+
+    # -- the customer ------------------------------------------------------------------------
+    def withdraw(self, amount: int | None = None, txn_id: str | None = None) -> str:
+        amount = self.config.amount if amount is None else amount
+        self._control("withdraw", amount if txn_id is None else f"{amount} {txn_id}")
+        return self.atm.withdraw(amount, txn_id)
+
+    def balance_inquiry(self) -> str:
+        self._control("balance", "")
+        return self.atm.query_balance()
+
+    def status_query(self, txn_id: str | None = None) -> str | None:
+        self._control("status", txn_id or "")
+        return self.atm.query_status(txn_id)
+
+    def retry_now(self, txn_id: str | None = None) -> bool:
+        self._control("retry_now", txn_id or "")
+        return self.atm.retry_now(txn_id)
+
+    # -- the teacher's hiccups ---------------------------------------------------------------
+    def drop_next_replies(self, n: int = 1) -> None:
+        self._control("drop_next_replies", n)
+        self.network.reply.drop_next += n
+
+    def drop_next_requests(self, n: int = 1) -> None:
+        self._control("drop_next_requests", n)
+        self.network.request.drop_next += n
+
+    def duplicate_next_requests(self, n: int = 1) -> None:
+        self._control("duplicate_next_requests", n)
+        self.network.request.duplicate_next += n
+
+    def delay_next(self, direction: str, ms: int) -> None:
+        self._control(f"delay_next_{direction}", ms)
+        self.network.link(direction).delay_next += ms
+
+    def set_drop_all_replies(self, on: bool) -> None:
+        self._control("drop_all_replies", on)
+        self.network.reply.drop_all = on
+
+    def set_auto_retry(self, on: bool) -> None:
+        self._control("auto_retry", on)
+        self.config.atm.auto_retry = on
+
+    def set_mode(self, mode: Mode) -> None:
+        self._control("mode", mode)
+        self.config.mode = mode
+        self.bank.mode = mode
+
+    def set_rate(self, direction: str, what: str, p: float) -> None:
+        """Set a link's drop or duplicate probability (0..1)."""
+        self._control(f"{direction}_{what}", p)
+        link = self.network.link(direction)
+        if what == "drop":
+            link.config.drop = p
+        elif what == "duplicate":
+            link.config.duplicate = p
+        else:
+            raise ValueError(f"{what!r}: use drop or duplicate")
+
+    def set_processing_time(self, ms: int) -> None:
+        self._control("processing", ms)
+        self.config.bank.processing = ms
+
+    def set_ttl(self, ms: int) -> None:
+        self._control("ttl", ms)
+        self.config.bank.ttl = ms
+        self.bank.ttl = ms
+
+    def crash_in_gap(self, n: int = 1, hard: bool = False) -> None:
+        """Make the bank die between split mode's two transactions, the next n times."""
+        self._control("crash_in_gap", n)
+        self.server.crash_in_gap += n
+        self.server.hard_crash = hard
+
+    def crash_bank(self) -> None:
+        self._control("crash_bank", "")
+        self.server.crash("on request")
+
+    # -- running -----------------------------------------------------------------------------
+    async def run_until_idle(self) -> int:
+        return await self.world.run_until_idle()
+
+    async def advance_to(self, t: int) -> None:
+        await self.world.advance_to(t)
+
+    async def wait(self, ms: int) -> None:
+        """Let `ms` of virtual time pass, running whatever falls due."""
+        await self.world.advance_to(self.world.now + ms)

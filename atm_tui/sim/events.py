@@ -1,0 +1,239 @@
+"""The run's trace: a closed set of frozen events, each one JSON line with its virtual time."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+REQUEST = "request"  # ATM to bank
+REPLY = "reply"  # bank to ATM
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened at virtual time `t` (milliseconds) to transaction `txn_id`."""
+
+    kind: ClassVar[str] = "event"
+    t: int
+    txn_id: str
+    attempt: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"t": self.t, "kind": self.kind}
+        for f in fields(self):
+            if f.name != "t":
+                out[f.name] = getattr(self, f.name)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Requested(Event):
+    """The customer asked the ATM for something (a withdrawal, a balance, a status)."""
+
+    kind: ClassVar[str] = "requested"
+    op: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sent(Event):
+    """The ATM put one attempt on the wire."""
+
+    kind: ClassVar[str] = "sent"
+    op: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped(Event):
+    """The network lost a message. `cause`: random, forced (a one-shot), drop-all, bank-down."""
+
+    kind: ClassVar[str] = "dropped"
+    direction: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicated(Event):
+    """The network will deliver this message twice."""
+
+    kind: ClassVar[str] = "duplicated"
+    direction: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered(Event):
+    """A request arrived at the bank (copy 2 is the network's duplicate)."""
+
+    kind: ClassVar[str] = "delivered"
+    op: str
+    copy: int
+
+
+@dataclass(frozen=True, slots=True)
+class Processed(Event):
+    """A new key: the bank debited the account and stored the response."""
+
+    kind: ClassVar[str] = "processed"
+    amount: int
+    balance_after: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Declined(Event):
+    """A new key, insufficient funds: the decline is stored and replayed like any result."""
+
+    kind: ClassVar[str] = "declined"
+    amount: int
+    balance: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed(Event):
+    """A known key: the stored response went back verbatim, nothing debited."""
+
+    kind: ClassVar[str] = "replayed"
+    hits: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class InProgress(Event):
+    """Another delivery of the key is still being processed (HTTP 409)."""
+
+    kind: ClassVar[str] = "in_progress"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected(Event):
+    """The key is known with a different request body (HTTP 422)."""
+
+    kind: ClassVar[str] = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyExpired(Event):
+    """The key's retention window had passed, so this delivery is treated as new."""
+
+    kind: ClassVar[str] = "key_expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Replied(Event):
+    """The bank sent its answer back."""
+
+    kind: ClassVar[str] = "replied"
+    op: str
+    status: str
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDelivered(Event):
+    """The bank's answer reached the ATM."""
+
+    kind: ClassVar[str] = "reply_delivered"
+    op: str
+    status: str
+    replayed: bool
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimedOut(Event):
+    """The ATM stopped waiting for this attempt's answer."""
+
+    kind: ClassVar[str] = "timed_out"
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying(Event):
+    """The ATM will resend the same id and body as `attempt` after `delay` ms."""
+
+    kind: ClassVar[str] = "retrying"
+    delay: int
+
+
+@dataclass(frozen=True, slots=True)
+class GaveUp(Event):
+    """No attempts left: the ATM does not know whether the bank debited."""
+
+    kind: ClassVar[str] = "gave_up"
+
+
+@dataclass(frozen=True, slots=True)
+class Finished(Event):
+    """What the ATM finally knows: dispensed, declined, rejected or unknown."""
+
+    kind: ClassVar[str] = "finished"
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored(Event):
+    """A reply that came after the ATM had already finished with this id."""
+
+    kind: ClassVar[str] = "ignored"
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answered(Event):
+    """A read (balance or status) answered: reads need no key, asking twice changes nothing."""
+
+    kind: ClassVar[str] = "answered"
+    op: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved(Event):
+    """A status query turned an unknown outcome into the truth."""
+
+    kind: ClassVar[str] = "resolved"
+    truth: str
+
+
+@dataclass(frozen=True, slots=True)
+class Crashed(Event):
+    """The bank process died at `where`; work in flight is lost."""
+
+    kind: ClassVar[str] = "crashed"
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered(Event):
+    """The bank is back up, with only what it had committed."""
+
+    kind: ClassVar[str] = "recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class Control(Event):
+    """A person (or a script) changed a setting: inputs are events too, so runs replay exactly."""
+
+    kind: ClassVar[str] = "control"
+    name: str
+    value: str
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    Requested, Sent, Dropped, Duplicated, Delivered, Processed, Declined, Replayed, InProgress,
+    Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, GaveUp, Finished, Ignored,
+    Answered, Resolved, Crashed, Recovered, Control,
+)  # fmt: skip
+EVENTS_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from its JSON form (the trace file is a faithful record)."""
+    cls = EVENTS_BY_KIND[data["kind"]]
+    return cls(**{k: v for k, v in data.items() if k != "kind"})

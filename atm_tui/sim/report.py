@@ -1,0 +1,199 @@
+"""The run report and the exactly-once invariants, computed from the database and the trace."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from atm_tui.sim.events import (
+    Crashed,
+    Declined,
+    Delivered,
+    Dropped,
+    Duplicated,
+    Event,
+    Finished,
+    InProgress,
+    KeyExpired,
+    Processed,
+    Rejected,
+    Replayed,
+    Requested,
+    Resolved,
+    Retrying,
+    Sent,
+    TimedOut,
+)
+
+COUNT_NAMES = (
+    "withdrawals", "attempts", "deliveries", "processed", "replayed", "in_progress", "rejected",
+    "declined", "dispensed", "unknown", "requests_dropped", "replies_dropped", "duplicated",
+    "timeouts", "retries", "crashes", "keys_expired", "resolved",
+)  # fmt: skip
+
+
+class Tally:
+    """A trace subscriber that keeps counts and what each key answered, never the events."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(COUNT_NAMES, 0)
+        self.dispensed: list[str] = []
+        self._expected: dict[str, str] = {}
+        self.replay_mismatches: list[str] = []
+
+    def __call__(self, ev: Event) -> None:
+        c = self.counts
+        if isinstance(ev, Sent):
+            if ev.op == "withdraw":
+                c["attempts"] += 1
+        elif isinstance(ev, Delivered):
+            if ev.op == "withdraw":
+                c["deliveries"] += 1
+        elif isinstance(ev, Processed):
+            c["processed"] += 1
+            self._expected[ev.txn_id] = ev.body
+        elif isinstance(ev, Replayed):
+            c["replayed"] += 1
+            if self._expected.setdefault(ev.txn_id, ev.body) != ev.body:
+                self.replay_mismatches.append(ev.txn_id)
+        elif isinstance(ev, Declined):
+            c["declined"] += 1
+            self._expected[ev.txn_id] = ev.body
+        elif isinstance(ev, Finished):
+            if ev.outcome == "dispensed":
+                c["dispensed"] += 1
+                self.dispensed.append(ev.txn_id)
+            elif ev.outcome == "unknown":
+                c["unknown"] += 1
+            elif ev.outcome == "rejected":
+                pass
+        elif isinstance(ev, Requested):
+            if ev.op == "withdraw":
+                c["withdrawals"] += 1
+        elif isinstance(ev, Dropped):
+            c["requests_dropped" if ev.direction == "request" else "replies_dropped"] += 1
+        elif isinstance(ev, Duplicated):
+            c["duplicated"] += 1
+        elif isinstance(ev, InProgress):
+            c["in_progress"] += 1
+        elif isinstance(ev, Rejected):
+            c["rejected"] += 1
+        elif isinstance(ev, TimedOut):
+            c["timeouts"] += 1
+        elif isinstance(ev, Retrying):
+            c["retries"] += 1
+        elif isinstance(ev, Crashed):
+            c["crashes"] += 1
+        elif isinstance(ev, KeyExpired):
+            c["keys_expired"] += 1
+        elif isinstance(ev, Resolved):
+            c["resolved"] += 1
+
+    @property
+    def expected_bodies(self) -> dict[str, str]:
+        return self._expected
+
+
+@dataclass(slots=True)
+class Invariant:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class Report:
+    counts: dict[str, int]
+    balance_before: int
+    balance_after: int
+    opening_balance: int
+    ledger_rows: int
+    invariants: list[Invariant] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(i.ok for i in self.invariants)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counts": dict(self.counts),
+            "balance_before": self.balance_before,
+            "balance_after": self.balance_after,
+            "opening_balance": self.opening_balance,
+            "ledger_rows": self.ledger_rows,
+            "invariants": {i.name: {"ok": i.ok, "detail": i.detail} for i in self.invariants},
+            "ok": self.ok,
+        }
+
+
+def _examples(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def check_database(
+    conn: sqlite3.Connection,
+    account_id: str,
+    dispensed: list[str] | None = None,
+    expected_bodies: dict[str, str] | None = None,
+    replay_mismatches: list[str] | None = None,
+) -> tuple[int, int, int, list[Invariant]]:
+    """The exactly-once invariants over what is stored. Returns (opening, balance, rows, checks).
+
+    Also usable with no trace at all (after a crash): then only the database checks run.
+    """
+    opening, balance = conn.execute(
+        "SELECT opening_balance, balance FROM accounts WHERE id = ?", (account_id,)
+    ).fetchone()
+    rows, total = conn.execute(
+        "SELECT count(*), coalesce(sum(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)
+    ).fetchone()
+    doubles = [
+        f"{r[0]} x{r[1]}"
+        for r in conn.execute(
+            "SELECT txn_id, count(*) FROM ledger WHERE account_id = ? GROUP BY txn_id"
+            " HAVING count(*) > 1 ORDER BY min(id)",
+            (account_id,),
+        )
+    ]
+    checks = [
+        Invariant(
+            "one_ledger_row_per_key",
+            not doubles,
+            f"debited more than once: {_examples(doubles)}" if doubles else "",
+        ),
+        Invariant(
+            "balance_matches_ledger",
+            opening - balance == total,
+            "" if opening - balance == total
+            else f"opening {opening} - balance {balance} = {opening - balance}, ledger sums to {total}",
+        ),
+    ]
+    if dispensed is not None:
+        debited = {r[0] for r in conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ?",
+                                              (account_id,))}
+        missing = [t for t in dispensed if t not in debited]
+        checks.append(
+            Invariant(
+                "dispensed_have_ledger_rows",
+                not missing,
+                f"cash out with no ledger row: {_examples(missing)}" if missing else "",
+            )
+        )
+    if expected_bodies is not None:
+        bad = list(replay_mismatches or [])
+        stored = dict(
+            conn.execute("SELECT key, response FROM idempotency_keys WHERE account_id = ?", (account_id,))
+        )
+        for key, body in expected_bodies.items():
+            if key in stored and stored[key] != body:
+                bad.append(key)
+        checks.append(
+            Invariant(
+                "replays_byte_identical",
+                not bad,
+                f"replayed a different response for: {_examples(bad)}" if bad else "",
+            )
+        )
+    return int(opening), int(balance), int(rows), checks

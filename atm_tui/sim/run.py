@@ -1,0 +1,126 @@
+"""A headless run: N customers, one after another, at one ATM; then the report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from atm_tui.bank.service import Bridge
+from atm_tui.bank.store import StoreConfig
+from atm_tui.sim.config import SimConfig
+from atm_tui.sim.engine import Engine
+from atm_tui.sim.events import Event, Finished
+from atm_tui.sim.report import Report, Tally, check_database
+
+
+@dataclass(slots=True)
+class RunOptions:
+    withdrawals: int = 1
+    drop_next_replies: int = 0
+    drop_next_requests: int = 0
+    duplicate_next_requests: int = 0
+    crash_in_gap: int = 0
+    hard_crash: bool = False
+    first_id: int | None = None
+    trace: str | None = None
+    bridge: Bridge = "inline"
+
+
+@dataclass(slots=True)
+class RunResult:
+    report: Report
+    synchronous: str
+    elapsed: float
+    last_txn: str
+    start_time: int
+    end_time: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.report.to_dict()
+        deliveries = self.report.counts["deliveries"]
+        out.update(
+            {
+                "synchronous": self.synchronous,
+                "elapsed_seconds": round(self.elapsed, 6),
+                "deliveries_per_second": round(deliveries / self.elapsed, 1) if self.elapsed > 0 else 0.0,
+                "virtual_ms": self.end_time - self.start_time,
+            }
+        )
+        return out
+
+
+class _TraceWriter:
+    """Streams every event to a JSON-lines file as it happens; nothing is kept in memory."""
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._write = fh.write
+
+    def __call__(self, ev: Event) -> None:
+        self._write(ev.to_json() + "\n")
+
+
+async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -> RunResult:
+    engine = await Engine.open(config, store, bridge=options.bridge)
+    try:
+        if options.first_id is not None:
+            engine.atm.next_number = options.first_id
+        tally = Tally()
+        engine.world.subscribe(tally)
+        fh = Path(options.trace).open("w", encoding="utf-8") if options.trace else None
+        try:
+            if fh is not None:
+                engine.world.subscribe(_TraceWriter(fh))
+            remaining = options.withdrawals
+            amount = config.amount
+
+            def next_customer(ev: Event) -> None:
+                nonlocal remaining
+                if isinstance(ev, Finished) and remaining > 0 and ev.txn_id == engine.atm.last_txn_id:
+                    remaining -= 1
+                    engine.world.at(engine.world.now, engine.withdraw, amount)
+
+            engine.world.subscribe(next_customer)
+            if options.drop_next_replies:
+                engine.drop_next_replies(options.drop_next_replies)
+            if options.drop_next_requests:
+                engine.drop_next_requests(options.drop_next_requests)
+            if options.duplicate_next_requests:
+                engine.duplicate_next_requests(options.duplicate_next_requests)
+            if options.crash_in_gap:
+                engine.crash_in_gap(options.crash_in_gap, hard=options.hard_crash)
+            start_time = engine.now
+            started = time.perf_counter()
+            if remaining > 0:
+                remaining -= 1
+                engine.withdraw(amount)
+            await engine.run_until_idle()
+            elapsed = time.perf_counter() - started
+        finally:
+            if fh is not None:
+                fh.close()
+        before = await engine.bank.run(_balance_before_run, engine.bank.account_id, start_time)
+        opening, balance, rows, checks = await engine.bank.run(
+            check_database,
+            engine.bank.account_id,
+            tally.dispensed,
+            tally.expected_bodies,
+            tally.replay_mismatches,
+        )
+        report = Report(tally.counts, before, balance, opening, rows, checks)
+        sync = await engine.bank.synchronous()
+        last = engine.atm.last.txn_id if engine.atm.last else ""
+        return RunResult(report, sync, elapsed, last, start_time, engine.now)
+    finally:
+        await engine.close()
+
+
+def _balance_before_run(conn: Any, account_id: str, start_time: int) -> int:
+    """The balance when the run began: now plus every debit written since."""
+    balance = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+    since = conn.execute(
+        "SELECT coalesce(sum(amount), 0) FROM ledger WHERE account_id = ? AND at >= ?",
+        (account_id, start_time),
+    ).fetchone()[0]
+    return int(balance) + int(since)

@@ -1,0 +1,138 @@
+"""The bank as a network service: time to process, keys in flight, crashes, replies."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+from atm_tui.bank import core
+from atm_tui.bank.core import BankCrash, Withdrawal
+from atm_tui.bank.service import Bank
+from atm_tui.sim.config import BankTiming
+from atm_tui.sim.events import (
+    Crashed,
+    Declined,
+    Delivered,
+    Dropped,
+    InProgress,
+    KeyExpired,
+    Processed,
+    Recovered,
+    Rejected,
+    Replayed,
+    Replied,
+    REQUEST,
+)
+from atm_tui.sim.network import Message
+from atm_tui.sim.world import World
+
+Reply = Callable[[Message], None]
+
+
+class BankServer:
+    """Receives deliveries, runs each through the bank's one transaction after `processing` ms."""
+
+    def __init__(self, world: World, bank: Bank, timing: BankTiming, reply: Reply) -> None:
+        self.world = world
+        self.bank = bank
+        self.timing = timing
+        self._reply = reply
+        # Keys whose first delivery is still being processed: key -> fingerprint. This is the
+        # lock an open transaction holds; it lives in memory and dies with the process.
+        self.in_flight: dict[str, str] = {}
+        self.epoch = 0
+        self.down_until = -1
+        self.crash_in_gap = 0
+        self.hard_crash = False
+
+    @property
+    def down(self) -> bool:
+        return self.world.now < self.down_until
+
+    async def on_request(self, msg: Message, copy: int) -> None:
+        world = self.world
+        if self.down:
+            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, REQUEST, "bank-down"))
+            return
+        world.emit(Delivered(world.now, msg.txn_id, msg.attempt, msg.op, copy))
+        if msg.op == "balance":
+            balance = await self.bank.balance()
+            body = core.canonical({"account": self.bank.account_id, "balance": balance})
+            self._send(Message("balance", msg.txn_id, msg.attempt, status="ok", body=body))
+            return
+        if msg.op == "status":
+            body = await self.bank.status(msg.txn_id)
+            self._send(Message("status", msg.txn_id, msg.attempt, status="ok", body=body))
+            return
+        req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt)
+        if self.bank.mode != "naive":
+            held = self.in_flight.get(req.txn_id)
+            if held is not None:
+                if held == req.fingerprint():
+                    await self.bank.record_arrival(req, core.IN_PROGRESS, world.now)
+                    world.emit(InProgress(world.now, req.txn_id, req.attempt))
+                    self._send(Message("withdraw", req.txn_id, req.attempt, status="in_progress",
+                                       body=core.in_progress_body(req)))
+                else:
+                    await self.bank.record_arrival(req, core.REJECTED, world.now)
+                    world.emit(Rejected(world.now, req.txn_id, req.attempt))
+                    self._send(Message("withdraw", req.txn_id, req.attempt, status="rejected",
+                                       body=core.rejected_body(req)))
+                return
+            self.in_flight[req.txn_id] = req.fingerprint()
+        if self.timing.processing <= 0:
+            await self._process(req, self.epoch)
+        else:
+            world.at_async(world.now + self.timing.processing, self._process, req, self.epoch)
+
+    def _gap(self, txn_id: str) -> None:
+        """Between split mode's two transactions: the debit is committed, the key is not."""
+        if self.crash_in_gap > 0:
+            self.crash_in_gap -= 1
+            if self.hard_crash:
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise BankCrash(f"between the debit and storing key {txn_id}")
+
+    async def _process(self, req: Withdrawal, epoch: int) -> None:
+        world = self.world
+        if epoch != self.epoch:
+            return  # this work died with the crash
+        try:
+            resp = await self.bank.withdraw(req, world.now, self._gap)
+        except BankCrash as exc:
+            self.crash(str(exc), req.txn_id, req.attempt)
+            return
+        finally:
+            if epoch == self.epoch:
+                self.in_flight.pop(req.txn_id, None)
+        if resp.expired_key:
+            world.emit(KeyExpired(world.now, req.txn_id, req.attempt))
+        if resp.outcome == core.PROCESSED:
+            world.emit(Processed(world.now, req.txn_id, req.attempt, req.amount, resp.balance_after or 0, resp.body))
+        elif resp.outcome == core.DECLINED:
+            balance = resp.balance_after or 0
+            world.emit(Declined(world.now, req.txn_id, req.attempt, req.amount, balance, resp.body))
+        elif resp.outcome == core.REPLAYED:
+            world.emit(Replayed(world.now, req.txn_id, req.attempt, resp.hits, resp.body))
+        elif resp.outcome == core.REJECTED:
+            world.emit(Rejected(world.now, req.txn_id, req.attempt))
+        self._send(Message("withdraw", req.txn_id, req.attempt, status=resp.status, body=resp.body,
+                           replayed=resp.replayed))
+
+    def crash(self, where: str, txn_id: str = "", attempt: int = 0) -> None:
+        """The process dies: in-flight work and locks vanish; it restarts after `restart` ms."""
+        world = self.world
+        self.epoch += 1
+        self.in_flight.clear()
+        self.down_until = world.now + self.timing.restart
+        world.emit(Crashed(world.now, txn_id, attempt, where))
+        world.at(self.down_until, self._recover, self.epoch)
+
+    def _recover(self, epoch: int) -> None:
+        if epoch == self.epoch:
+            self.world.emit(Recovered(self.world.now, "", 0))
+
+    def _send(self, msg: Message) -> None:
+        self.world.emit(Replied(self.world.now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed))
+        self._reply(msg)

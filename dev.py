@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""The project's two everyday commands, needing nothing but Python 3.11+.
+
+    python3 dev.py demo [atm-tui options]   launch the classroom app
+    python3 dev.py test [pytest options]    lint, type-check and run the test suite
+    python3 dev.py bench                    run the benchmarks (not part of `test`)
+
+Each creates ./.venv on first use (or reuses it) and installs the project into it, again
+whenever pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".atm-tui-installed"
+
+
+def _run(*cmd: str | Path) -> int:
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"dev.py: Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("dev.py: creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("dev.py: installing atm-tui and its test tools into .venv ...", flush=True)
+    code = _run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]")
+    if code:
+        sys.exit(f"dev.py: pip install failed (exit {code})")
+    STAMP.write_text(wanted)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test", "bench"):
+        print(__doc__)
+        return 2
+    ensure_venv()
+    command, rest = argv[0], argv[1:]
+    if command == "demo":
+        return _run(BIN / "atm-tui", *rest)
+    if command == "bench":
+        return _run(BIN / "python", "-m", "pytest", "-m", "bench", "-s", "-p", "no:randomly", *rest)
+    for step in (
+        (BIN / "ruff", "check", "atm_tui", "tests", "dev.py"),
+        (BIN / "mypy",),
+    ):
+        print("dev.py:", " ".join(Path(str(s)).name if i == 0 else str(s) for i, s in enumerate(step)), flush=True)
+        code = _run(*step)
+        if code:
+            return code
+    return _run(BIN / "python", "-m", "pytest", *rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
