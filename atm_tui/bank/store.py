@@ -94,11 +94,7 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
             f"opening balance {config.opening_balance}: use a whole number of rupees from 0 to {MAX_BALANCE:,}"
         )
     try:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if config.path != ":memory:" and str(mode).lower() != "wal":
-            raise StoreError(f"database path {config.path}: cannot switch to WAL journal (got {mode})")
-        conn.execute(f"PRAGMA synchronous={config.synchronous.upper()}")
-        conn.execute("PRAGMA foreign_keys=ON")
+        # Check before switching to WAL: that switch rewrites the header of a file we may refuse.
         if existed:
             ok = conn.execute("PRAGMA quick_check").fetchone()[0]
             if ok != "ok":
@@ -109,6 +105,11 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
                 raise StoreError(
                     f"database path {config.path}: a SQLite file but not an atm-tui bank (missing {missing})"
                 )
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if config.path != ":memory:" and str(mode).lower() != "wal":
+            raise StoreError(f"database path {config.path}: cannot switch to WAL journal (got {mode})")
+        conn.execute(f"PRAGMA synchronous={config.synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("BEGIN IMMEDIATE")
         for statement in SCHEMA.split(";"):
             if statement.strip():
