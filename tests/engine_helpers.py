@@ -45,4 +45,3 @@ def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
         cwd=ROOT,
         env=env,
     )
-

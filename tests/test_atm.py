@@ -98,8 +98,9 @@ async def test_backoff_full_jitter_stays_within_the_ceiling_and_varies() -> None
     assert max(by_retry[5]) <= cap and max(by_retry[5]) > base * 2**2
 
 
-@pytest.mark.parametrize(("status", "outcome"), [("approved", "dispensed"), ("declined", "declined"),
-                                                 ("rejected", "rejected")])
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("approved", "dispensed"), ("declined", "declined"), ("rejected", "rejected")]
+)
 async def test_reply_decides_the_outcome_and_cancels_the_timeout(status: str, outcome: str) -> None:
     booth = Booth(retry="fixed")
     booth.atm.withdraw(5000)

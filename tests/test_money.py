@@ -37,7 +37,9 @@ def test_step_and_maximum_are_parameters() -> None:
         parse_amount("1000", maximum=500)
 
 
-@pytest.mark.parametrize(("amount", "text"), [(45000, "Rs 45,000"), (0, "Rs 0"), (-5000, "-Rs 5,000"),
-                                              (10_000_000, "Rs 10,000,000")])
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [(45000, "Rs 45,000"), (0, "Rs 0"), (-5000, "-Rs 5,000"), (10_000_000, "Rs 10,000,000")],
+)
 def test_rupees(amount: int, text: str) -> None:
     assert rupees(amount) == text
