@@ -34,9 +34,9 @@ async def open_bank(
     return await Bank(StoreConfig(path, opening_balance=opening), mode=mode, ttl=ttl).open()
 
 
-def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, timeout: float = 60, hash_seed: str = "0") -> subprocess.CompletedProcess[str]:
     """`python -m atm_tui ...` in a real process, as a user or a script would run it."""
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
     return subprocess.run(
         [sys.executable, "-m", "atm_tui", *args],
         capture_output=True,
