@@ -163,3 +163,24 @@ def test_same_faults_same_trace(f: Faults) -> None:
             run(f, Path(tmp))
             traces.append((Path(tmp) / "trace.jsonl").read_bytes())
     assert traces[0] == traces[1]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(f=faults)
+def test_split_mode_without_a_crash_is_as_safe_and_naive_is_not(f: Faults) -> None:
+    """Only the crash gap separates split from idempotent; naive breaks as soon as a retry lands."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = configure(f)
+        config.bank.ttl = 86_400_000
+        config.mode = "split"
+        options = RunOptions(withdrawals=f.withdrawals, drop_next_replies=f.drop_next_replies,
+                             duplicate_next_requests=f.duplicate_next)  # fmt: skip
+        store = StoreConfig(str(Path(tmp) / "split.db"), opening_balance=f.opening)
+        split = asyncio.run(simulate(config, store, options))
+        assert split.report.ok, [(i.name, i.detail) for i in split.report.invariants if not i.ok]
+        config.mode = "naive"
+        store = StoreConfig(str(Path(tmp) / "naive.db"), opening_balance=f.opening)
+        naive = asyncio.run(simulate(config, store, options))
+        debits_after_first = naive.report.counts["processed"] - naive.report.counts["withdrawals"]
+        if f.opening >= f.amount * naive.report.counts["deliveries"] and debits_after_first > 0:
+            assert not naive.report.ok

@@ -163,3 +163,42 @@ def test_console_script_runs_the_story(tmp_path: Path) -> None:
     proc = subprocess.run([str(script), *STORY, "--db", str(db)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert_idempotent_story(str(db))
+
+
+def test_a_second_run_goes_on_from_the_stored_ids_and_balance(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    assert run_cli(*STORY, "--db", str(db)).returncode == 0
+    proc = run_cli("simulate", "--withdrawals", "2", "--db", str(db), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["balance_before"], out["balance_after"], out["ok"]) == (45_000, 35_000, True)
+    assert query(str(db), "SELECT txn_id FROM ledger ORDER BY id") == [("T123",), ("T124",), ("T125",)]
+    # The clock goes on too: the new rows come after the old ones in virtual time.
+    times = [t for (t,) in query(str(db), "SELECT at FROM deliveries ORDER BY id")]
+    assert times == sorted(times)
+
+
+def test_resending_t123_in_a_new_run_is_a_replay(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    assert run_cli(*STORY, "--db", str(db)).returncode == 0
+    proc = run_cli(
+        "simulate", "--withdrawals", "1", "--first-id", "123", "--db", str(db), "--json", "--check"
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["counts"]["processed"], out["counts"]["replayed"], out["counts"]["dispensed"]) == (0, 1, 1)
+    assert (out["balance_before"], out["balance_after"]) == (45_000, 45_000)
+    assert query(str(db), "SELECT txn_id FROM ledger") == [("T123",)]
+    assert query(str(db), "SELECT hits FROM idempotency_keys") == [(4,)]
+
+
+def test_text_report_names_the_temporary_database() -> None:
+    proc = run_cli(*STORY)
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("database: ") and "synchronous=normal" in first
+    db = Path(first.removeprefix("database: ").split(" (")[0])
+    try:
+        assert_idempotent_story(str(db))
+    finally:
+        shutil.rmtree(db.parent)
