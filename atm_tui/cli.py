@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ from typing import NoReturn, TypeVar
 
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
-from atm_tui.bank.store import StoreConfig, StoreError
+from atm_tui.bank.store import StoreConfig, StoreError, _describe
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
 EXIT_USAGE = 2
@@ -179,6 +180,10 @@ def run_simulate(args: argparse.Namespace) -> int:
         result = asyncio.run(simulate(config, store, options))
     except StoreError as exc:
         return _fail(str(exc))
+    except sqlite3.Error as exc:
+        # The file became unusable mid-run (another program took the lock, the disk filled up).
+        # The failed transaction rolled back, so what is stored stays whole.
+        return _fail(str(_describe(db, exc)))
     report = result.report
     if args.json:
         out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}
