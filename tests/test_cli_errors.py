@@ -5,14 +5,17 @@ from __future__ import annotations
 import random
 import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_helpers import query, run_cli
+from engine_helpers import ROOT, query, run_cli
 
 from atm_tui.bank.store import StoreConfig, open_sync
 from atm_tui.cli import main
+from atm_tui.sim.report import check_database
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -179,3 +182,40 @@ def test_opening_balance_too_large(tmp_path: Path) -> None:
     proc = run_cli("simulate", "--db", str(tmp_path / "bank.db"), "--opening-balance", str(10**13))
     assert_refused(proc, "--opening-balance")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bridge", ["inline", "aiosqlite"])
+def test_db_locked_mid_run(tmp_path: Path, bridge: str) -> None:
+    """A teacher's sqlite3 shell takes the write lock while a run is going: one line, exit 2."""
+    db, trace = tmp_path / "bank.db", tmp_path / "trace.jsonl"
+    make_bank(db)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atm_tui", "simulate", "--db", str(db), "--withdrawals", "1000000",
+         "--bridge", bridge, "--trace", str(trace)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    watcher = sqlite3.connect(db, isolation_level=None, timeout=5)
+    try:
+        # Wait (bounded) until the run is writing, then take the lock and keep it until it exits.
+        deadline = time.monotonic() + 30
+        while watcher.execute("SELECT count(*) FROM deliveries").fetchone()[0] < 20:
+            assert time.monotonic() < deadline and proc.poll() is None, "the run never started writing"
+            time.sleep(0.01)
+        watcher.execute("BEGIN IMMEDIATE")
+        out, err = proc.communicate(timeout=60)
+        watcher.execute("ROLLBACK")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        watcher.close()
+    assert_refused(subprocess.CompletedProcess([], proc.returncode, out, err), str(db), "locked")
+    # What was committed before the lock is whole: every invariant still holds.
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert all(c.ok for c in check_database(conn, "A-1001")[3])
+    finally:
+        conn.close()
+    # The trace ends on a whole line.
+    assert trace.read_bytes().endswith(b"\n")
