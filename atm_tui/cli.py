@@ -184,6 +184,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         # The file became unusable mid-run (another program took the lock, the disk filled up).
         # The failed transaction rolled back, so what is stored stays whole.
         return _fail(str(_describe(db, exc)))
+    except OSError as exc:
+        # Only the trace file is written outside SQLite: a full disk or a device that refuses it.
+        return _fail(f"--trace {args.trace}: cannot write it ({exc.strerror or exc}); pick another path")
     report = result.report
     if args.json:
         out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}
