@@ -219,3 +219,9 @@ def test_db_locked_mid_run(tmp_path: Path, bridge: str) -> None:
         conn.close()
     # The trace ends on a whole line.
     assert trace.read_bytes().endswith(b"\n")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_trace_that_cannot_be_written(tmp_path: Path) -> None:
+    proc = run_cli("simulate", "--db", str(tmp_path / "bank.db"), "--trace", "/dev/full")
+    assert_refused(proc, "--trace /dev/full", "No space left")
