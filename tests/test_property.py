@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.config import AtmConfig, BankTiming, LinkConfig, SimConfig
+from atm_tui.sim.engine import Engine
+from atm_tui.sim.events import Delivered, Event, Finished
+from atm_tui.sim.report import Tally, check_database
 from atm_tui.sim.run import RunOptions, RunResult, simulate
 
 probability = st.one_of(st.just(0.0), st.floats(0.0, 0.5), st.floats(0.0, 1.0), st.just(1.0))
@@ -184,3 +187,61 @@ def test_split_mode_without_a_crash_is_as_safe_and_naive_is_not(f: Faults) -> No
         debits_after_first = naive.report.counts["processed"] - naive.report.counts["withdrawals"]
         if f.opening >= f.amount * naive.report.counts["deliveries"] and debits_after_first > 0:
             assert not naive.report.ok
+
+
+async def _run_with_bank_crashes(f: Faults, crash_plan: dict[int, int], path: str) -> tuple[Tally, Engine]:
+    """Crash the bank `offset` ms after its n-th delivery arrives, for each (n, offset) in the plan."""
+    config = configure(f)
+    config.bank.ttl = 86_400_000
+    engine = await Engine.open(config, StoreConfig(path, opening_balance=f.opening))
+    tally = Tally()
+    engine.world.subscribe(tally)
+    remaining = f.withdrawals - 1
+
+    def next_customer(ev: Event) -> None:
+        nonlocal remaining
+        if isinstance(ev, Finished) and remaining > 0 and ev.txn_id == engine.atm.last_txn_id:
+            remaining -= 1
+            engine.world.at(engine.world.now, engine.withdraw, f.amount)
+
+    engine.world.subscribe(next_customer)
+
+    def crash() -> None:
+        if engine.server.in_flight:
+            event("crashed with work in flight")
+        engine.crash_bank()
+
+    arrivals = 0
+
+    def plan(ev: Event) -> None:
+        nonlocal arrivals
+        if isinstance(ev, Delivered):
+            arrivals += 1
+            if arrivals in crash_plan:
+                engine.world.at(engine.world.now + crash_plan[arrivals], crash)
+
+    engine.world.subscribe(plan)
+    engine.withdraw(f.amount)
+    await engine.run_until_idle()
+    return tally, engine
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(f=faults, crash_plan=st.dictionaries(st.integers(1, 12), st.integers(0, 3000), max_size=4))
+def test_bank_process_crashes_never_break_idempotent_mode(f: Faults, crash_plan: dict[int, int]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "bank.db")
+
+        async def go() -> list[tuple[str, str]]:
+            tally, engine = await _run_with_bank_crashes(f, crash_plan, path)
+            try:
+                result = await engine.bank.run(
+                    check_database, engine.bank.account_id, tally.dispensed, tally.expected_bodies,
+                    tally.replay_mismatches,
+                )  # fmt: skip
+                checks = result[3]
+            finally:
+                await engine.close()
+            return [(c.name, c.detail) for c in checks if not c.ok]
+
+        assert asyncio.run(go()) == []
