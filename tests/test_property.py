@@ -151,7 +151,8 @@ def test_idempotent_mode_keeps_every_invariant(f: Faults) -> None:
         for e in events:
             if e["kind"] == "finished" and e["outcome"] == "dispensed":
                 assert ledger[str(e["txn_id"])] >= 1
-            if e["kind"] == "finished" and e["outcome"] == "declined":
+            if e["kind"] == "finished" and e["outcome"] == "declined" and not expired_for[str(e["txn_id"])]:
+                # (Once a key has expired, a later delivery may be declined after earlier debits.)
                 assert ledger[str(e["txn_id"])] == 0
         assert report.counts["withdrawals"] == f.withdrawals
         assert report.counts["attempts"] <= f.withdrawals * f.max_attempts
