@@ -100,9 +100,10 @@ def test_sigkill_at_random_moments_never_breaks_idempotent_mode(tmp_path: Path) 
     ) == [(0,)]
 
 
-def test_split_mode_crash_in_the_gap_then_the_same_id_debits_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bridge", ["inline", "aiosqlite"])
+def test_split_mode_crash_in_the_gap_then_the_same_id_debits_twice(tmp_path: Path, bridge: str) -> None:
     db = tmp_path / "bank.db"
-    story = ("--withdrawals", "1", "--db", str(db), "--mode", "split")
+    story = ("--withdrawals", "1", "--db", str(db), "--mode", "split", "--bridge", bridge)
     killed = run_cli("simulate", *story, "--crash-in-gap", "1", "--hard-crash")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     conn = sqlite3.connect(db)
