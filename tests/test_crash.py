@@ -33,6 +33,16 @@ def start(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def start_piped(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "atm_tui", "simulate", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def examine(db: Path) -> dict[str, int]:
     """Reopen the file after a kill: it must be intact and every exactly-once invariant must hold."""
     conn = sqlite3.connect(db)
@@ -139,3 +149,22 @@ def test_idempotent_mode_has_no_gap_to_be_killed_in(tmp_path: Path) -> None:
     assert query(str(db), "SELECT txn_id FROM ledger") == [("T123",)]
     assert query(str(db), "SELECT key, hits FROM idempotency_keys") == [("T123", 2)]
     assert query(str(db), "SELECT balance FROM accounts") == [(45_000,)]
+
+
+def test_three_atm_processes_sending_the_same_ids_debit_each_key_once(tmp_path: Path) -> None:
+    """Separate processes share nothing in memory: only the one transaction keeps them apart."""
+    db = tmp_path / "bank.db"
+    assert run_cli("simulate", "--db", str(db), "--withdrawals", "0", *LONG).returncode == 0
+    args = ("--db", str(db), "--first-id", "123", "--withdrawals", "3000", "--drop-reply", "0.3",
+            "--duplicate", "0.2", "--check", "--json", *LONG)  # fmt: skip
+    procs = [start_piped(*args, "--seed", str(seed)) for seed in (1, 2, 3)]
+    outs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        outs.append(json.loads(out))
+    # Between them the three processed each id exactly once; every other delivery got a stored answer.
+    assert sum(o["counts"]["processed"] for o in outs) == 3000
+    assert all(o["ok"] for o in outs)
+    assert query(str(db), "SELECT count(*), count(DISTINCT txn_id) FROM ledger") == [(3000, 3000)]
+    examine(db)
