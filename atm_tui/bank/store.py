@@ -42,7 +42,9 @@ def check_path(path: str) -> bool:
         raise StoreError(f"database path {path}: is a folder; give a file path such as {p / 'bank.db'}")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise StoreError(f"database path {path}: folder {parent} does not exist; create it or pick another path")
+        raise StoreError(
+            f"database path {path}: folder {parent} does not exist; create it or pick another path"
+        )
     if not p.exists():
         if not os.access(parent, os.W_OK):
             raise StoreError(f"database path {path}: folder {parent} is not writable")
@@ -91,14 +93,11 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
     """Set pragmas, check or create the schema and the account, all or nothing. Runs on any thread."""
     if not 0 <= config.opening_balance <= MAX_BALANCE:
         raise StoreError(
-            f"opening balance {config.opening_balance}: use a whole number of rupees from 0 to {MAX_BALANCE:,}"
+            f"opening balance {config.opening_balance}:"
+            f" use a whole number of rupees from 0 to {MAX_BALANCE:,}"
         )
     try:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if config.path != ":memory:" and str(mode).lower() != "wal":
-            raise StoreError(f"database path {config.path}: cannot switch to WAL journal (got {mode})")
-        conn.execute(f"PRAGMA synchronous={config.synchronous.upper()}")
-        conn.execute("PRAGMA foreign_keys=ON")
+        # Check before switching to WAL: that switch rewrites the header of a file we may refuse.
         if existed:
             ok = conn.execute("PRAGMA quick_check").fetchone()[0]
             if ok != "ok":
@@ -109,6 +108,11 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
                 raise StoreError(
                     f"database path {config.path}: a SQLite file but not an atm-tui bank (missing {missing})"
                 )
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if config.path != ":memory:" and str(mode).lower() != "wal":
+            raise StoreError(f"database path {config.path}: cannot switch to WAL journal (got {mode})")
+        conn.execute(f"PRAGMA synchronous={config.synchronous.upper()}")
+        conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("BEGIN IMMEDIATE")
         for statement in SCHEMA.split(";"):
             if statement.strip():

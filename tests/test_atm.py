@@ -1,0 +1,190 @@
+"""The ATM client alone: ids, timeouts, retry policies with full jitter, outcomes, status queries."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import pytest
+
+from atm_tui.bank import core
+from atm_tui.sim.atm import Atm
+from atm_tui.sim.config import AtmConfig, RetryPolicy
+from atm_tui.sim.events import Event, Finished, GaveUp, Ignored, Resolved, Retrying, Sent, TimedOut
+from atm_tui.sim.network import Message
+from atm_tui.sim.world import World
+
+E = TypeVar("E", bound=Event)
+
+
+class Booth:
+    """An ATM whose wire is a list: tests play the bank by calling `reply`."""
+
+    def __init__(self, seed: int = 0, **config: Any) -> None:
+        self.world = World(seed)
+        self.sent: list[tuple[int, Message]] = []
+        self.events: list[Event] = []
+        self.world.subscribe(self.events.append)
+        self.atm = Atm(self.world, AtmConfig(**config), self._wire, "A-1001")
+
+    def _wire(self, msg: Message) -> None:
+        self.sent.append((self.world.now, msg))
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def outcomes(self) -> list[tuple[str, str]]:
+        return [(e.txn_id, e.outcome) for e in self.events if isinstance(e, Finished)]
+
+    def reply(self, status: str, attempt: int | None = None, txn: str = "T123", body: str = "{}") -> None:
+        attempt = self.sent[-1][1].attempt if attempt is None else attempt
+        self.atm.on_reply(Message("withdraw", txn, attempt, status=status, body=body))
+
+
+async def test_ids_start_at_t123_and_count_up() -> None:
+    booth = Booth()
+    assert [booth.atm.withdraw(5000) for _ in range(3)] == ["T123", "T124", "T125"]
+    other = Booth(first_id=900, prefix="X")
+    assert other.atm.withdraw(100) == "X900"
+
+
+async def test_retry_none_gives_up_after_one_attempt() -> None:
+    booth = Booth(retry="none", timeout=3000)
+    booth.atm.withdraw(5000)
+    await booth.world.run_until_idle()
+    assert [(t, m.attempt) for t, m in booth.sent] == [(0, 1)]
+    assert [e.t for e in booth.of(TimedOut)] == [3000]
+    assert len(booth.of(GaveUp)) == 1
+    assert booth.outcomes() == [("T123", "unknown")]
+
+
+@pytest.mark.parametrize("max_attempts", [1, 2, 3, 5])
+async def test_fixed_retries_resend_the_same_id_and_body_up_to_max_attempts(max_attempts: int) -> None:
+    booth = Booth(retry="fixed", timeout=3000, fixed_delay=1000, max_attempts=max_attempts)
+    booth.atm.withdraw(5000)
+    await booth.world.run_until_idle()
+    assert [(t, m.txn_id, m.amount, m.op, m.attempt) for t, m in booth.sent] == [
+        (i * 4000, "T123", 5000, "withdraw", i + 1) for i in range(max_attempts)
+    ]
+    assert [e.delay for e in booth.of(Retrying)] == [1000] * (max_attempts - 1)
+    assert booth.outcomes() == [("T123", "unknown")]
+    assert booth.outcomes()[0] and booth.of(Finished)[0].attempt == max_attempts
+
+
+async def test_backoff_full_jitter_stays_within_the_ceiling_and_varies() -> None:
+    base, cap = 1000, 8000
+    by_retry: dict[int, list[int]] = {}
+    for seed in range(60):
+        booth = Booth(
+            seed=seed, retry="backoff", timeout=100, backoff_base=base, backoff_cap=cap, max_attempts=7
+        )
+        booth.atm.withdraw(5000)
+        await booth.world.run_until_idle()
+        retries = booth.of(Retrying)
+        assert len(retries) == 6
+        timeouts = booth.of(TimedOut)
+        assert len(timeouts) == 7  # the seventh ends in giving up
+        sends = [t for t, _ in booth.sent]
+        for n, (timeout, retry) in enumerate(zip(timeouts[:-1], retries, strict=True)):
+            delay = retry.delay
+            assert 0 <= delay <= min(cap, base * 2**n)
+            assert retry.attempt == n + 2
+            # The next attempt goes out exactly `delay` after the timeout.
+            assert sends[n + 1] == timeout.t + delay
+            by_retry.setdefault(n, []).append(delay)
+    for n, delays in by_retry.items():
+        ceiling = min(cap, base * 2**n)
+        assert len(set(delays)) > 10, "full jitter must spread retries"
+        assert max(delays) > ceiling // 2, "the ceiling must grow as base * 2**n"
+    assert max(by_retry[5]) <= cap and max(by_retry[5]) > base * 2**2
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("approved", "dispensed"), ("declined", "declined"), ("rejected", "rejected")]
+)
+async def test_reply_decides_the_outcome_and_cancels_the_timeout(status: str, outcome: str) -> None:
+    booth = Booth(retry="fixed")
+    booth.atm.withdraw(5000)
+    booth.world.clock.now = 1000
+    booth.reply(status)
+    await booth.world.run_until_idle()
+    assert booth.outcomes() == [("T123", outcome)]
+    assert booth.of(TimedOut) == []
+    assert len(booth.sent) == 1
+
+
+async def test_answer_to_an_older_attempt_still_completes() -> None:
+    booth = Booth(retry="fixed", timeout=1000, fixed_delay=0)
+    booth.atm.withdraw(5000)
+    await booth.world.advance_to(1500)
+    assert [m.attempt for _, m in booth.sent] == [1, 2]
+    booth.reply("approved", attempt=1)
+    await booth.world.run_until_idle()
+    assert booth.outcomes() == [("T123", "dispensed")]
+    assert len(booth.sent) == 2
+
+
+async def test_late_reply_after_the_outcome_is_ignored() -> None:
+    booth = Booth(retry="none")
+    booth.atm.withdraw(5000)
+    await booth.world.run_until_idle()
+    booth.reply("approved")
+    assert booth.outcomes() == [("T123", "unknown")]
+    assert [e.status for e in booth.of(Ignored)] == ["approved"]
+
+
+async def test_in_progress_reply_retries_without_waiting_for_the_timeout() -> None:
+    booth = Booth(retry="fixed", timeout=3000, fixed_delay=500)
+    booth.atm.withdraw(5000)
+    booth.world.clock.now = 800
+    booth.reply("in_progress")
+    await booth.world.advance_to(1400)
+    assert [(t, m.attempt) for t, m in booth.sent] == [(0, 1), (1300, 2)]
+    assert booth.of(TimedOut) == []
+
+
+async def test_retry_now_after_unknown_resends_the_same_id() -> None:
+    booth = Booth(retry="none")
+    booth.atm.withdraw(7000)
+    await booth.world.run_until_idle()
+    assert booth.outcomes() == [("T123", "unknown")]
+    assert booth.atm.retry_now() is True
+    last = booth.sent[-1][1]
+    assert (last.txn_id, last.amount, last.attempt) == ("T123", 7000, 2)
+    booth.reply("approved")
+    assert booth.outcomes() == [("T123", "unknown"), ("T123", "dispensed")]
+    assert booth.atm.retry_now("T123") is False  # finished for good: nothing to resend
+    assert len(booth.sent) == 2
+
+
+@pytest.mark.parametrize(("debits", "truth"), [(1, "debited"), (0, "not debited")])
+async def test_status_query_resolves_an_unknown_outcome(debits: int, truth: str) -> None:
+    booth = Booth(retry="none")
+    booth.atm.withdraw(5000)
+    await booth.world.run_until_idle()
+    assert booth.atm.query_status() == "T123"
+    msg = booth.sent[-1][1]
+    assert (msg.op, msg.txn_id) == ("status", "T123")
+    body = core.canonical({"debits": debits, "debited": 5000 * debits, "status": "x", "txn_id": "T123"})
+    booth.atm.on_reply(Message("status", "T123", 1, status="ok", body=body))
+    assert [(e.txn_id, e.truth) for e in booth.of(Resolved)] == [("T123", truth)]
+    # A second answer resolves nothing more: the outcome is known now.
+    booth.atm.on_reply(Message("status", "T123", 1, status="ok", body=body))
+    assert len(booth.of(Resolved)) == 1
+
+
+async def test_status_query_on_a_known_outcome_resolves_nothing() -> None:
+    booth = Booth()
+    booth.atm.withdraw(5000)
+    booth.reply("approved")
+    booth.atm.query_status("T123")
+    booth.atm.on_reply(Message("status", "T123", 1, status="ok", body='{"debits":1}'))
+    assert booth.of(Resolved) == []
+
+
+@pytest.mark.parametrize("policy", ["none", "fixed", "backoff"])
+async def test_auto_retry_off_means_one_attempt(policy: RetryPolicy) -> None:
+    booth = Booth(retry=policy, auto_retry=False)
+    booth.atm.withdraw(5000)
+    await booth.world.run_until_idle()
+    assert len(booth.of(Sent)) == 1
+    assert booth.outcomes() == [("T123", "unknown")]
