@@ -72,6 +72,7 @@ TOP: dict[str, Param] = {
     "seed": Param(int, default=0, lo=0, hi=MAX_SEED),
 }
 TABLES = ("start", "faults", "steps")
+EXAMPLE = '{ do = "withdraw", amount = 5000 } or a plain "withdraw"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,19 +202,24 @@ class _Checker:
         """Validate one action; `cursor` is the text offset just past the previous action."""
         where = f"step {step_no}"
         after = self.at.text.count("\n", 0, cursor) + 1
+        name: Any
         if isinstance(raw, str):
             name, args = raw, {}
             line, cursor = self.at.search(rf"[\"']{re.escape(raw)}[\"']", cursor, span)
         elif isinstance(raw, dict):
             name = raw.get("do")
             args = {k: v for k, v in raw.items() if k != "do"}
-            line, cursor = self.at.search(rf"\{{[^}}]*\bdo\s*=\s*[\"']{re.escape(str(name))}[\"']", cursor, span)
+            line, cursor = self.at.search(
+                rf"\{{[^}}]*\bdo\s*=\s*[\"']{re.escape(str(name))}[\"']", cursor, span
+            )
             if not isinstance(name, str):
-                raise self.fail(line, f"{where}: an action table has no do = \"...\"; expected"
-                                      ' { do = "withdraw", amount = 5000 } or a plain "withdraw"')  # fmt: skip
+                raise self.fail(line or after, f'{where}: an action table has no do = "..."; expected {EXAMPLE}')
         else:
-            raise self.fail(after, f"{where}: action {_show(raw)}; expected a name such as \"withdraw\""
-                                   ' or a table such as { do = "withdraw", amount = 5000 }')  # fmt: skip
+            raise self.fail(
+                after,
+                f'{where}: action {_show(raw)}; expected a name such as "withdraw"'
+                ' or a table such as { do = "withdraw", amount = 5000 }',
+            )
         line = line or after
         spec = ACTIONS.get(name)
         if spec is None:
@@ -237,27 +243,34 @@ class _Checker:
         no = index + 1
         span = self.at.section("steps", index)
         if not isinstance(raw, dict):
-            raise self.fail(self.at.key("steps", (1, len(self.at.lines) + 1)),
-                            "steps must be [[steps]] tables, each with a caption and actions")  # fmt: skip
+            raise self.fail(
+                self.at.key("steps", (1, len(self.at.lines) + 1)),
+                "steps must be [[steps]] tables, each with a caption and actions",
+            )
         for key in raw:
             if key not in ("caption", "actions", "wait_ms"):
                 line = self.at.key(key, span) or span[0]
-                raise self.fail(line, f"step {no}: unknown setting {key!r}; expected caption, actions, wait_ms")
+                raise self.fail(
+                    line, f"step {no}: unknown setting {key!r}; expected caption, actions, wait_ms"
+                )
         caption = raw.get("caption")
         if caption is None:
             raise self.fail(span[0], f'step {no} has no caption; expected caption = "what this beat shows"')
         if not isinstance(caption, str) or not caption.strip():
-            raise self.fail(self.at.key("caption", span) or span[0],
-                            f"step {no}: caption must be a non-empty string")  # fmt: skip
+            raise self.fail(
+                self.at.key("caption", span) or span[0], f"step {no}: caption must be a non-empty string"
+            )
         wait = raw.get("wait_ms")
-        if wait is not None and not (isinstance(wait, int) and not isinstance(wait, bool) and 0 <= wait <= MAX_MS):
-            raise self.fail(self.at.key("wait_ms", span) or span[0],
-                            f"step {no}: wait_ms = {_show(wait)}; expected a whole number from 0 to {MAX_MS:,}"
-                            " (or leave it out to run until idle)")  # fmt: skip
+        if wait is not None and not (
+            isinstance(wait, int) and not isinstance(wait, bool) and 0 <= wait <= MAX_MS
+        ):
+            expected = f"a whole number from 0 to {MAX_MS:,} (or leave it out to run until idle)"
+            line = self.at.key("wait_ms", span) or span[0]
+            raise self.fail(line, f"step {no}: wait_ms = {_show(wait)}; expected {expected}")
         raw_actions = raw.get("actions", [])
         actions_line = self.at.key("actions", span) or span[0]
         if not isinstance(raw_actions, list):
-            raise self.fail(actions_line, f"step {no}: actions must be a list, such as [\"withdraw\"]")
+            raise self.fail(actions_line, f'step {no}: actions must be a list, such as ["withdraw"]')
         actions: list[Action] = []
         cursor = self.at.offset(actions_line)
         for item in raw_actions:
@@ -286,7 +299,7 @@ def parse(text: str, name: str, source: str) -> Scenario:
         raise ScenarioError(f"scenario {source}{where}: not valid TOML ({detail})") from None
     check = _Checker(source, text)
     top_span = check.at.section(None)
-    for key, value in data.items():
+    for key in data:
         if key in TABLES:
             continue
         if key not in TOP:
@@ -302,11 +315,19 @@ def parse(text: str, name: str, source: str) -> Scenario:
         tables[name_] = check.fields(raw, spec, f"[{name_}]", span if span[0] else top_span)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
-        raise check.fail(check.at.key("steps", top_span),
-                         'no steps; expected at least one [[steps]] table with caption = "..." and actions')  # fmt: skip
+        expected = 'at least one [[steps]] table with caption = "..." and actions'
+        raise check.fail(check.at.key("steps", top_span), f"no steps; expected {expected}")
     steps = tuple(check.step(raw, i) for i, raw in enumerate(raw_steps))
-    return Scenario(name, source, top["title"].strip(), top["summary"].strip(), top["seed"],
-                    tables["start"], tables["faults"], steps)  # fmt: skip
+    return Scenario(
+        name,
+        source,
+        top["title"].strip(),
+        top["summary"].strip(),
+        top["seed"],
+        tables["start"],
+        tables["faults"],
+        steps,
+    )
 
 
 def builtin_names() -> list[str]:
@@ -318,8 +339,18 @@ def builtin_names() -> list[str]:
     return sorted(names, key=lambda n: (order.get(n, len(order)), n))
 
 
-LESSON_ORDER = ("t123", "naive", "payment", "order", "vote", "get-vs-post", "in-flight", "mismatch",
-                "expiry", "crash-gap")  # fmt: skip
+LESSON_ORDER = (
+    "t123",
+    "naive",
+    "payment",
+    "order",
+    "vote",
+    "get-vs-post",
+    "in-flight",
+    "mismatch",
+    "expiry",
+    "crash-gap",
+)
 
 
 def load(name_or_path: str) -> Scenario:
@@ -335,9 +366,8 @@ def load(name_or_path: str) -> Scenario:
         return parse(text, path.stem, name_or_path)
     names = builtin_names()
     if name_or_path not in names:
-        raise ScenarioError(
-            f"scenario {name_or_path!r}: no such scenario; use one of {', '.join(names)} or a path to a .toml file"
-        )
+        accepted = f"{', '.join(names)} or a path to a .toml file"
+        raise ScenarioError(f"scenario {name_or_path!r}: no such scenario; use one of {accepted}")
     resource = resources.files(PACKAGE).joinpath(f"{name_or_path}.toml")
     return parse(resource.read_text(encoding="utf-8"), name_or_path, f"atm_tui/scenarios/{name_or_path}.toml")
 

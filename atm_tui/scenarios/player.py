@@ -98,7 +98,9 @@ class ScenarioPlayer:
         start = self.scenario.start
         store = StoreConfig(self.db_path, opening_balance=start["opening_balance"], fresh=True)
         # resume=False: the clock starts at 0 and ids at the scenario's first id, every time.
-        engine = await Engine.open(self.scenario.sim_config(self.seed), store, bridge=self.bridge, resume=False)
+        engine = await Engine.open(
+            self.scenario.sim_config(self.seed), store, bridge=self.bridge, resume=False
+        )
         engine.world.subscribe(self._record)
         self.engine = engine
 
