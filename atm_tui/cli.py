@@ -241,7 +241,8 @@ def run_export(args: argparse.Namespace) -> int:
     from atm_tui.scenarios.loader import ScenarioError, load
 
     if args.frames not in FRAME_FORMATS:
-        return _fail(f"--frames {args.frames}: unknown frame format; use one of {', '.join(sorted(FRAME_FORMATS))}")
+        accepted = ", ".join(sorted(FRAME_FORMATS))
+        return _fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
     try:
         scenario = load(args.scenario)
         names = asyncio.run(export(scenario, args.out, args.seed, args.frames))

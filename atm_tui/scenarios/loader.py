@@ -213,7 +213,8 @@ class _Checker:
                 rf"\{{[^}}]*\bdo\s*=\s*[\"']{re.escape(str(name))}[\"']", cursor, span
             )
             if not isinstance(name, str):
-                raise self.fail(line or after, f'{where}: an action table has no do = "..."; expected {EXAMPLE}')
+                message = f'{where}: an action table has no do = "..."; expected {EXAMPLE}'
+                raise self.fail(line or after, message)
         else:
             raise self.fail(
                 after,
