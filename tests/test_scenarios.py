@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from atm_tui.scenarios import builtin_names, load
+from atm_tui.scenarios.export import render_text
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.sim.events import Control, Event, Processed, Rejected, Replayed, ReplyDelivered
 
@@ -193,13 +194,14 @@ def state(db: str) -> list[list[tuple[object, ...]]]:
 
 @pytest.mark.parametrize("name", ["t123", "crash-gap", "get-vs-post"])
 async def test_back_is_exact(name: str, tmp_path: Path) -> None:
+    """Each step back gives the database, the trace and the frame reached going forwards."""
     sc = load(name)
     forward_db = str(tmp_path / "forward.db")
     snapshots: list[tuple[list[list[tuple[object, ...]]], str, str]] = []
     async with ScenarioPlayer(sc, forward_db) as fwd:
-        snapshots.append((state(forward_db), trace(fwd.events), fwd.caption))
+        snapshots.append((state(forward_db), trace(fwd.events), await render_text(fwd)))
         while await fwd.next():
-            snapshots.append((state(forward_db), trace(fwd.events), fwd.caption))
+            snapshots.append((state(forward_db), trace(fwd.events), await render_text(fwd)))
     back_db = str(tmp_path / "back.db")
     async with ScenarioPlayer(sc, back_db) as player:
         await player.play_all()
@@ -207,11 +209,21 @@ async def test_back_is_exact(name: str, tmp_path: Path) -> None:
             assert await player.back()
             assert player.position == k
             assert player.counter == f"step {k} of {len(sc.steps)}"
-            assert (state(back_db), trace(player.events), player.caption) == snapshots[k]
+            assert (state(back_db), trace(player.events), await render_text(player)) == snapshots[k]
         assert not await player.back()
         # And forwards again from the start reaches the same end.
         await player.goto(len(sc.steps))
         assert (state(back_db), trace(player.events)) == snapshots[-1][:2]
+
+
+async def test_the_aiosqlite_bridge_plays_the_same_trace(tmp_path: Path) -> None:
+    """The app runs transactions on aiosqlite's thread; the story must not change."""
+    traces = []
+    for bridge in ("inline", "aiosqlite"):
+        async with ScenarioPlayer(load("in-flight"), str(tmp_path / f"{bridge}.db"), bridge=bridge) as p:
+            await p.play_all()
+            traces.append(trace(p.events))
+    assert traces[0] == traces[1]
 
 
 async def test_back_during_a_begun_step_undoes_it(tmp_path: Path) -> None:
