@@ -127,3 +127,8 @@ def test_unknown_names_and_missing_files() -> None:
 def test_parse_keeps_the_source_name() -> None:
     with pytest.raises(ScenarioError, match=r"^scenario demo.toml, line 1, column"):
         parse("title = = 1\n", "demo", "demo.toml")
+
+
+def test_inline_steps_point_at_the_steps_key(tmp_path: Path) -> None:
+    text = 'title = "t"\nsummary = "s"\nsteps = [{ actions = ["balance"] }]\n'
+    assert ", line 3: step 1 has no caption" in error_of(text, tmp_path)

@@ -243,6 +243,10 @@ class _Checker:
     def step(self, raw: Any, index: int) -> Step:
         no = index + 1
         span = self.at.section("steps", index)
+        if not span[0]:
+            # Steps written inline (steps = [{ ... }]): point at the `steps` key at least.
+            whole = (1, len(self.at.lines) + 1)
+            span = (self.at.key("steps", whole), whole[1])
         if not isinstance(raw, dict):
             raise self.fail(
                 self.at.key("steps", (1, len(self.at.lines) + 1)),
