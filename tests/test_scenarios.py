@@ -253,3 +253,20 @@ async def test_step_markers_and_listeners_survive_a_rebuild(tmp_path: Path) -> N
         # The listener saw the first run, then the replay up to step 1, which is a prefix of it.
         assert seen == before + player.events
         assert before[: len(player.events)] == player.events
+
+
+@pytest.mark.parametrize("name", STORIES)
+async def test_invariant_checker_agrees_with_each_story(name: str, tmp_path: Path) -> None:
+    """The run report's checker sees exactly the double effects the story is about, no others."""
+    from atm_tui.sim.report import check_database
+
+    conn, _ = await play(name, tmp_path)
+    _, _, _, checks = check_database(conn, "A-1001")
+    by_name = {c.name: c for c in checks}
+    assert by_name["balance_matches_ledger"].ok  # payments are in the ledger too
+    doubled = {"naive": "T123 x3", "get-vs-post": "pay_nokey x2", "expiry": "T123 x2", "crash-gap": "T123 x2"}
+    one_row = by_name["one_ledger_row_per_key"]
+    if name in doubled:
+        assert not one_row.ok and one_row.detail == f"debited more than once: {doubled[name]}"
+    else:
+        assert one_row.ok
