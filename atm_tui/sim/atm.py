@@ -180,7 +180,10 @@ class Atm:
         world.emit(
             ReplyDelivered(world.now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed, msg.body)
         )
-        if msg.op in READS:
+        if msg.op != "withdraw":
+            if msg.op not in READS:
+                self._on_answer(msg)  # a payment, order or vote completes like a withdrawal
+                return
             world.emit(Answered(world.now, msg.txn_id, msg.attempt, msg.op, msg.body))
             if msg.op == "status" and msg.txn_id in self._unknown:
                 self._unknown.discard(msg.txn_id)
@@ -188,6 +191,11 @@ class Atm:
                 truth = "debited" if int(data.get("debits", 0)) else "not debited"
                 world.emit(Resolved(world.now, msg.txn_id, msg.attempt, truth))
             return
+        self._on_answer(msg)
+
+    def _on_answer(self, msg: Message) -> None:
+        """The bank's answer to a write: finish, or wait and resend after "in progress"."""
+        world = self.world
         p = self.pending.get(msg.txn_id)
         if p is None:
             world.emit(Ignored(world.now, msg.txn_id, msg.attempt, msg.status))
