@@ -68,6 +68,17 @@ def _opening(text: str) -> int:
     return _int_in(0, MAX_BALANCE, "whole rupees")(text.replace(",", ""))
 
 
+def _scenario(text: str) -> str:
+    """Validate a scenario name or .toml path now, so a typo is one line before anything starts."""
+    from atm_tui.scenarios.loader import ScenarioError, load
+
+    try:
+        load(text)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
@@ -86,6 +97,21 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     add_engine_options(parser)
     parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
+    parser.add_argument("--scenario", type=_scenario, metavar="NAME",
+                        help="present a scenario step by step (see `atm-tui scenarios`), or a .toml file")
+
+    sub.add_parser("scenarios", help="list the built-in scenarios, one line each",
+                   description="List every built-in scenario with a one-line summary.")
+    exp = sub.add_parser("export", help="play a scenario headless and write its trace, summary and frames",
+                         description="Play a scenario headless; write events.jsonl, summary.json and"
+                                     " one frame per step into a folder.")
+    exp.add_argument("--scenario", type=_scenario, required=True, metavar="NAME",
+                     help="a built-in scenario name or a .toml file")
+    exp.add_argument("--seed", type=_int_in(0, 2**63 - 1, "a seed"), default=None, metavar="N",
+                     help="override the scenario's seed")
+    exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
+    exp.add_argument("--frames", default="txt", metavar="EXT",
+                     help="frame format by extension (default txt; the app adds svg)")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -220,6 +246,36 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_scenarios(args: argparse.Namespace) -> int:
+    from atm_tui.scenarios.loader import ScenarioError, load_all
+
+    try:
+        scenarios = load_all()
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    width = max(len(sc.name) for sc in scenarios)
+    for sc in scenarios:
+        print(f"{sc.name:<{width}}  {sc.summary}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, export
+    from atm_tui.scenarios.loader import ScenarioError, load
+
+    if args.frames not in FRAME_FORMATS:
+        accepted = ", ".join(sorted(FRAME_FORMATS))
+        return _fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
+    try:
+        scenario = load(args.scenario)
+        names = asyncio.run(export(scenario, args.out, args.seed, args.frames))
+    except (ScenarioError, ExportError, StoreError) as exc:
+        return _fail(str(exc))
+    frames = sum(1 for n in names if n.startswith("frame-"))
+    print(f"{scenario.name}: {frames} frames, events.jsonl and summary.json written to {args.out}")
+    return 0
+
+
 def run_app(args: argparse.Namespace) -> int:
     try:
         from atm_tui.ui.app import run as run_ui
@@ -234,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return run_simulate(args)
+        if args.command == "scenarios":
+            return run_scenarios(args)
+        if args.command == "export":
+            return run_export(args)
         return run_app(args)
     except KeyboardInterrupt:
         return 130

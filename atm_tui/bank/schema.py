@@ -46,6 +46,31 @@ CREATE TABLE IF NOT EXISTS deliveries (
     at      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_txn ON deliveries(txn_id);
+-- The other writes served by the same idempotent handler (bank/operations.py). No UNIQUE
+-- constraint on purpose: the idempotency key is what keeps one row per request, and naive mode
+-- must be able to show the duplicates it lets through.
+CREATE TABLE IF NOT EXISTS payments (
+    id         INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    amount     INTEGER NOT NULL,
+    keyed      INTEGER NOT NULL,
+    at         INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    id         INTEGER PRIMARY KEY,
+    order_id   TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    item       TEXT NOT NULL,
+    quantity   INTEGER NOT NULL,
+    at         INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ballots (
+    id       INTEGER PRIMARY KEY,
+    voter_id TEXT NOT NULL,
+    choice   TEXT NOT NULL,
+    at       INTEGER NOT NULL
+);
 """
 
 REQUIRED_TABLES = ("meta", "accounts", "ledger", "idempotency_keys", "deliveries")

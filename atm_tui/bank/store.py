@@ -121,7 +121,8 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
         if config.fresh:
-            for table in ("ledger", "idempotency_keys", "deliveries", "accounts"):
+            for table in ("ledger", "idempotency_keys", "deliveries", "payments", "orders", "ballots",
+                          "accounts"):
                 conn.execute(f"DELETE FROM {table}")
         conn.execute(
             "INSERT OR IGNORE INTO accounts (id, owner, balance, opening_balance) VALUES (?, ?, ?, ?)",

@@ -27,6 +27,9 @@ DECLINED = "declined"
 REJECTED = "rejected"
 UNKNOWN = "unknown"
 OUTCOMES = (DISPENSED, DECLINED, REJECTED, UNKNOWN)
+# What an approved write means to the customer, per operation (a withdrawal dispenses cash).
+DONE: dict[str, str] = {"withdraw": DISPENSED, "payment": "charged", "order": "created", "vote": "counted"}
+READS = ("balance", "status")
 
 Sender = Callable[[Message], None]
 
@@ -37,6 +40,8 @@ class Pending:
 
     txn_id: str
     amount: int
+    op: str = "withdraw"
+    payload: str = ""  # the request body of a payment, order or vote, resent as is on retries
     attempt: int = 0
     timer: int = 0  # bumped to cancel the outstanding timeout or retry
     outcome: str = ""
@@ -73,6 +78,15 @@ class Atm:
         self.world.emit(Requested(self.world.now, txn_id, 0, "withdraw", amount))
         self._attempt(p)
         return txn_id
+
+    def submit(self, op: str, label: str, amount: int, payload: str) -> str:
+        """Start a payment, order or vote under the client's own `label` (its key, when keyed)."""
+        p = Pending(label, amount, op, payload)
+        self.pending[label] = p
+        self.last = p
+        self.world.emit(Requested(self.world.now, label, 0, op, amount))
+        self._attempt(p)
+        return label
 
     def retry_now(self, txn_id: str | None = None) -> bool:
         """Resend the same id and body at once (the `r` key), even after the ATM gave up."""
@@ -113,8 +127,8 @@ class Atm:
         p.attempt += 1
         p.timer += 1
         world = self.world
-        world.emit(Sent(world.now, p.txn_id, p.attempt, "withdraw", p.amount))
-        self._send(Message("withdraw", p.txn_id, p.attempt, p.amount))
+        world.emit(Sent(world.now, p.txn_id, p.attempt, p.op, p.amount))
+        self._send(Message(p.op, p.txn_id, p.attempt, p.amount, body=p.payload))
         world.at(world.now + self.config.timeout, self._on_timeout, p, p.timer)
 
     def _retry_delay(self, p: Pending) -> int:
@@ -167,6 +181,9 @@ class Atm:
             ReplyDelivered(world.now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed, msg.body)
         )
         if msg.op != "withdraw":
+            if msg.op not in READS:
+                self._on_answer(msg)  # a payment, order or vote completes like a withdrawal
+                return
             world.emit(Answered(world.now, msg.txn_id, msg.attempt, msg.op, msg.body))
             if msg.op == "status" and msg.txn_id in self._unknown:
                 self._unknown.discard(msg.txn_id)
@@ -174,13 +191,18 @@ class Atm:
                 truth = "debited" if int(data.get("debits", 0)) else "not debited"
                 world.emit(Resolved(world.now, msg.txn_id, msg.attempt, truth))
             return
+        self._on_answer(msg)
+
+    def _on_answer(self, msg: Message) -> None:
+        """The bank's answer to a write: finish, or wait and resend after "in progress"."""
+        world = self.world
         p = self.pending.get(msg.txn_id)
         if p is None:
             world.emit(Ignored(world.now, msg.txn_id, msg.attempt, msg.status))
             return
         p.replies.append(msg.status)
         if msg.status == "approved":
-            self._finish(p, DISPENSED, msg.attempt)
+            self._finish(p, DONE.get(p.op, DISPENSED), msg.attempt)
         elif msg.status == "declined":
             self._finish(p, DECLINED, msg.attempt)
         elif msg.status == "rejected":

@@ -6,7 +6,9 @@ call is recorded as a Control event, so a trace replays exactly.
 
 from __future__ import annotations
 
-from atm_tui.bank.core import Mode
+from typing import Any
+
+from atm_tui.bank.core import Mode, canonical
 from atm_tui.bank.service import Bank, Bridge
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.atm import Atm
@@ -73,6 +75,30 @@ class Engine:
         amount = self.config.amount if amount is None else amount
         self._control("withdraw", amount if txn_id is None else f"{amount} {txn_id}")
         return self.atm.withdraw(amount, txn_id)
+
+    def submit(self, op: str, label: str, fields: dict[str, Any], *, keyless: bool = False) -> str:
+        """Send a payment, order or vote named `label`; unless keyless, `label` is its key.
+
+        The body goes on the wire as JSON, the key in it as `idempotency_key` (the HTTP header's
+        stand-in); retries resend the same body.
+        """
+        body = dict(fields)
+        if not keyless:
+            body["idempotency_key"] = label
+        self._control(op, f"{label} {canonical(fields)}" + (" keyless" if keyless else ""))
+        return self.atm.submit(op, label, int(fields.get("amount", 0)), canonical(body))
+
+    def payment(self, amount: int, key: str, *, keyless: bool = False) -> str:
+        """Charge `amount` (POST /payments); with `keyless` no Idempotency-Key is sent."""
+        return self.submit("payment", key, {"amount": amount}, keyless=keyless)
+
+    def order(self, order_id: str, item: str = "book", quantity: int = 1) -> str:
+        """Create order `order_id`; the order id is the key."""
+        return self.submit("order", order_id, {"item": item, "quantity": quantity})
+
+    def vote(self, voter: str, choice: str) -> str:
+        """Cast `choice` for voter `voter`; the key is `voter-<id>`, so one voter counts once."""
+        return self.submit("vote", f"voter-{voter}", {"choice": choice, "voter": voter})
 
     def balance_inquiry(self) -> str:
         self._control("balance", "")

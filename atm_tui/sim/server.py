@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Callable
 
-from atm_tui.bank import core
+from atm_tui.bank import core, operations
 from atm_tui.bank.core import BankCrash, Withdrawal
 from atm_tui.bank.service import Bank
 from atm_tui.sim.config import BankTiming
@@ -65,6 +66,9 @@ class BankServer:
             body = await self.bank.status(msg.txn_id)
             self._send(Message("status", msg.txn_id, msg.attempt, status="ok", body=body))
             return
+        if msg.op in operations.OPERATIONS:
+            await self._on_operation(msg)
+            return
         req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt)
         if self.bank.mode != "naive":
             held = self.in_flight.get(req.txn_id)
@@ -85,6 +89,68 @@ class BankServer:
             await self._process(req, self.epoch)
         else:
             world.at_async(world.now + self.timing.processing, self._process, req, self.epoch)
+
+    async def _on_operation(self, msg: Message) -> None:
+        """A payment, order or vote: the same steps as a withdrawal, through the generic handler.
+
+        The request body is JSON; an `idempotency_key` field in it makes the request keyed.
+        """
+        world = self.world
+        fields = json.loads(msg.body)
+        keyless = "idempotency_key" not in fields
+        op = operations.build(msg.op, self.bank.account_id, msg.txn_id, fields, keyless=keyless,
+                              attempt=msg.attempt)
+        if self.bank.mode != "naive" and op.key is not None:
+            held = self.in_flight.get(op.key)
+            if held is not None:
+                if held == op.fingerprint:
+                    outcome, status, body = core.IN_PROGRESS, "in_progress", operations.in_progress_body(op)
+                    world.emit(InProgress(world.now, op.label, op.attempt))
+                else:
+                    outcome, status, body = core.REJECTED, "rejected", operations.rejected_body(op)
+                    world.emit(Rejected(world.now, op.label, op.attempt))
+                await self.bank.run(operations.record_arrival, op.label, op.attempt, outcome, world.now)
+                self._send(Message(op.name, op.label, op.attempt, status=status, body=body))
+                return
+            self.in_flight[op.key] = op.fingerprint
+        if self.timing.processing <= 0:
+            await self._process_operation(op, self.epoch)
+        else:
+            world.at_async(world.now + self.timing.processing, self._process_operation, op, self.epoch)
+
+    async def _process_operation(self, op: operations.Operation, epoch: int) -> None:
+        world = self.world
+        if epoch != self.epoch:
+            return  # this work died with the crash
+        try:
+            resp = await self.bank.run(
+                operations.handle, op, world.now, mode=self.bank.mode, ttl=self.bank.ttl, gap_hook=self._gap
+            )
+        except BankCrash as exc:
+            self.crash(str(exc), op.label, op.attempt)
+            return
+        finally:
+            if epoch == self.epoch and op.key is not None:
+                self.in_flight.pop(op.key, None)
+        self._emit_result(op.label, op.attempt, resp)
+        self._send(Message(op.name, op.label, op.attempt, status=resp.status, body=resp.body,
+                           replayed=resp.replayed))
+
+    def _emit_result(self, label: str, attempt: int, resp: core.Response) -> None:
+        """The trace's account of one handled delivery, the same events for every operation."""
+        world = self.world
+        if resp.expired_key:
+            world.emit(KeyExpired(world.now, label, attempt))
+        data = json.loads(resp.body)
+        amount = int(data.get("amount", 0))
+        if resp.outcome == core.PROCESSED:
+            world.emit(Processed(world.now, label, attempt, amount, resp.balance_after or 0, resp.body))
+        elif resp.outcome == core.DECLINED:
+            world.emit(Declined(world.now, label, attempt, amount, resp.balance_after or 0, resp.body))
+        elif resp.outcome == core.REPLAYED:
+            world.emit(Replayed(world.now, label, attempt, resp.hits, resp.body))
+        elif resp.outcome == core.REJECTED:
+            world.emit(Rejected(world.now, label, attempt))
 
     def _gap(self, txn_id: str) -> None:
         """Between split mode's two transactions: the debit is committed, the key is not."""

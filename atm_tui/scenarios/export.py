@@ -1,0 +1,248 @@
+"""Headless export of a scenario: the full trace, a summary of the final state, one frame per step.
+
+Frames come from a pluggable renderer chosen by file extension. The plain-text renderer lives
+here; the app registers an SVG one (a screenshot of the real screen) with `register_frame_format`.
+Everything is built in memory first and written only once the whole run succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import textwrap
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atm_tui.bank.money import rupees
+from atm_tui.scenarios.loader import Scenario
+from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
+from atm_tui.sim.events import Control, Event, Finished
+
+Renderer = Callable[[ScenarioPlayer], Awaitable[str]]
+
+
+class ExportError(Exception):
+    """The export could not be written; the message is one line naming the path."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFormat:
+    extension: str
+    render: Renderer
+    description: str
+
+
+FRAME_FORMATS: dict[str, FrameFormat] = {}
+
+
+def register_frame_format(fmt: FrameFormat) -> None:
+    """Make `--frames EXT` available (the app adds "svg": screenshots of the real screen)."""
+    FRAME_FORMATS[fmt.extension] = fmt
+
+
+# -- reading the final state back from SQLite ---------------------------------------------------
+
+
+def read_state(conn: sqlite3.Connection, account_id: str) -> dict[str, Any]:
+    """What is stored, in a stable order: the truth a frame or a summary reports."""
+    row = conn.execute("SELECT balance, opening_balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    balance, opening = (int(row[0]), int(row[1])) if row else (0, 0)
+    ledger = [
+        {"id": r[0], "txn_id": r[1], "operation": r[2], "amount": r[3], "balance_after": r[4], "at": r[5]}
+        for r in conn.execute(
+            "SELECT id, txn_id, operation, amount, balance_after, at FROM ledger ORDER BY id"
+        )
+    ]
+    deliveries: dict[str, dict[str, int]] = {}
+    for key, outcome, n in conn.execute(
+        "SELECT txn_id, outcome, count(*) FROM deliveries GROUP BY txn_id, outcome ORDER BY min(id)"
+    ):
+        deliveries.setdefault(str(key), {})[str(outcome)] = int(n)
+    keys = [
+        {"key": r[0], "status": r[1], "hits": r[2], "first_seen": r[3], "expires_at": r[4]}
+        for r in conn.execute(
+            "SELECT key, status, hits, first_seen, expires_at FROM idempotency_keys"
+            " WHERE account_id = ? ORDER BY first_seen, key",
+            (account_id,),
+        )
+    ]
+    payments = [
+        {"id": r[0], "key": r[1], "amount": r[2], "keyed": bool(r[3]), "at": r[4]}
+        for r in conn.execute("SELECT id, key, amount, keyed, at FROM payments ORDER BY id")
+    ]
+    orders = [
+        {"id": r[0], "order_id": r[1], "item": r[2], "quantity": r[3], "at": r[4]}
+        for r in conn.execute("SELECT id, order_id, item, quantity, at FROM orders ORDER BY id")
+    ]
+    ballots = [
+        {"id": r[0], "voter_id": r[1], "choice": r[2], "at": r[3]}
+        for r in conn.execute("SELECT id, voter_id, choice, at FROM ballots ORDER BY id")
+    ]
+    return {
+        "balance": balance,
+        "opening_balance": opening,
+        "ledger": ledger,
+        "deliveries": deliveries,
+        "keys": keys,
+        "payments": payments,
+        "orders": orders,
+        "ballots": ballots,
+    }
+
+
+def outcomes(events: list[Event]) -> dict[str, str]:
+    """What the client finally knew about each request (the last outcome per id)."""
+    out: dict[str, str] = {}
+    for ev in events:
+        if isinstance(ev, Finished):
+            out[ev.txn_id] = ev.outcome
+    return out
+
+
+async def state_of(player: ScenarioPlayer) -> dict[str, Any]:
+    engine = player.engine
+    if engine is None:
+        raise RuntimeError("the scenario player is not open")
+    state: dict[str, Any] = await engine.bank.run(read_state, engine.bank.account_id)
+    state["mode"] = engine.bank.mode
+    state["now"] = engine.now
+    state["outcomes"] = outcomes(player.events)
+    return state
+
+
+async def summary(player: ScenarioPlayer) -> dict[str, Any]:
+    state = await state_of(player)
+    sc = player.scenario
+    return {
+        "scenario": sc.name,
+        "title": sc.title,
+        "seed": player.seed,
+        "steps": player.total,
+        "steps_played": player.position,
+        "virtual_ms": state.pop("now"),
+        "events": len(player.events),
+        **state,
+    }
+
+
+# -- the plain-text frame ----------------------------------------------------------------------
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.1f} s"
+
+
+def _describe(ev: Event) -> str:
+    data = ev.to_dict()
+    skip = {"t", "kind", "txn_id", "attempt", "body"}
+    extra = " ".join(f"{k}={v}" for k, v in data.items() if k not in skip)
+    who = f"{ev.txn_id}#{ev.attempt}" if ev.txn_id else ""
+    return " ".join(p for p in (f"{_seconds(ev.t):>8}", f"{ev.kind:<15}", who, extra) if p).rstrip()
+
+
+async def render_text(player: ScenarioPlayer, width: int = 100) -> str:
+    """A plain-text frame: the caption, the counter, what is stored, and this step's events."""
+    s = await state_of(player)
+    sc = player.scenario
+    lines = [f"{sc.title}", f"{player.counter}  |  t = {_seconds(s['now'])}  |  mode {s['mode']}", ""]
+    lines += textwrap.wrap(player.caption, width) or [""]
+    lines += ["", f"Balance  {rupees(s['balance'])} (opening {rupees(s['opening_balance'])})"]
+    lines.append(f"Ledger   {len(s['ledger'])} row(s)")
+    for r in s["ledger"]:
+        lines.append(
+            f"  #{r['id']:<3} {r['txn_id']:<12} {r['operation']:<9} {rupees(r['amount']):>12}"
+            f"  -> {rupees(r['balance_after']):>12}  at {_seconds(r['at'])}"
+        )
+    lines.append(f"Keys     {len(s['keys'])}")
+    for k in s["keys"]:
+        lines.append(f"  {k['key']:<12} {k['status']:<9} hits {k['hits']}")
+    lines.append("Deliveries")
+    for key, counts in s["deliveries"].items():
+        shown = ", ".join(f"{o} {n}" for o, n in counts.items())
+        lines.append(f"  {key:<12} {shown}")
+    for table, fields in (("payments", ("key", "amount", "keyed")), ("orders", ("order_id", "item")),
+                          ("ballots", ("voter_id", "choice"))):  # fmt: skip
+        if s[table]:
+            lines.append(f"{table.capitalize():<9}{len(s[table])}")
+            for row in s[table]:
+                lines.append("  " + "  ".join(f"{f}={row[f]}" for f in fields))
+    if s["outcomes"]:
+        lines.append("Client   " + ", ".join(f"{k} {v}" for k, v in s["outcomes"].items()))
+    step_events = [
+        ev for ev in player.events_of_step()
+        if not (isinstance(ev, Control) and ev.name == STEP_CONTROL)
+    ]  # fmt: skip
+    lines += ["", f"Events of this step ({len(step_events)})"]
+    lines += [f"  {_describe(ev)}" for ev in step_events]
+    return "\n".join(lines) + "\n"
+
+
+register_frame_format(FrameFormat("txt", render_text, "plain text: caption, stored state, the step's events"))
+
+
+# -- the export --------------------------------------------------------------------------------
+
+
+def check_out_dir(out: str) -> Path:
+    """Validate --out before running anything; ExportError names the path and the fix."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ExportError(f"--out {out}: is a file; give a folder (it is created if missing)")
+    parent = path if path.is_dir() else path.parent
+    if not parent.is_dir():
+        raise ExportError(f"--out {out}: folder {parent} does not exist; create it or pick another path")
+    mode = parent.stat().st_mode
+    # Root ignores permission bits, so honour them ourselves: a read-only folder means "do not write".
+    if not mode & 0o222 or not os.access(parent, os.W_OK):
+        raise ExportError(f"--out {out}: folder {parent} is not writable; pick another path")
+    return path
+
+
+async def build(
+    scenario: Scenario, seed: int | None = None, frames: str = "txt", db_path: str | None = None
+) -> dict[str, bytes]:
+    """Play the whole scenario headless; return every file of the export by name."""
+    fmt = FRAME_FORMATS[frames]
+    files: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="atm-tui-export-") as tmp:
+        player = ScenarioPlayer(scenario, db_path or str(Path(tmp) / "bank.db"), seed=seed)
+        await player.open()
+        try:
+            while await player.next():
+                files[f"frame-{player.position:03d}.{fmt.extension}"] = (await fmt.render(player)).encode()
+            files["summary.json"] = (
+                json.dumps(await summary(player), indent=2, sort_keys=True) + "\n"
+            ).encode()
+            files["events.jsonl"] = "".join(ev.to_json() + "\n" for ev in player.events).encode()
+        finally:
+            await player.close()
+    return files
+
+
+def write(out: Path, files: dict[str, bytes]) -> None:
+    """Write the files into `out` (created if missing); stale frames of an earlier export go."""
+    try:
+        out.mkdir(exist_ok=True)
+        frame = re.compile(r"^frame-\d{3}\.[a-z]+$")
+        for old in out.iterdir():
+            if frame.match(old.name) and old.name not in files:
+                old.unlink()
+        for name, data in files.items():
+            tmp = out / f".{name}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, out / name)
+    except OSError as exc:
+        raise ExportError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+async def export(scenario: Scenario, out: str, seed: int | None = None, frames: str = "txt") -> list[str]:
+    """Run `scenario` headless and write its export into folder `out`. Returns the file names."""
+    path = check_out_dir(out)
+    files = await build(scenario, seed, frames)
+    write(path, files)
+    return sorted(files)
