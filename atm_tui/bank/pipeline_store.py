@@ -187,19 +187,32 @@ def _debit(conn: sqlite3.Connection, c: Charge, now: int) -> tuple[str, str, int
     if row is None or c.amount > balance:
         reason = "no such account" if row is None else "insufficient funds"
         body = canonical(
-            {"amount": c.amount, "balance": balance, "op": CHARGE, "reason": reason, "status": "declined",
-             "txn_id": c.message_id}
+            {
+                "amount": c.amount,
+                "balance": balance,
+                "op": CHARGE,
+                "reason": reason,
+                "status": "declined",
+                "txn_id": c.message_id,
+            }
         )
         return DECLINED, body, balance
     after = balance - c.amount
     conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, c.account_id))
     conn.execute(
-        "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         (c.message_id, c.account_id, c.amount, after, now, CHARGE),
     )
     body = canonical(
-        {"account": c.account_id, "amount": c.amount, "balance_after": after, "op": CHARGE,
-         "status": "approved", "txn_id": c.message_id}
+        {
+            "account": c.account_id,
+            "amount": c.amount,
+            "balance_after": after,
+            "op": CHARGE,
+            "status": "approved",
+            "txn_id": c.message_id,
+        }
     )
     return PROCESSED, body, after
 
@@ -207,7 +220,8 @@ def _debit(conn: sqlite3.Connection, c: Charge, now: int) -> tuple[str, str, int
 def _charge_with_key(conn: sqlite3.Connection, c: Charge, now: int, ttl: int) -> ChargeResult:
     """The idempotent step inside an open transaction: a known message id is a hit, not a charge."""
     row = conn.execute(
-        "SELECT fingerprint, response, hits, expires_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
+        "SELECT fingerprint, response, hits, expires_at FROM idempotency_keys"
+        " WHERE account_id = ? AND key = ?",
         (c.account_id, c.message_id),
     ).fetchone()
     if row is not None and int(row[3]) <= now:
@@ -231,8 +245,16 @@ def _charge_with_key(conn: sqlite3.Connection, c: Charge, now: int, ttl: int) ->
     conn.execute(
         "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, hits,"
         " first_seen, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-        (c.account_id, c.message_id, c.fingerprint(), "approved" if outcome == PROCESSED else "declined",
-         body, now, now, now + ttl),
+        (
+            c.account_id,
+            c.message_id,
+            c.fingerprint(),
+            "approved" if outcome == PROCESSED else "declined",
+            body,
+            now,
+            now,
+            now + ttl,
+        ),
     )
     return ChargeResult(outcome, after, 1)
 

@@ -37,12 +37,12 @@ from atm_tui.sim.pipeline_events import (
     Fetched,
     OffsetCommitted,
     PositionReset,
+    Produced,
     ProduceRefused,
     ProducerGaveUp,
     ProducerStarted,
     ProduceSent,
     ProduceTimedOut,
-    Produced,
 )
 from atm_tui.sim.world import World
 
@@ -157,8 +157,11 @@ class Broker:
         if b.producer_id != NO_PRODUCER:
             current = self._epochs.get(b.producer_id, -1)
             if b.epoch < current:
-                world.emit(ProduceRefused(world.now, b.message_id, attempt, b.partition, b.producer_id, b.epoch,
-                                          b.seq, "fenced"))
+                world.emit(
+                    ProduceRefused(
+                        world.now, b.message_id, attempt, b.partition, b.producer_id, b.epoch, b.seq, "fenced"
+                    )
+                )
                 return ProduceResult("fenced")
             key = (b.producer_id, b.partition)
             st = self._state.get(key)
@@ -166,22 +169,43 @@ class Broker:
                 st = self._state[key] = _ProducerState(b.epoch)
             for seq, offset in st.recent:
                 if seq == b.seq:
-                    world.emit(DuplicateDropped(world.now, b.message_id, attempt, b.partition, offset,
-                                                b.producer_id, b.epoch, b.seq))
+                    world.emit(
+                        DuplicateDropped(
+                            world.now,
+                            b.message_id,
+                            attempt,
+                            b.partition,
+                            offset,
+                            b.producer_id,
+                            b.epoch,
+                            b.seq,
+                        )
+                    )
                     return ProduceResult("duplicate", offset)
             expected = st.recent[-1][0] + 1 if st.recent else 0
             if b.seq != expected:
                 # Older than the 5 remembered, or a gap: Kafka's OutOfOrderSequence.
-                world.emit(ProduceRefused(world.now, b.message_id, attempt, b.partition, b.producer_id, b.epoch,
-                                          b.seq, "out_of_order"))
+                world.emit(
+                    ProduceRefused(
+                        world.now,
+                        b.message_id,
+                        attempt,
+                        b.partition,
+                        b.producer_id,
+                        b.epoch,
+                        b.seq,
+                        "out_of_order",
+                    )
+                )
                 return ProduceResult("out_of_order")
         log = self.log[b.partition]
         rec = Record(b.partition, len(log), b.message_id, b.amount, b.producer_id, b.epoch, b.seq, world.now)
         log.append(rec)
         if b.producer_id != NO_PRODUCER:
             self._state[(b.producer_id, b.partition)].recent.append((b.seq, rec.offset))
-        world.emit(Appended(world.now, b.message_id, attempt, b.partition, rec.offset, b.producer_id, b.epoch,
-                            b.seq))
+        world.emit(
+            Appended(world.now, b.message_id, attempt, b.partition, rec.offset, b.producer_id, b.epoch, b.seq)
+        )
         for fn in self.on_append:
             fn(rec)
         return ProduceResult("appended", rec.offset)
@@ -274,8 +298,11 @@ class Producer:
         out.timer += 1
         seq = out.seq if self.idempotent else NO_PRODUCER
         batch = Batch(out.message_id, out.amount, out.partition, self.producer_id, self.epoch, seq)
-        world.emit(ProduceSent(world.now, out.message_id, out.attempt, out.partition, self.producer_id,
-                               self.epoch, seq))
+        world.emit(
+            ProduceSent(
+                world.now, out.message_id, out.attempt, out.partition, self.producer_id, self.epoch, seq
+            )
+        )
         # One connection per broker: sends arrive in order (fixed latency, ties keep their order).
         world.at(world.now + cfg.latency, self._arrive, batch, out, out.attempt, self.instance)
         world.at(world.now + cfg.request_timeout, self._timeout, out, out.timer, self.instance)
@@ -300,8 +327,16 @@ class Producer:
         out.acked = True
         out.timer += 1
         self._settle(out)
-        self.world.emit(Acked(self.world.now, out.message_id, attempt, out.partition, result.offset,
-                              result.status == "duplicate"))
+        self.world.emit(
+            Acked(
+                self.world.now,
+                out.message_id,
+                attempt,
+                out.partition,
+                result.offset,
+                result.status == "duplicate",
+            )
+        )
         self._pump(out.partition)
 
     def _settle(self, out: Outgoing) -> None:
@@ -348,7 +383,9 @@ class ConsumerInstance:
 class Consumer:
     """A consumer group of one: the member reads, charges, commits; a replacement fences it."""
 
-    def __init__(self, world: World, config: PipelineConfig, broker: Broker, bank: Bank, decide: Decide) -> None:
+    def __init__(
+        self, world: World, config: PipelineConfig, broker: Broker, bank: Bank, decide: Decide
+    ) -> None:
         self.world = world
         self.config = config
         self.broker = broker
@@ -368,7 +405,9 @@ class Consumer:
     async def start(self) -> None:
         """Join the group: a new epoch in the bank's database, positions from committed offsets."""
         world, cfg = self.world, self.config
-        epoch, offsets = await self.bank.run(store.join_group, cfg.group, cfg.topic, cfg.partitions, world.now)
+        epoch, offsets = await self.bank.run(
+            store.join_group, cfg.group, cfg.topic, cfg.partitions, world.now
+        )
         inst = ConsumerInstance(epoch, list(offsets))
         self.current, self.starting, self.in_hand = inst, False, None
         self.committed = list(offsets)
@@ -431,8 +470,9 @@ class Consumer:
             await self._transact(inst, rec, n)
             return
         mode = self.mode
-        result = await self.bank.run(store.charge, self._charge(rec, n), self.world.now, mode=mode,
-                                     ttl=self.config.ttl)
+        result = await self.bank.run(
+            store.charge, self._charge(rec, n), self.world.now, mode=mode, ttl=self.config.ttl
+        )
         self._emit_outcome(inst, rec, n, result)
         if self._decide("crash"):
             self._crash(inst, "after the charge, before the offset commit", rec.message_id, n)
@@ -455,8 +495,15 @@ class Consumer:
 
         commit = self._commit_of(inst, rec)
         try:
-            result = await self.bank.run(store.charge, self._charge(rec, n), world.now, mode="transactional",
-                                         commit=commit, ttl=self.config.ttl, before_commit=before_commit)
+            result = await self.bank.run(
+                store.charge,
+                self._charge(rec, n),
+                world.now,
+                mode="transactional",
+                commit=commit,
+                ttl=self.config.ttl,
+                before_commit=before_commit,
+            )
         except ConsumerCrash as exc:
             if not crash_here:
                 raise
@@ -480,8 +527,11 @@ class Consumer:
     def _committed(self, inst: ConsumerInstance, rec: Record, n: int, *, with_charge: bool) -> None:
         world = self.world
         self.committed[rec.partition] = rec.offset + 1
-        world.emit(OffsetCommitted(world.now, rec.message_id, n, rec.partition, rec.offset + 1, inst.epoch,
-                                   with_charge))
+        world.emit(
+            OffsetCommitted(
+                world.now, rec.message_id, n, rec.partition, rec.offset + 1, inst.epoch, with_charge
+            )
+        )
         if inst is self.current:
             self.in_hand = None
         self._poll(inst)
@@ -489,8 +539,9 @@ class Consumer:
     def _fenced(self, inst: ConsumerInstance, rec: Record, n: int, current: int) -> None:
         """A zombie learns it is no longer a member; it stops (a real one would rejoin)."""
         world = self.world
-        world.emit(CommitRefused(world.now, rec.message_id, n, rec.partition, rec.offset + 1, inst.epoch,
-                                 current))
+        world.emit(
+            CommitRefused(world.now, rec.message_id, n, rec.partition, rec.offset + 1, inst.epoch, current)
+        )
         inst.alive = False
         if inst is self.current:
             self.current = None
@@ -499,13 +550,35 @@ class Consumer:
     def _emit_outcome(self, inst: ConsumerInstance, rec: Record, n: int, r: ChargeResult) -> None:
         world = self.world
         if r.outcome == PROCESSED:
-            world.emit(Charged(world.now, rec.message_id, n, rec.partition, rec.offset, inst.epoch, rec.amount,
-                               r.balance_after))
+            world.emit(
+                Charged(
+                    world.now,
+                    rec.message_id,
+                    n,
+                    rec.partition,
+                    rec.offset,
+                    inst.epoch,
+                    rec.amount,
+                    r.balance_after,
+                )
+            )
         elif r.outcome == DECLINED:
-            world.emit(ChargeDeclined(world.now, rec.message_id, n, rec.partition, rec.offset, inst.epoch,
-                                      rec.amount, r.balance_after))
+            world.emit(
+                ChargeDeclined(
+                    world.now,
+                    rec.message_id,
+                    n,
+                    rec.partition,
+                    rec.offset,
+                    inst.epoch,
+                    rec.amount,
+                    r.balance_after,
+                )
+            )
         else:
-            world.emit(ChargeSkipped(world.now, rec.message_id, n, rec.partition, rec.offset, inst.epoch, r.hits))
+            world.emit(
+                ChargeSkipped(world.now, rec.message_id, n, rec.partition, rec.offset, inst.epoch, r.hits)
+            )
 
     def _crash(self, inst: ConsumerInstance, where: str, message_id: str = "", n: int = 0) -> None:
         inst.alive = False
@@ -577,7 +650,9 @@ class Pipeline:
         self.bank = bank
         self.world = World(config.seed, start)
         self.rates: dict[Fault, float] = {
-            "lost_ack": config.lost_ack, "crash": config.crash_before_commit, "zombie": config.zombie,
+            "lost_ack": config.lost_ack,
+            "crash": config.crash_before_commit,
+            "zombie": config.zombie,
         }
         self.next_faults: dict[Fault, int] = dict.fromkeys(FAULTS, 0)
         self.scripts: dict[Fault, list[bool]] = {f: [] for f in FAULTS}

@@ -25,11 +25,11 @@ from atm_tui.sim.pipeline_events import (
     DuplicateDropped,
     Fetched,
     OffsetCommitted,
+    Produced,
     ProduceRefused,
     ProducerGaveUp,
     ProduceSent,
     ProduceTimedOut,
-    Produced,
 )
 from atm_tui.sim.report import Invariant
 
@@ -166,7 +166,8 @@ def check_pipeline(
         Invariant(
             "balance_matches_ledger",
             opening - balance == total,
-            "" if opening - balance == total
+            ""
+            if opening - balance == total
             else f"opening {opening} - balance {balance} = {opening - balance}, ledger sums to {total}",
         ),
     ]
