@@ -11,7 +11,7 @@ from atm_tui.bank import pipeline_store as store
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.events import Event
-from atm_tui.sim.pipeline import Pipeline, PipelineConfig
+from atm_tui.sim.pipeline import Pipeline, PipelineConfig, Record
 from atm_tui.sim.pipeline_report import PipelineReport, PipelineTally, check_pipeline
 
 
@@ -22,6 +22,7 @@ class PipelineResult:
     elapsed: float
     start_time: int
     end_time: int
+    log: list[list[Record]]  # the broker's log as the run left it, per partition
 
     def to_dict(self) -> dict[str, Any]:
         out = self.report.to_dict()
@@ -87,6 +88,6 @@ async def simulate_pipeline(
         )
         report = PipelineReport(tally.counts, before, balance, rows, doubles, dup_appends, checks)
         sync = await bank.synchronous()
-        return PipelineResult(report, sync, elapsed, start_time, pipeline.now)
+        return PipelineResult(report, sync, elapsed, start_time, pipeline.now, pipeline.broker.log)
     finally:
         await pipeline.close()
