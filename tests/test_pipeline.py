@@ -9,6 +9,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +32,7 @@ AMOUNT = 500
 OPENING = 50_000
 
 
-def rows(db: str, sql: str, *params: object) -> list[tuple[object, ...]]:
+def rows(db: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
     """A separate plain connection, as a teacher's sqlite3 shell would read the file."""
     conn = sqlite3.connect(db)
     try:
@@ -40,9 +41,16 @@ def rows(db: str, sql: str, *params: object) -> list[tuple[object, ...]]:
         conn.close()
 
 
+def dump(conn: sqlite3.Connection) -> list[str]:
+    """Every row of every table, as SQL: equal dumps mean nothing changed."""
+    return list(conn.iterdump())
+
+
 def charges_per_message(db: str) -> dict[str, int]:
-    return {str(m): int(n) for m, n in rows(db, "SELECT txn_id, count(*) FROM ledger WHERE operation = 'charge'"
-                                                " GROUP BY txn_id")}  # fmt: skip
+    return {
+        str(m): int(n)
+        for m, n in rows(db, "SELECT txn_id, count(*) FROM ledger WHERE operation = 'charge' GROUP BY txn_id")
+    }
 
 
 def run(
@@ -51,8 +59,9 @@ def run(
     hook: Callable[[Pipeline], None] | None = None,
     trace: str | None = None,
 ) -> PipelineResult:
-    return asyncio.run(simulate_pipeline(config, StoreConfig(db, opening_balance=OPENING), trace=trace,
-                                         pipeline_hook=hook))  # fmt: skip
+    return asyncio.run(
+        simulate_pipeline(config, StoreConfig(db, opening_balance=OPENING), trace=trace, pipeline_hook=hook)
+    )
 
 
 # -- the broker ------------------------------------------------------------------------------------
@@ -88,7 +97,9 @@ def test_broker_appends_every_resend_of_a_plain_producer() -> None:
 
 def test_pipeline_events_round_trip_through_json(tmp_path: Path) -> None:
     trace = tmp_path / "trace.jsonl"
-    cfg = PipelineConfig(messages=4, consumer="naive", lost_ack=0.3, crash_before_commit=0.3, zombie=0.3, seed=5)
+    cfg = PipelineConfig(
+        messages=4, consumer="naive", lost_ack=0.3, crash_before_commit=0.3, zombie=0.3, seed=5
+    )
     run(str(tmp_path / "bank.db"), cfg, trace=str(trace))
     lines = trace.read_text().splitlines()
     kinds = {json.loads(line)["kind"] for line in lines}
@@ -99,12 +110,15 @@ def test_pipeline_events_round_trip_through_json(tmp_path: Path) -> None:
 
 
 def test_same_seed_same_trace_byte_for_byte(tmp_path: Path) -> None:
-    cfg = dict(messages=12, partitions=2, consumer="idempotent", lost_ack=0.3, crash_before_commit=0.2,
-               zombie=0.1)  # fmt: skip
+    def config(seed: int) -> PipelineConfig:
+        return PipelineConfig(
+            seed=seed, messages=12, partitions=2, lost_ack=0.3, crash_before_commit=0.2, zombie=0.1
+        )
+
     traces = []
     for name, seed in (("a", 11), ("b", 11), ("c", 12)):
         trace = tmp_path / f"{name}.jsonl"
-        run(str(tmp_path / f"{name}.db"), PipelineConfig(seed=seed, **cfg), trace=str(trace))  # type: ignore[arg-type]
+        run(str(tmp_path / f"{name}.db"), config(seed), trace=str(trace))
         traces.append(trace.read_bytes())
     assert traces[0] == traces[1]
     assert traces[0] != traces[2]  # the seed does drive the faults
@@ -141,7 +155,9 @@ def test_a_crash_before_commit_redelivers_naive_charges_twice(tmp_path: Path) ->
 
 def test_a_crash_before_commit_redelivers_idempotent_skips(tmp_path: Path) -> None:
     db = str(tmp_path / "bank.db")
-    result = run(db, PipelineConfig(messages=2, consumer="idempotent"), lambda p: p.crash_before_next_commits(1))
+    result = run(
+        db, PipelineConfig(messages=2, consumer="idempotent"), lambda p: p.crash_before_next_commits(1)
+    )
     assert charges_per_message(db) == {"M1": 1, "M2": 1}
     assert (result.report.counts["redeliveries"], result.report.counts["skipped"]) == (1, 1)
     assert rows(db, "SELECT attempt, outcome FROM deliveries WHERE txn_id = 'M1' ORDER BY id") == [
@@ -152,8 +168,9 @@ def test_a_crash_before_commit_redelivers_idempotent_skips(tmp_path: Path) -> No
 
 def test_a_transactional_crash_leaves_nothing_to_skip(tmp_path: Path) -> None:
     db = str(tmp_path / "bank.db")
-    result = run(db, PipelineConfig(messages=2, consumer="transactional"),
-                 lambda p: p.crash_before_next_commits(1))  # fmt: skip
+    result = run(
+        db, PipelineConfig(messages=2, consumer="transactional"), lambda p: p.crash_before_next_commits(1)
+    )
     assert charges_per_message(db) == {"M1": 1, "M2": 1}
     # The crash rolled back charge and offset together: the re-read is the first charge.
     assert rows(db, "SELECT attempt, outcome FROM deliveries WHERE txn_id = 'M1' ORDER BY id") == [
@@ -168,7 +185,9 @@ def _zombie_run(db: str, mode: ConsumerMode) -> tuple[list[Event], list[str], li
     of the moment the zombie wakes (nothing else happens then)."""
 
     async def go() -> tuple[list[Event], list[str], list[str], Pipeline]:
-        p = await Pipeline.open(PipelineConfig(messages=1, consumer=mode), StoreConfig(db, opening_balance=OPENING))
+        p = await Pipeline.open(
+            PipelineConfig(messages=1, consumer=mode), StoreConfig(db, opening_balance=OPENING)
+        )
         events: list[Event] = []
         p.subscribe(events.append)
         p.stall_next_consumers(1)
@@ -177,9 +196,9 @@ def _zombie_run(db: str, mode: ConsumerMode) -> tuple[list[Event], list[str], li
         stalled = [e for e in events if isinstance(e, ConsumerStalled)]
         assert len(stalled) == 1
         await p.advance_to(stalled[0].until - 1)
-        before = list(p.bank._conn.iterdump())  # type: ignore[union-attr]
+        before = await p.bank.run(dump)
         await p.advance_to(stalled[0].until)
-        after = list(p.bank._conn.iterdump())  # type: ignore[union-attr]
+        after = await p.bank.run(dump)
         await p.run_until_idle()
         await p.close()
         return events, before, after, p
@@ -270,8 +289,9 @@ def test_each_message_is_charged_exactly_once(
         p.scripts["crash"] = list(crashes)
         p.scripts["zombie"] = list(zombies)
 
-    cfg = PipelineConfig(messages=messages, partitions=partitions, producer_idempotent=producer_idempotent,
-                         consumer=consumer)  # fmt: skip
+    cfg = PipelineConfig(
+        messages=messages, partitions=partitions, producer_idempotent=producer_idempotent, consumer=consumer
+    )
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / "bank.db")
         result = run(db, cfg, script)
@@ -282,7 +302,6 @@ def test_each_message_is_charged_exactly_once(
         assert set(in_log) == set(ids)
         if producer_idempotent:
             assert all(n == 1 for n in in_log.values()), in_log
-        committed = dict(rows(db, "SELECT partition, next_offset FROM consumer_offsets"))
+        committed = {p: n for p, n in rows(db, "SELECT partition, next_offset FROM consumer_offsets")}
         assert committed == {p: len(part) for p, part in enumerate(result.log) if part}
         assert result.report.ok, result.report.to_dict()["invariants"]
-

@@ -74,8 +74,14 @@ def test_a_crash_before_commit_rolls_back_charge_and_offset(conn: sqlite3.Connec
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
-        ps.charge(conn, charge(0), 10, mode="transactional", commit=ps.OffsetCommit(GROUP, TOPIC, 0, 1, epoch),
-                  before_commit=crash)  # fmt: skip
+        ps.charge(
+            conn,
+            charge(0),
+            10,
+            mode="transactional",
+            commit=ps.OffsetCommit(GROUP, TOPIC, 0, 1, epoch),
+            before_commit=crash,
+        )
     assert dump(conn) == before
     assert not conn.in_transaction
 
@@ -98,7 +104,9 @@ def test_a_zombie_transaction_is_refused_whole(conn: sqlite3.Connection) -> None
     old, _ = ps.join_group(conn, GROUP, TOPIC, 1, 0)
     new, _ = ps.join_group(conn, GROUP, TOPIC, 1, 3_000)
     before = dump(conn)
-    r = ps.charge(conn, charge(4), 6_000, mode="transactional", commit=ps.OffsetCommit(GROUP, TOPIC, 0, 5, old))
+    r = ps.charge(
+        conn, charge(4), 6_000, mode="transactional", commit=ps.OffsetCommit(GROUP, TOPIC, 0, 5, old)
+    )
     assert (r.outcome, r.current_epoch) == (ps.FENCED, new)
     assert dump(conn) == before
     assert ledger(conn) == []
