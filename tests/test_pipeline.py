@@ -305,3 +305,25 @@ def test_each_message_is_charged_exactly_once(
         committed = {p: n for p, n in rows(db, "SELECT partition, next_offset FROM consumer_offsets")}
         assert committed == {p: len(part) for p, part in enumerate(result.log) if part}
         assert result.report.ok, result.report.to_dict()["invariants"]
+
+
+def test_the_aiosqlite_bridge_gives_the_same_trace(tmp_path: Path) -> None:
+    """The app runs transactions on aiosqlite's thread; a crash raised inside one still rolls back."""
+    cfg = dict(
+        seed=4, messages=10, consumer="transactional", lost_ack=0.3, crash_before_commit=0.3, zombie=0.2
+    )
+    traces = []
+    for bridge in ("inline", "aiosqlite"):
+        trace = tmp_path / f"{bridge}.jsonl"
+        db = str(tmp_path / f"{bridge}.db")
+        result = asyncio.run(
+            simulate_pipeline(
+                PipelineConfig(**cfg),  # type: ignore[arg-type]
+                StoreConfig(db, opening_balance=OPENING),
+                trace=str(trace),
+                bridge=bridge,  # type: ignore[arg-type]
+            )
+        )
+        assert result.report.ok and result.report.counts["consumer_crashes"] > 0
+        traces.append(trace.read_bytes())
+    assert traces[0] == traces[1]
