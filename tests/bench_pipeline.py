@@ -32,7 +32,7 @@ pytestmark = pytest.mark.bench
 MESSAGES = 3_000
 OPENING = 100_000_000  # nothing is declined
 AMOUNT = 500
-ROUNDS = 3
+ROUNDS = 5
 
 
 def _pipeline_rate(db: Path, consumer: ConsumerMode, synchronous: str) -> float:
