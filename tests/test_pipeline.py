@@ -327,3 +327,34 @@ def test_the_aiosqlite_bridge_gives_the_same_trace(tmp_path: Path) -> None:
         assert result.report.ok and result.report.counts["consumer_crashes"] > 0
         traces.append(trace.read_bytes())
     assert traces[0] == traces[1]
+
+
+def test_the_view_shows_the_log_the_consumer_and_what_is_in_flight(tmp_path: Path) -> None:
+    """What a pipeline pane renders, at a few moments of a run with a `k` press (crash_consumer)."""
+    db = str(tmp_path / "bank.db")
+
+    async def go() -> None:
+        p = await Pipeline.open(
+            PipelineConfig(messages=3, consumer="naive"), StoreConfig(db, opening_balance=OPENING)
+        )
+        p.start()
+        await p.advance_to(10)
+        v = p.view()
+        assert v.in_flight == [("M1", 0, 1)] and v.log == [[]]
+        assert (v.consumer_state, v.epoch, v.positions, v.committed) == ("idle", 1, [0], [0])
+        await p.advance_to(160)  # M1 appended at 50, fetched at 100, charged at 200, committed at 250
+        v = p.view()
+        assert [r.message_id for r in v.log[0]] == ["M1"] and v.in_flight == []
+        assert v.in_hand is not None and v.in_hand.message_id == "M1"
+        assert (v.consumer_state, v.positions, v.committed) == ("reading", [1], [0])
+        await p.advance_to(220)  # charged, not yet committed: the `k` key lands in the gap
+        assert p.crash_consumer()
+        v = p.view()
+        assert (v.consumer_state, v.epoch, v.positions, v.in_hand) == ("down", None, None, None)
+        await p.run_until_idle()
+        v = p.view()
+        assert (v.consumer_state, v.epoch, v.positions, v.committed) == ("idle", 2, [3], [3])
+        await p.close()
+
+    asyncio.run(go())
+    assert charges_per_message(db) == {"M1": 2, "M2": 1, "M3": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -52,7 +53,7 @@ async def simulate_pipeline(
     *,
     trace: str | None = None,
     bridge: Bridge = "inline",
-    pipeline_hook: Any = None,
+    pipeline_hook: Callable[[Pipeline], None] | None = None,
 ) -> PipelineResult:
     """Run `config.messages` messages through the pipeline until nothing is left to do.
 
