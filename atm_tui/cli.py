@@ -15,6 +15,7 @@ from typing import NoReturn, TypeVar
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, _describe
+from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
 EXIT_USAGE = 2
@@ -119,8 +120,9 @@ def build_parser() -> Parser:
     sim.add_argument("--fresh", action="store_true", help="empty an existing database first")
     sim.add_argument("--withdrawals", type=_int_in(0, 10_000_000, "a count"), default=1, metavar="N",
                      help="customers, one after another at one ATM (default 1)")
-    sim.add_argument("--amount", type=_amount, default=5_000, metavar="RS",
-                     help="rupees per withdrawal, a positive multiple of 100 (default 5000)")
+    sim.add_argument("--amount", type=_amount, default=None, metavar="RS",
+                     help="rupees per withdrawal (or message), a positive multiple of 100 (default 5000;"
+                     " 500 with --pipeline)")
     sim.add_argument("--mode", choices=MODES, default="idempotent",
                      help="the bank's mode (default idempotent)")
     sim.add_argument("--drop-request", type=_probability, default=0.0, metavar="P",
@@ -155,6 +157,7 @@ def build_parser() -> Parser:
     sim.add_argument("--trace", metavar="FILE", help="write every event as a JSON line")
     sim.add_argument("--check", action="store_true", help="exit 1 if an invariant is violated")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_pipeline_options(sim)
     return parser
 
 
@@ -169,6 +172,14 @@ def _default_db() -> str:
 
 def run_simulate(args: argparse.Namespace) -> int:
     from atm_tui.sim.run import RunOptions, simulate
+
+    if args.pipeline:
+        return run_pipeline(args, vars(build_parser().parse_args(["simulate"])))
+    stray = stray_pipeline_option(args)
+    if stray:
+        return _fail(f"{stray} belongs to the log pipeline; add --pipeline log")
+    if args.amount is None:
+        args.amount = 5_000
 
     if args.trace:
         folder = Path(args.trace).parent
