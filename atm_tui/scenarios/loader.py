@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from atm_tui.bank.core import MODES, Mode
-from atm_tui.bank.money import MAX_BALANCE
+from atm_tui.bank.money import MAX_AMOUNT, MAX_BALANCE
+from atm_tui.bank.pipeline_store import CONSUMER_MODES, ConsumerMode
 from atm_tui.scenarios.actions import ACTIONS, MAX_MS, Param
+from atm_tui.scenarios.pipeline_actions import PIPELINE_ACTIONS
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, RetryPolicy, SimConfig
+from atm_tui.sim.pipeline import REMEMBERED_BATCHES, PipelineConfig
 
 PACKAGE = "atm_tui.scenarios"
 MAX_SEED = 2**63 - 1
@@ -66,10 +70,42 @@ FAULTS: dict[str, Param] = {
     "reply_drop_pct": Param(int, default=0, lo=0, hi=100),
     "duplicate_pct": Param(int, default=0, lo=0, hi=100),
 }
+# kind = "pipeline": the scenario drives the log pipeline (sim/pipeline.py) instead of the ATM
+# engine; [start] and [faults] then take the pipeline's settings, and steps its actions.
+KINDS = ("atm", "pipeline")
+PIPELINE_START: dict[str, Param] = {
+    "opening_balance": Param(int, default=50_000, lo=0, hi=MAX_BALANCE),
+    "amount": Param(int, default=500, lo=1, hi=MAX_AMOUNT),
+    "partitions": Param(int, default=1, lo=1, hi=16),
+    "producer_idempotent": Param(bool, default=True),
+    "consumer": Param(str, default="idempotent", choices=CONSUMER_MODES),
+    "produce_every_ms": Param(int, default=200, lo=0, hi=MAX_MS),
+    "latency_ms": Param(int, default=50, lo=0, hi=MAX_MS),
+    "request_timeout_ms": Param(int, default=1_000, lo=1, hi=MAX_MS),
+    "retry_backoff_ms": Param(int, default=100, lo=0, hi=MAX_MS),
+    "max_attempts": Param(int, default=10, lo=1, hi=100),
+    # Kafka's idempotent producer allows at most 5 batches in flight (the broker remembers 5).
+    "max_in_flight": Param(int, default=REMEMBERED_BATCHES, lo=1, hi=REMEMBERED_BATCHES),
+    "fetch_latency_ms": Param(int, default=50, lo=0, hi=MAX_MS),
+    "processing_ms": Param(int, default=100, lo=0, hi=MAX_MS),
+    "commit_delay_ms": Param(int, default=50, lo=0, hi=MAX_MS),
+    "restart_ms": Param(int, default=2_000, lo=0, hi=MAX_MS),
+    "session_timeout_ms": Param(int, default=3_000, lo=1, hi=MAX_MS),
+    "stall_ms": Param(int, default=6_000, lo=0, hi=MAX_MS),
+    "ttl_ms": Param(int, default=86_400_000, lo=1, hi=MAX_MS),
+    "first_id": Param(int, default=1, lo=1, hi=10**12),
+}
+PIPELINE_FAULTS: dict[str, Param] = {
+    # Below 100: at 100 the consumer would fail on every message forever.
+    "lost_ack_pct": Param(int, default=0, lo=0, hi=100),
+    "crash_before_commit_pct": Param(int, default=0, lo=0, hi=99),
+    "zombie_pct": Param(int, default=0, lo=0, hi=99),
+}
 TOP: dict[str, Param] = {
     "title": Param(str, required=True),
     "summary": Param(str, required=True),
     "seed": Param(int, default=0, lo=0, hi=MAX_SEED),
+    "kind": Param(str, default="atm", choices=KINDS),
 }
 TABLES = ("start", "faults", "steps")
 EXAMPLE = '{ do = "withdraw", amount = 5000 } or a plain "withdraw"'
@@ -85,9 +121,44 @@ class Scenario:
     start: dict[str, Any] = field(default_factory=dict)
     faults: dict[str, Any] = field(default_factory=dict)
     steps: tuple[Step, ...] = ()
+    kind: str = "atm"  # atm: the ATM Engine; pipeline: the log Pipeline
+
+    def pipeline_config(self, seed: int | None = None) -> PipelineConfig:
+        """The log pipeline's configuration for a kind = "pipeline" scenario."""
+        if self.kind != "pipeline":
+            raise ValueError(f"scenario {self.name} drives the ATM engine, not the pipeline")
+        s, f = self.start, self.faults
+        consumer: ConsumerMode = s["consumer"]
+        return PipelineConfig(
+            seed=self.seed if seed is None else seed,
+            messages=0,  # the steps' "produce" actions create them
+            amount=s["amount"],
+            partitions=s["partitions"],
+            producer_idempotent=s["producer_idempotent"],
+            consumer=consumer,
+            lost_ack=f["lost_ack_pct"] / 100,
+            crash_before_commit=f["crash_before_commit_pct"] / 100,
+            zombie=f["zombie_pct"] / 100,
+            produce_every=s["produce_every_ms"],
+            latency=s["latency_ms"],
+            request_timeout=s["request_timeout_ms"],
+            retry_backoff=s["retry_backoff_ms"],
+            max_attempts=s["max_attempts"],
+            max_in_flight=s["max_in_flight"],
+            fetch_latency=s["fetch_latency_ms"],
+            processing=s["processing_ms"],
+            commit_delay=s["commit_delay_ms"],
+            restart=s["restart_ms"],
+            session_timeout=s["session_timeout_ms"],
+            stall=s["stall_ms"],
+            ttl=s["ttl_ms"],
+            first_id=s["first_id"],
+        )
 
     def sim_config(self, seed: int | None = None) -> SimConfig:
         """The engine's configuration for this scenario's starting state and faults."""
+        if self.kind != "atm":
+            raise ValueError(f"scenario {self.name} drives the log pipeline, not the ATM engine")
         s, f = self.start, self.faults
         retry: RetryPolicy = s["retry"]
         mode: Mode = s["mode"]
@@ -167,10 +238,17 @@ class _Lines:
         return self.find(rf"^\s*{re.escape(key)}\s*=", span)
 
 
+class _Spec(Protocol):
+    @property
+    def params(self) -> dict[str, Param]: ...
+
+
 class _Checker:
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.at = _Lines(text)
+        self.actions: Mapping[str, _Spec] = ACTIONS
+        self.kind = "atm"
 
     def fail(self, line: int, message: str) -> ScenarioError:
         where = f", line {line}" if line else ""
@@ -222,9 +300,11 @@ class _Checker:
                 ' or a table such as { do = "withdraw", amount = 5000 }',
             )
         line = line or after
-        spec = ACTIONS.get(name)
+        spec = self.actions.get(name)
         if spec is None:
-            raise self.fail(line, f"{where}: unknown action {name!r}; expected one of {', '.join(ACTIONS)}")
+            of = " in a pipeline scenario" if self.kind == "pipeline" else ""
+            expected = ", ".join(self.actions)
+            raise self.fail(line, f"{where}: unknown action {name!r}{of}; expected one of {expected}")
         local = (line, span[1])
         for key, value in args.items():
             param = spec.params.get(key)
@@ -311,8 +391,12 @@ def parse(text: str, name: str, source: str) -> Scenario:
             line = check.at.key(key, top_span) or check.at.find(rf"^\s*\[+\s*{re.escape(key)}\b", (1, 10**9))
             raise check.fail(line, f"unknown setting {key!r}; expected {', '.join((*TOP, *TABLES))}")
     top = check.fields({k: v for k, v in data.items() if k in TOP}, TOP, "the scenario", top_span)
+    kind = top["kind"]
+    start_spec, faults_spec = (PIPELINE_START, PIPELINE_FAULTS) if kind == "pipeline" else (START, FAULTS)
+    check.kind = kind
+    check.actions = PIPELINE_ACTIONS if kind == "pipeline" else ACTIONS
     tables: dict[str, dict[str, Any]] = {}
-    for name_, spec in (("start", START), ("faults", FAULTS)):
+    for name_, spec in (("start", start_spec), ("faults", faults_spec)):
         raw = data.get(name_, {})
         span = check.at.section(name_)
         if not isinstance(raw, dict):
@@ -332,6 +416,7 @@ def parse(text: str, name: str, source: str) -> Scenario:
         tables["start"],
         tables["faults"],
         steps,
+        kind,
     )
 
 
@@ -355,6 +440,7 @@ LESSON_ORDER = (
     "mismatch",
     "expiry",
     "crash-gap",
+    "kafka",
 )
 
 

@@ -3,22 +3,41 @@
 Going back replays the scenario from its seed on a freshly emptied database up to the step before,
 so the state after `back()` is the state reached going forwards, byte for byte. The app drives
 the same player (`begin_step` then its own pacing, or `next`); it never imports Textual.
+A kind = "pipeline" scenario runs the log Pipeline instead of the ATM Engine, on the same terms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
-from atm_tui.scenarios import actions
+from atm_tui.scenarios import actions, pipeline_actions
 from atm_tui.scenarios.loader import Scenario, Step
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Control, Event
+from atm_tui.sim.pipeline import Pipeline
+from atm_tui.sim.world import World
 
 Listener = Callable[[Event], None]
 STEP_CONTROL = "scenario_step"
+
+
+class Runner(Protocol):
+    """What the player needs of what it drives: the Engine and the Pipeline both have it."""
+
+    @property
+    def world(self) -> World: ...
+
+    @property
+    def now(self) -> int: ...
+
+    async def run_until_idle(self) -> int: ...
+
+    async def advance_to(self, t: int) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class ScenarioPlayer:
@@ -31,7 +50,8 @@ class ScenarioPlayer:
         self.db_path = db_path
         self.seed = scenario.seed if seed is None else seed
         self.bridge: Bridge = bridge
-        self.engine: Engine | None = None
+        self.engine: Engine | None = None  # set for an ATM scenario
+        self.pipeline: Pipeline | None = None  # set for a pipeline scenario
         self.position = 0  # steps completed; 0 = the starting state
         self.events: list[Event] = []
         self.step_events: list[int] = [0]  # index into events where each position's trace ends
@@ -75,10 +95,23 @@ class ScenarioPlayer:
             fn(ev)
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def _engine(self) -> Engine:
-        if self.engine is None:
+    @property
+    def kind(self) -> str:
+        return self.scenario.kind
+
+    def _runner(self) -> Runner:
+        runner: Runner | None = self.pipeline if self.scenario.kind == "pipeline" else self.engine
+        if runner is None:
             raise RuntimeError("the scenario player is not open; call open() first")
-        return self.engine
+        return runner
+
+    async def _apply(self, name: str, args: dict[str, Any]) -> None:
+        if self.pipeline is not None:
+            await pipeline_actions.apply(self.pipeline, name, args)
+        elif self.engine is not None:
+            await actions.apply(self.engine, name, args)
+        else:
+            raise RuntimeError("the scenario player is not open; call open() first")
 
     async def open(self) -> ScenarioPlayer:
         """Start at position 0: a fresh bank at the scenario's starting state."""
@@ -86,9 +119,7 @@ class ScenarioPlayer:
         return self
 
     async def _build(self) -> None:
-        if self.engine is not None:
-            await self.engine.close()
-            self.engine = None
+        await self.close()
         for fn in self._reset_listeners:
             fn()
         self.position = 0
@@ -97,6 +128,18 @@ class ScenarioPlayer:
         self._in_step = None
         start = self.scenario.start
         store = StoreConfig(self.db_path, opening_balance=start["opening_balance"], fresh=True)
+        if self.scenario.kind == "pipeline":
+            # The file is emptied, so the clock starts at 0 and message ids at first_id, every time.
+            config = self.scenario.pipeline_config(self.seed)
+            pipeline = await Pipeline.open(config, store, bridge=self.bridge)
+            pipeline.subscribe(self._record)
+            self.pipeline = pipeline
+            # Position 0 is a running pipeline with nothing in it: producer registered, consumer
+            # joined at offset 0. The steps' "produce" actions create the messages.
+            pipeline.start(0)
+            await pipeline.run_until_idle()
+            self.step_events = [len(self.events)]
+            return
         # resume=False: the clock starts at 0 and ids at the scenario's first id, every time.
         engine = await Engine.open(
             self.scenario.sim_config(self.seed), store, bridge=self.bridge, resume=False
@@ -108,6 +151,9 @@ class ScenarioPlayer:
         if self.engine is not None:
             await self.engine.close()
             self.engine = None
+        if self.pipeline is not None:
+            await self.pipeline.close()
+            self.pipeline = None
 
     async def __aenter__(self) -> ScenarioPlayer:
         return await self.open()
@@ -120,13 +166,13 @@ class ScenarioPlayer:
         """Perform the next step's actions (the UI then paces time itself). False at the end."""
         if self.done or self._in_step is not None:
             return False
-        engine = self._engine()
+        runner = self._runner()
         step = self.scenario.steps[self.position]
-        engine.world.emit(Control(engine.now, "", 0, STEP_CONTROL, str(self.position + 1)))
+        runner.world.emit(Control(runner.now, "", 0, STEP_CONTROL, str(self.position + 1)))
         for action in step.actions:
-            await actions.apply(engine, action.name, action.args)
+            await self._apply(action.name, action.args)
         self._in_step = step
-        self._step_target = None if step.wait_ms is None else engine.now + step.wait_ms
+        self._step_target = None if step.wait_ms is None else runner.now + step.wait_ms
         return True
 
     @property
@@ -139,11 +185,11 @@ class ScenarioPlayer:
         step = self._in_step
         if step is None:
             return
-        engine = self._engine()
+        runner = self._runner()
         if self._step_target is None:
-            await engine.run_until_idle()
+            await runner.run_until_idle()
         else:
-            await engine.advance_to(self._step_target)
+            await runner.advance_to(self._step_target)
         self._in_step = None
         self.position += 1
         self.step_events.append(len(self.events))
