@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from atm_tui.bank import pipeline_store
 from atm_tui.bank.money import rupees
 from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.sim.events import Control, Event, Finished
+from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline
+from atm_tui.sim.pipeline_report import PipelineTally, check_pipeline
 
 Renderer = Callable[[ScenarioPlayer], Awaitable[str]]
 
@@ -104,23 +107,71 @@ def outcomes(events: list[Event]) -> dict[str, str]:
     return out
 
 
+async def pipeline_state(pipeline: Pipeline, events: list[Event]) -> dict[str, Any]:
+    """The pipeline's figures: the log, charges per message, committed offsets, the invariants."""
+    cfg, bank = pipeline.config, pipeline.bank
+    log = pipeline.broker.log
+    balance, rows, doubles, dup_appends, checks = await bank.run(
+        check_pipeline, bank.account_id, cfg.group, cfg.topic, log, cfg.producer_idempotent
+    )
+    ids = list(dict.fromkeys(r.message_id for part in log for r in part))
+    charges = await bank.run(pipeline_store.charge_counts, bank.account_id, ids)
+    offsets = await bank.run(pipeline_store.read_offsets, cfg.group, cfg.topic)
+    epoch = await bank.run(pipeline_store.read_group_epoch, cfg.group)
+    tally = PipelineTally()
+    for ev in events:
+        tally(ev)
+    counts = dict(tally.counts, double_charges=len(doubles), duplicate_appends=len(dup_appends))
+    view = pipeline.view()
+    return {
+        "consumer": cfg.consumer,
+        "consumer_state": view.consumer_state,
+        "producer_idempotent": cfg.producer_idempotent,
+        "counts": counts,
+        "charges_per_message": charges,
+        "charge_rows": rows,
+        "double_charged": doubles,
+        "duplicate_appends": dup_appends,
+        "committed_offsets": {str(p): offsets.get(p, (0, 0))[0] for p in range(cfg.partitions)},
+        "group_epoch": epoch,
+        "log": [
+            [
+                {"offset": r.offset, "message_id": r.message_id, "producer_id": r.producer_id,
+                 "epoch": r.epoch, "seq": r.seq, "t": r.t}
+                for r in part
+            ]
+            for part in log
+        ],  # fmt: skip
+        "balance": balance,
+        "invariants": {i.name: {"ok": i.ok, "detail": i.detail} for i in checks},
+    }
+
+
 async def state_of(player: ScenarioPlayer) -> dict[str, Any]:
-    engine = player.engine
-    if engine is None:
+    pipeline = player.pipeline
+    if pipeline is not None:
+        bank, now = pipeline.bank, pipeline.now
+    elif player.engine is not None:
+        bank, now = player.engine.bank, player.engine.now
+    else:
         raise RuntimeError("the scenario player is not open")
-    state: dict[str, Any] = await engine.bank.run(read_state, engine.bank.account_id)
-    state["mode"] = engine.bank.mode
-    state["now"] = engine.now
+    state: dict[str, Any] = await bank.run(read_state, bank.account_id)
+    state["mode"] = pipeline.config.consumer if pipeline is not None else bank.mode
+    state["now"] = now
     state["outcomes"] = outcomes(player.events)
+    if pipeline is not None:
+        state["pipeline"] = await pipeline_state(pipeline, player.events)
     return state
 
 
 async def summary(player: ScenarioPlayer) -> dict[str, Any]:
     state = await state_of(player)
     sc = player.scenario
+    head: dict[str, Any] = {"kind": sc.kind} if sc.kind != "atm" else {}
     return {
         "scenario": sc.name,
         "title": sc.title,
+        **head,
         "seed": player.seed,
         "steps": player.total,
         "steps_played": player.position,
@@ -145,12 +196,66 @@ def _describe(ev: Event) -> str:
     return " ".join(p for p in (f"{_seconds(ev.t):>8}", f"{ev.kind:<15}", who, extra) if p).rstrip()
 
 
+def _pipeline_lines(player: ScenarioPlayer, s: dict[str, Any]) -> list[str]:
+    """The pipeline's part of a frame: the log, the consumer, charges per message, the ledger."""
+    pipeline = player.pipeline
+    assert pipeline is not None
+    p = s["pipeline"]
+    view = pipeline.view()
+    pid = view.producer_id
+    producer = (
+        f"idempotent, id {pid} epoch {view.producer_epoch}" if pid != NO_PRODUCER else "not idempotent"
+    )
+    lines = [f"Balance  {rupees(s['balance'])} (opening {rupees(s['opening_balance'])})"]
+    lines.append(f"Producer {producer}; awaiting an ack: " + (
+        ", ".join(f"{m}#{a}" for m, _, a in view.in_flight) or "none"))  # fmt: skip
+    for part, records in enumerate(view.log):
+        committed = p["committed_offsets"].get(str(part), 0)
+        lines.append(f"Log      partition {part}: {len(records)} record(s), committed offset {committed}")
+        for r in records:
+            who = f"producer {r.producer_id} epoch {r.epoch} seq {r.seq}"
+            if r.seq == NO_PRODUCER:
+                who = "no producer id, no seq"
+            # At or past the committed offset: a restarted consumer reads it (again).
+            mark = "  (not committed)" if r.offset >= committed else ""
+            lines.append(f"  @{r.offset:<3} {r.message_id:<8} {who}{mark}")
+    position = "-" if view.positions is None else ", ".join(str(x) for x in view.positions)
+    hand = f"{view.in_hand.message_id}@{view.in_hand.offset}" if view.in_hand else "-"
+    epoch = "-" if view.epoch is None else str(view.epoch)
+    lines.append(
+        f"Consumer {p['consumer']}, {view.consumer_state}, epoch {epoch}, position {position}, in hand {hand}"
+    )
+    lines.append(
+        "Charges  " + (", ".join(f"{m} x{n}" for m, n in p["charges_per_message"].items()) or "none")
+    )
+    if p["double_charged"]:
+        lines.append("Charged more than once: " + ", ".join(p["double_charged"]))
+    lines.append(f"Ledger   {len(s['ledger'])} row(s)")
+    for r in s["ledger"]:
+        lines.append(
+            f"  #{r['id']:<3} {r['txn_id']:<12} {r['operation']:<9} {rupees(r['amount']):>12}"
+            f"  -> {rupees(r['balance_after']):>12}  at {_seconds(r['at'])}"
+        )
+    lines.append(f"Keys     {len(s['keys'])}")
+    for k in s["keys"]:
+        lines.append(f"  {k['key']:<12} {k['status']:<9} hits {k['hits']}")
+    lines.append("Deliveries")
+    for key, counts in s["deliveries"].items():
+        shown = ", ".join(f"{o} {n}" for o, n in counts.items())
+        lines.append(f"  {key:<12} {shown}")
+    return lines
+
+
 async def render_text(player: ScenarioPlayer, width: int = 100) -> str:
     """A plain-text frame: the caption, the counter, what is stored, and this step's events."""
     s = await state_of(player)
     sc = player.scenario
-    lines = [f"{sc.title}", f"{player.counter}  |  t = {_seconds(s['now'])}  |  mode {s['mode']}", ""]
+    mode = f"consumer {s['mode']}" if player.pipeline is not None else f"mode {s['mode']}"
+    lines = [f"{sc.title}", f"{player.counter}  |  t = {_seconds(s['now'])}  |  {mode}", ""]
     lines += textwrap.wrap(player.caption, width) or [""]
+    if player.pipeline is not None:
+        lines += ["", *_pipeline_lines(player, s)]
+        return _with_step_events(player, lines)
     lines += ["", f"Balance  {rupees(s['balance'])} (opening {rupees(s['opening_balance'])})"]
     lines.append(f"Ledger   {len(s['ledger'])} row(s)")
     for r in s["ledger"]:
@@ -173,6 +278,10 @@ async def render_text(player: ScenarioPlayer, width: int = 100) -> str:
                 lines.append("  " + "  ".join(f"{f}={row[f]}" for f in fields))
     if s["outcomes"]:
         lines.append("Client   " + ", ".join(f"{k} {v}" for k, v in s["outcomes"].items()))
+    return _with_step_events(player, lines)
+
+
+def _with_step_events(player: ScenarioPlayer, lines: list[str]) -> str:
     step_events = [
         ev for ev in player.events_of_step()
         if not (isinstance(ev, Control) and ev.name == STEP_CONTROL)
