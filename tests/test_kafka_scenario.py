@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from atm_tui.bank.service import Bridge
 from atm_tui.cli import main
 from atm_tui.scenarios import builtin_names, load
 from atm_tui.scenarios.export import render_text
@@ -150,7 +151,8 @@ async def test_every_kafka_beat_has_a_visible_effect(tmp_path: Path) -> None:
 
 async def test_kafka_same_seed_same_trace_both_bridges(tmp_path: Path) -> None:
     traces = []
-    for run, bridge in (("a", "inline"), ("b", "inline"), ("c", "aiosqlite")):
+    runs: tuple[tuple[str, Bridge], ...] = (("a", "inline"), ("b", "inline"), ("c", "aiosqlite"))
+    for run, bridge in runs:
         async with ScenarioPlayer(load("kafka"), str(tmp_path / f"{run}.db"), bridge=bridge) as p:
             await p.play_all()
             traces.append(trace(p.events))
@@ -293,7 +295,8 @@ def test_a_pipeline_action_in_an_atm_scenario(tmp_path: Path) -> None:
 async def test_fault_percentages_draw_from_the_seed(tmp_path: Path) -> None:
     text = PIPE.replace("count = 2", "count = 12") + "\n[faults]\ncrash_before_commit_pct = 40\n"
     sc = parse(text, "story", "story.toml")
-    traces, crashes = [], []
+    traces: list[str] = []
+    crashes: list[int] = []
     for seed in (1, 2, 1):
         async with ScenarioPlayer(sc, str(tmp_path / f"s{seed}-{len(traces)}.db"), seed=seed) as p:
             await p.play_all()
