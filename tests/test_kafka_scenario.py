@@ -15,6 +15,7 @@ from atm_tui.scenarios.export import render_text
 from atm_tui.scenarios.loader import ScenarioError, parse
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.sim.events import Control, Event
+from atm_tui.sim.events import from_dict as engine_from_dict
 from atm_tui.sim.pipeline_events import (
     ChargeSkipped,
     CommitRefused,
@@ -180,6 +181,8 @@ def test_kafka_exports_byte_identical(tmp_path: Path, capsys: pytest.CaptureFixt
     events = [from_dict(json.loads(line)) for line in written.splitlines()]
     assert len(events) == summary["events"]
     assert "".join(ev.to_json() + "\n" for ev in events) == written
+    # The engine's reader reads a pipeline trace too: one from_dict for any events.jsonl.
+    assert [engine_from_dict(json.loads(line)) for line in written.splitlines()] == events
     frame = (tmp_path / "a" / "frame-003.txt").read_text()
     assert "Charged more than once: M2 x2" in frame and "consumer naive" in frame
 
