@@ -113,10 +113,9 @@ class Atm:
         p.attempt += 1
         p.timer += 1
         world = self.world
-        now = world.now
-        world.emit(Sent(now, p.txn_id, p.attempt, "withdraw", p.amount))
+        world.emit(Sent(world.now, p.txn_id, p.attempt, "withdraw", p.amount))
         self._send(Message("withdraw", p.txn_id, p.attempt, p.amount))
-        world.at(now + self.config.timeout, self._on_timeout, p, p.timer)
+        world.at(world.now + self.config.timeout, self._on_timeout, p, p.timer)
 
     def _retry_delay(self, p: Pending) -> int:
         cfg = self.config
@@ -133,10 +132,8 @@ class Atm:
     def _schedule_retry(self, p: Pending) -> None:
         delay = self._retry_delay(p)
         p.timer += 1
-        world = self.world
-        now = world.now
-        world.emit(Retrying(now, p.txn_id, p.attempt + 1, delay))
-        world.at(now + delay, self._fire_retry, p, p.timer)
+        self.world.emit(Retrying(self.world.now, p.txn_id, p.attempt + 1, delay))
+        self.world.at(self.world.now + delay, self._fire_retry, p, p.timer)
 
     def _fire_retry(self, p: Pending, timer: int) -> None:
         if p.outcome or timer != p.timer:
@@ -147,12 +144,11 @@ class Atm:
         if p.outcome or timer != p.timer:
             return
         world = self.world
-        now = world.now
-        world.emit(TimedOut(now, p.txn_id, p.attempt))
+        world.emit(TimedOut(world.now, p.txn_id, p.attempt))
         if self._can_retry(p):
             self._schedule_retry(p)
         else:
-            world.emit(GaveUp(now, p.txn_id, p.attempt))
+            world.emit(GaveUp(world.now, p.txn_id, p.attempt))
             self._finish(p, UNKNOWN, p.attempt)
 
     def _finish(self, p: Pending, outcome: str, attempt: int) -> None:
@@ -167,19 +163,18 @@ class Atm:
 
     def on_reply(self, msg: Message, copy: int = 1) -> None:
         world = self.world
-        now = world.now
-        world.emit(ReplyDelivered(now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed, msg.body))
+        world.emit(ReplyDelivered(world.now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed, msg.body))
         if msg.op != "withdraw":
-            world.emit(Answered(now, msg.txn_id, msg.attempt, msg.op, msg.body))
+            world.emit(Answered(world.now, msg.txn_id, msg.attempt, msg.op, msg.body))
             if msg.op == "status" and msg.txn_id in self._unknown:
                 self._unknown.discard(msg.txn_id)
                 data = json.loads(msg.body)
                 truth = "debited" if int(data.get("debits", 0)) else "not debited"
-                world.emit(Resolved(now, msg.txn_id, msg.attempt, truth))
+                world.emit(Resolved(world.now, msg.txn_id, msg.attempt, truth))
             return
         p = self.pending.get(msg.txn_id)
         if p is None:
-            world.emit(Ignored(now, msg.txn_id, msg.attempt, msg.status))
+            world.emit(Ignored(world.now, msg.txn_id, msg.attempt, msg.status))
             return
         p.replies.append(msg.status)
         if msg.status == "approved":

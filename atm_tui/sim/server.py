@@ -52,11 +52,10 @@ class BankServer:
 
     async def on_request(self, msg: Message, copy: int) -> None:
         world = self.world
-        now = world.now
         if self.down:
-            world.emit(Dropped(now, msg.txn_id, msg.attempt, REQUEST, "bank-down"))
+            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, REQUEST, "bank-down"))
             return
-        world.emit(Delivered(now, msg.txn_id, msg.attempt, msg.op, copy))
+        world.emit(Delivered(world.now, msg.txn_id, msg.attempt, msg.op, copy))
         if msg.op == "balance":
             balance = await self.bank.balance()
             body = core.canonical({"account": self.bank.account_id, "balance": balance})
@@ -69,9 +68,8 @@ class BankServer:
         req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt)
         if self.bank.mode != "naive":
             held = self.in_flight.get(req.txn_id)
-            fingerprint = req.fingerprint()
             if held is not None:
-                if held == fingerprint:
+                if held == req.fingerprint():
                     await self.bank.record_arrival(req, core.IN_PROGRESS, world.now)
                     world.emit(InProgress(world.now, req.txn_id, req.attempt))
                     self._send(Message("withdraw", req.txn_id, req.attempt, status="in_progress",
@@ -82,12 +80,11 @@ class BankServer:
                     self._send(Message("withdraw", req.txn_id, req.attempt, status="rejected",
                                        body=core.rejected_body(req)))
                 return
-            self.in_flight[req.txn_id] = fingerprint
-        processing = self.timing.processing
-        if processing <= 0:
+            self.in_flight[req.txn_id] = req.fingerprint()
+        if self.timing.processing <= 0:
             await self._process(req, self.epoch)
         else:
-            world.at_async(now + processing, self._process, req, self.epoch)
+            world.at_async(world.now + self.timing.processing, self._process, req, self.epoch)
 
     def _gap(self, txn_id: str) -> None:
         """Between split mode's two transactions: the debit is committed, the key is not."""
@@ -109,19 +106,17 @@ class BankServer:
         finally:
             if epoch == self.epoch:
                 self.in_flight.pop(req.txn_id, None)
-        now = world.now
-        outcome = resp.outcome
         if resp.expired_key:
-            world.emit(KeyExpired(now, req.txn_id, req.attempt))
-        if outcome == core.REPLAYED:
-            world.emit(Replayed(now, req.txn_id, req.attempt, resp.hits, resp.body))
-        elif outcome == core.PROCESSED:
-            world.emit(Processed(now, req.txn_id, req.attempt, req.amount, resp.balance_after or 0, resp.body))
-        elif outcome == core.DECLINED:
+            world.emit(KeyExpired(world.now, req.txn_id, req.attempt))
+        if resp.outcome == core.PROCESSED:
+            world.emit(Processed(world.now, req.txn_id, req.attempt, req.amount, resp.balance_after or 0, resp.body))
+        elif resp.outcome == core.DECLINED:
             balance = resp.balance_after or 0
-            world.emit(Declined(now, req.txn_id, req.attempt, req.amount, balance, resp.body))
-        elif outcome == core.REJECTED:
-            world.emit(Rejected(now, req.txn_id, req.attempt))
+            world.emit(Declined(world.now, req.txn_id, req.attempt, req.amount, balance, resp.body))
+        elif resp.outcome == core.REPLAYED:
+            world.emit(Replayed(world.now, req.txn_id, req.attempt, resp.hits, resp.body))
+        elif resp.outcome == core.REJECTED:
+            world.emit(Rejected(world.now, req.txn_id, req.attempt))
         self._send(Message("withdraw", req.txn_id, req.attempt, status=resp.status, body=resp.body,
                            replayed=resp.replayed))
 
