@@ -32,7 +32,7 @@ WITHDRAWALS = 5_000
 ATTEMPTS = 3  # --drop-reply 1 with the default max attempts: every withdrawal reaches the bank 3 times
 OPENING = 100_000_000  # large enough that nothing is declined
 AMOUNT = 5_000
-ROUNDS = 3
+ROUNDS = 5
 
 
 def _table(title: str, rows: list[tuple[str, str]]) -> None:
