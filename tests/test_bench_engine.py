@@ -61,13 +61,22 @@ def _engine_run(db: Path, withdrawals: int, bridge: Bridge = "inline", amount: i
     return result
 
 
-def _engine_rate(db: Path, withdrawals: int = WITHDRAWALS, bridge: Bridge = "inline") -> tuple[float, str]:
+def _engine_rate(
+    db: Path, withdrawals: int = WITHDRAWALS, bridge: Bridge = "inline"
+) -> tuple[float, float, str]:
+    """(deliveries per wall-clock second, as `simulate --json` reports; per CPU second; synchronous).
+
+    The CPU time covers the whole simulate() call, opening and checking the database included,
+    so it slightly favours the baseline.
+    """
+    cpu = time.process_time()
     result = _engine_run(db, withdrawals, bridge)
+    cpu = time.process_time() - cpu
     counts = result.report.counts
     assert counts["deliveries"] == withdrawals * ATTEMPTS
     assert counts["processed"] == withdrawals and counts["replayed"] == withdrawals * (ATTEMPTS - 1)
     assert result.report.ledger_rows == withdrawals
-    return counts["deliveries"] / result.elapsed, result.synchronous
+    return counts["deliveries"] / result.elapsed, counts["deliveries"] / cpu, result.synchronous
 
 
 # -- the raw sqlite3 baseline -----------------------------------------------------------------
@@ -120,22 +129,23 @@ def _raw_delivery(conn: sqlite3.Connection, key: str, attempt: int, amount: int,
     conn.execute("COMMIT")
 
 
-def _raw_rate(db: Path, synchronous: str, withdrawals: int = WITHDRAWALS) -> float:
+def _raw_rate(db: Path, synchronous: str, withdrawals: int = WITHDRAWALS) -> tuple[float, float]:
+    """(deliveries per wall-clock second, per CPU second)."""
     conn = _raw_connect(db, synchronous)
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         now = 0
         for n in range(123, 123 + withdrawals):
             key = f"T{n}"
             for attempt in range(1, ATTEMPTS + 1):
                 now += 1
                 _raw_delivery(conn, key, attempt, AMOUNT, now)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         ledger, balance = conn.execute(
             "SELECT (SELECT count(*) FROM ledger), (SELECT balance FROM accounts)"
         ).fetchone()
         assert ledger == withdrawals and balance == OPENING - withdrawals * AMOUNT
-        return withdrawals * ATTEMPTS / elapsed
+        return withdrawals * ATTEMPTS / elapsed, withdrawals * ATTEMPTS / cpu
     finally:
         conn.close()
 
@@ -147,20 +157,30 @@ def _best_and_median(rates: list[float]) -> str:
 def test_engine_against_raw_sqlite(tmp_path: Path) -> None:
     engine: list[float] = []
     raw: list[float] = []
+    engine_cpu: list[float] = []
+    raw_cpu: list[float] = []
     synchronous = ""
     for i in range(ROUNDS):
-        rate, synchronous = _engine_rate(tmp_path / f"engine{i}.db")
+        rate, cpu_rate, synchronous = _engine_rate(tmp_path / f"engine{i}.db")
         engine.append(rate)
-        raw.append(_raw_rate(tmp_path / f"raw{i}.db", synchronous))
-    bridged, _ = _engine_rate(tmp_path / "bridge.db", bridge="aiosqlite")
-    ratio = max(engine) / max(raw)
+        engine_cpu.append(cpu_rate)
+        rate, cpu_rate = _raw_rate(tmp_path / f"raw{i}.db", synchronous)
+        raw.append(rate)
+        raw_cpu.append(cpu_rate)
+    bridged, _, _ = _engine_rate(tmp_path / "bridge.db", bridge="aiosqlite")
     _table(
         f"{WITHDRAWALS:,} withdrawals, every reply dropped: {WITHDRAWALS * ATTEMPTS:,} deliveries"
         f" (WAL, synchronous={synchronous}; {_machine()})",
         [
             ("engine, inline bridge", _best_and_median(engine)),
             ("raw sqlite3 baseline", _best_and_median(raw)),
-            ("engine / raw", f"{ratio:>9.2f} x  (target >= 0.5)"),
+            ("engine / raw", f"{max(engine) / max(raw):>9.2f} x  (best against best; target >= 0.5)"),
+            ("engine, per CPU second", _best_and_median(engine_cpu)),
+            ("raw, per CPU second", _best_and_median(raw_cpu)),
+            (
+                "engine / raw, CPU time",
+                f"{max(engine_cpu) / max(raw_cpu):>9.2f} x  (steadier on a busy machine)",
+            ),
             ("engine, aiosqlite bridge", f"{bridged:>9,.0f} /s  (what the app uses; for information)"),
         ],
     )
