@@ -68,7 +68,7 @@ def canonical(payload: dict[str, Any]) -> str:
 
 
 # A pure function of a few small values, asked for on every delivery: remember recent answers.
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1024, typed=True)
 def fingerprint(operation: str, account_id: str, amount: int) -> str:
     """A digest of the request body: the same key with another body is a different request."""
     text = canonical({"account": account_id, "amount": amount, "op": operation})
