@@ -212,9 +212,9 @@ def withdraw(
             )
             _record_delivery(conn, req, REPLAYED, now)
             conn.execute("COMMIT")
-            body = str(row[1])
+            body, status = str(row[1]), str(row[4])  # the key row keeps the body's status too
             after = json.loads(body).get("balance_after")
-            return Response(REPLAYED, row[4], body, replayed=True, balance_after=after, hits=hits)
+            return Response(REPLAYED, status, body, replayed=True, balance_after=after, hits=hits)
         outcome, body, after = _debit(conn, req, now)
         _record_delivery(conn, req, outcome, now)
         if mode == "split":
