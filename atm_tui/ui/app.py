@@ -1,0 +1,497 @@
+"""The Textual app: opens the engine, paces its virtual clock, renders its events, sends the keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Static
+
+from atm_tui.bank.money import rupees
+from atm_tui.bank.store import StoreConfig, StoreError, Synchronous
+from atm_tui.sim.compare import twin_path
+from atm_tui.sim.config import SimConfig
+from atm_tui.sim.engine import Engine
+from atm_tui.sim.events import Event
+from atm_tui.ui.bindings import KEYS
+from atm_tui.ui.commands import AtmCommands
+from atm_tui.ui.messages import BankChanged, EngineChanged
+from atm_tui.ui.screens import AmountScreen, ConfirmScreen, ErrorScreen, HelpScreen
+from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
+from atm_tui.ui.view import View
+from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+STORM_SIZE = 100
+STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
+EXIT_STORE = 2
+
+
+@dataclass(slots=True)
+class Settings:
+    """Everything the app needs to start. Tests pass a fake wall clock and a fixed path to show."""
+
+    db: str
+    fresh: bool = False
+    seed: int = 0
+    opening_balance: int = 50_000
+    synchronous: Synchronous = "normal"
+    speed: float = 1.0
+    amount: int = 5_000
+    shown_db: str | None = None
+    screenshot_dir: str | None = None
+    wall: Callable[[], float] = field(default=time.monotonic)
+    tick: float = 1 / 30
+    theme: str = DEFAULT.name
+    storm_size: int = STORM_SIZE
+
+
+class AtmApp(App[int]):
+    """Three panes (ATM, network, bank) over one engine; the UI renders and never decides."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "atm-tui"
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
+    COMMANDS = App.COMMANDS | {AtmCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = settings.theme
+        self.engine: Engine | None = None
+        self.error: str = ""
+        self.speed = settings.speed if settings.speed in SPEEDS else 1.0
+        self.paused = settings.speed == 0
+        self.amount = settings.amount
+        self.view = View(max_attempts=3, amount=self.amount)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._lock = asyncio.Lock()
+        self._last_wall = 0.0
+        self._virtual = 0.0
+        self._engine_dirty = False
+        self._bank_dirty = False
+        self._bank_reading = False
+        self.bank_reads = 0
+        self.frames = 0
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        yield Static(id="caption")
+        with Horizontal(id="panes"):
+            yield AtmPane(id="atm")
+            with _Network(id="network"):
+                yield TogglePanel(id="toggles")
+                yield SequenceDiagram(self.view, id="diagram")
+                yield Static(id="counters")
+            with Horizontal(id="banks"):
+                yield BankPane("Bank", id="bank")
+                yield BankPane("Naive twin", id="twin")
+        yield KeyBar(KEYS, self._enabled, id="keybar")
+
+    @property
+    def db_label(self) -> str:
+        return self.settings.shown_db or self.settings.db
+
+    async def on_mount(self) -> None:
+        self.query_one("#network").border_title = "Network"
+        try:
+            await self._open()
+        except StoreError as exc:
+            self.error = str(exc)
+            self.push_screen(ErrorScreen(self.error))
+        self._last_wall = self.settings.wall()
+        self._render_all()
+        self.set_interval(self.settings.tick, self.pace, name="pace")
+
+    async def _open(self) -> None:
+        s = self.settings
+        store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=s.fresh, synchronous=s.synchronous)
+        engine = await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
+        try:
+            fresh_twin = s.fresh or not Path(twin_path(s.db)).exists()
+            await engine.open_twin(fresh=fresh_twin)
+        except StoreError as exc:
+            self.notify(f"compare mode is off: {exc}", severity="warning", timeout=8)
+        self._use_engine(engine)
+        self._request_bank()
+
+    def _use_engine(self, engine: Engine) -> None:
+        self.engine = engine
+        self.view = View(max_attempts=engine.config.atm.max_attempts, amount=self.amount)
+        self.view.show_twin = engine.compare
+        self._unsubscribe = engine.world.subscribe(self._on_event)
+        self._virtual = float(engine.now)
+        diagram = self.query_one(SequenceDiagram)
+        diagram.view = self.view
+        diagram.t0 = engine.now
+
+    async def on_unmount(self) -> None:
+        if self.engine is not None:
+            await self.engine.close()
+            self.engine = None
+
+    # -- the clock -------------------------------------------------------------------------------
+    async def pace(self) -> None:
+        """Move virtual time on by the wall-clock time since the last call, times the speed."""
+        async with self._lock:
+            wall = self.settings.wall()
+            elapsed, self._last_wall = wall - self._last_wall, wall
+            engine = self.engine
+            if engine is None:
+                return
+            if not self.paused and elapsed > 0:
+                self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
+                target = int(self._virtual)
+                if target > engine.now:
+                    await engine.advance_to(target)
+                    self._changed()
+
+    async def settle(self, seconds: float) -> None:
+        """Tests: pretend `seconds` of wall time passed, run what falls due, and wait for the reads."""
+        clock = self.settings.wall
+        if isinstance(clock, FakeClock):
+            clock.advance(seconds)
+        await self.pace()
+        while self._bank_reading or self._bank_dirty or self._engine_dirty:
+            await asyncio.sleep(0.001)
+            if not self._bank_reading and self._bank_dirty:
+                self._request_bank()
+        await self.workers.wait_for_complete()
+
+    # -- events from the engine ------------------------------------------------------------------
+    def _on_event(self, ev: Event) -> None:
+        view = self.view
+        view(ev)
+        if view.bank_changed:
+            view.bank_changed = False
+            self._request_bank()
+        self._changed()
+
+    def _changed(self) -> None:
+        if not self._engine_dirty:
+            self._engine_dirty = True
+            self.post_message(EngineChanged())
+
+    @on(EngineChanged)
+    def _engine_changed(self) -> None:
+        self._engine_dirty = False
+        self._render_all()
+
+    def _request_bank(self) -> None:
+        self._bank_dirty = True
+        if not self._bank_reading:
+            self._bank_reading = True
+            self.post_message(BankChanged())
+
+    @on(BankChanged)
+    def _bank_changed(self) -> None:
+        self._read_bank()
+
+    @work(group="bank", exit_on_error=False)
+    async def _read_bank(self) -> None:
+        """Read the bank (and the twin) back from SQLite; one read covers every commit before it."""
+        try:
+            while self._bank_dirty and self.engine is not None:
+                self._bank_dirty = False
+                engine = self.engine
+                snap = await engine.bank.snapshot()
+                self.bank_reads += 1
+                self.query_one("#bank", BankPane).show(snap, self.db_label, engine.bank.mode)
+                twin = engine.twin
+                if twin is not None:
+                    tsnap = await twin.snapshot()
+                    shown = twin_path(self.db_label)
+                    self.query_one("#twin", BankPane).show(tsnap, shown, "naive")
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+        finally:
+            self._bank_reading = False
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _render_all(self) -> None:
+        self.frames += 1
+        engine = self.engine
+        view = self.view
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(" atm-tui ", style="bold reverse")
+        top.append(" exactly-once = at-least-once delivery + idempotent processing  ")
+        if self.paused:
+            top.append(" ⏸ PAUSED ", style="bold reverse")
+        else:
+            top.append(f" ▶ {self.speed:g}x ", style="bold")
+        if engine is not None:
+            top.append(f"  t {(engine.now - self.query_one(SequenceDiagram).t0) / 1000:.1f} s")
+        self.query_one("#topbar", Static).update(top)
+        caption = view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
+        self.query_one("#caption", Static).update(Text("» " + caption, overflow="ellipsis"))
+        self.query_one(AtmPane).show(view, self.amount)
+        toggles = self.query_one(TogglePanel)
+        if engine is not None:
+            net = engine.network
+            toggles.state = Toggles(
+                net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
+                engine.config.atm.auto_retry, engine.bank.mode, engine.compare,
+            )
+        toggles.refresh(layout=True)
+        self.query_one(SequenceDiagram).refresh()
+        c = view.tally.counts
+        counters = Text(overflow="fold")
+        counters.append(
+            f"attempts {c['attempts']} · deliveries {c['deliveries']} · replays {c['replayed']}"
+            f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
+            f" · dispensed {c['dispensed']} · unknown {c['unknown']}"
+        )
+        self.query_one("#counters", Static).update(counters)
+        self.query_one(KeyBar).refresh(layout=True)
+        self.set_class(engine is not None and engine.compare, "-compare")
+
+    # -- keys ------------------------------------------------------------------------------------
+    def _enabled(self, action: str) -> bool:
+        return self.check_action(action, ()) is True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("quit", "help", "screenshot", "projector", "command_palette"):
+            return True
+        if self.engine is None:
+            return None if action in _ACTIONS else True
+        if action in ("status", "retry") and self.engine.atm.last is None:
+            return None
+        return True
+
+    def action_withdraw(self) -> None:
+        if self.engine is not None:
+            self.engine.withdraw(self.amount)
+
+    def action_amount(self) -> None:
+        def chosen(value: int | None) -> None:
+            if value is not None:
+                self.amount = value
+                if self.engine is not None:
+                    self.engine.config.amount = value
+                self.view.welcome(value)
+                self.notify(f"amount: {rupees(value)}", timeout=3)
+                self._changed()
+
+        self.push_screen(AmountScreen(self.amount), chosen)
+
+    def action_balance(self) -> None:
+        if self.engine is not None:
+            self.engine.balance_inquiry()
+
+    def action_status(self) -> None:
+        if self.engine is not None:
+            self.engine.status_query()
+
+    def action_retry(self) -> None:
+        if self.engine is not None and not self.engine.retry_now():
+            last = self.engine.atm.last
+            if last is not None:
+                self.notify(f"{last.txn_id} is finished ({last.outcome}); nothing to retry", timeout=4)
+
+    def action_drop_reply(self) -> None:
+        if self.engine is not None:
+            self.engine.drop_next_replies(1)
+
+    def action_drop_request(self) -> None:
+        if self.engine is not None:
+            self.engine.drop_next_requests(1)
+
+    def action_duplicate(self) -> None:
+        if self.engine is not None:
+            self.engine.duplicate_next_requests(1)
+
+    def action_drop_all(self) -> None:
+        if self.engine is not None:
+            self.engine.set_drop_all_replies(not self.engine.network.reply.drop_all)
+
+    def action_auto_retry(self) -> None:
+        if self.engine is not None:
+            self.engine.set_auto_retry(not self.engine.config.atm.auto_retry)
+
+    def action_idempotency(self) -> None:
+        if self.engine is not None:
+            self.engine.set_mode("naive" if self.engine.bank.mode == "idempotent" else "idempotent")
+            self._request_bank()
+
+    def action_compare(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if engine.twin is None:
+            self.notify("compare mode needs the naive twin's file, which could not be opened", severity="warning")
+            return
+        engine.set_compare(not engine.compare)
+        self.view.show_twin = engine.compare
+        self._request_bank()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._last_wall = self.settings.wall()
+        self._changed()
+
+    def action_faster(self) -> None:
+        self._set_speed(+1)
+
+    def action_slower(self) -> None:
+        self._set_speed(-1)
+
+    def _set_speed(self, step: int) -> None:
+        i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
+        self._changed()
+
+    def action_storm(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if self.view.storm_running:
+            self.notify("a storm is already running", timeout=3)
+            return
+        n = self.settings.storm_size
+        for name, p in STORM_FAULTS.items():
+            direction, what = name.split("_")
+            engine.set_rate(direction, what, p)
+        self.view.start_storm(n)
+        for _ in range(n):
+            self.view.add_storm_id(engine.withdraw(self.amount))
+        self._changed()
+
+    def action_reset(self) -> None:
+        if self.engine is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.reset_bank()
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Reset the bank to {rupees(self.engine.bank.config.opening_balance)}?\n"
+                f"Every ledger row, key and delivery in {self.db_label} is deleted."
+            ),
+            answered,
+        )
+
+    @work(exclusive=True, group="reset", exit_on_error=False)
+    async def reset_bank(self) -> None:
+        """Empty the bank (Bank.reset) and the twin, and start a new run of the engine from T123."""
+        async with self._lock:
+            old = self.engine
+            if old is None:
+                return
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            try:
+                await old.bank.reset()
+                if old.twin is not None:
+                    await old.twin.reset()
+            except StoreError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+                return
+            config = SimConfig(seed=self.settings.seed, mode=old.bank.mode, amount=self.amount)
+            engine = Engine(config, old.bank, 0)
+            engine.attach_twin(old.twin)
+            engine.compare = old.compare
+            self._use_engine(engine)
+        self.notify(f"bank reset to {rupees(engine.bank.config.opening_balance)}", timeout=4)
+        self._request_bank()
+        self._changed()
+
+    def action_mode(self, mode: str) -> None:
+        if self.engine is not None and mode in ("idempotent", "naive", "split"):
+            self.engine.set_mode(mode)  # type: ignore[arg-type]
+            self._request_bank()
+
+    def action_projector(self) -> None:
+        self.theme = DEFAULT.name if self.theme == PROJECTOR.name else PROJECTOR.name
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        folder = Path(path or self.settings.screenshot_dir or _data_dir() / "screenshots")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            name = filename or f"atm-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+            saved = self.save_screenshot(name, str(folder))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc}", severity="error")
+            return
+        self.notify(f"screenshot saved: {saved}", timeout=8)
+
+    def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
+        # Our own provider lists every key; keep Textual's theme and quit entries beside it.
+        return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys", "Quit")]
+
+
+class _Network(Static):
+    """The network pane's frame."""
+
+
+_ACTIONS = {b.action for b in KEYS}
+
+
+class FakeClock:
+    """A wall clock that moves only when told: tests and recordings pace the engine with it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("atm-tui"))
+
+
+def default_db() -> str:
+    """The persistent bank in the user's data folder (created if missing)."""
+    folder = _data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / "bank.db")
+
+
+def run(args: argparse.Namespace) -> int:
+    """`atm-tui` with no sub-command: open the app on the chosen (or the default) database."""
+    try:
+        db = args.db or default_db()
+    except OSError as exc:
+        sys.stderr.write(f"atm-tui: error: data folder {_data_dir()}: {exc.strerror or exc}; use --db PATH\n")
+        return EXIT_STORE
+    settings = Settings(
+        db=db,
+        fresh=bool(getattr(args, "fresh", False)),
+        seed=int(getattr(args, "seed", 0)),
+        opening_balance=int(getattr(args, "opening_balance", 50_000)),
+        synchronous=getattr(args, "synchronous", "normal"),
+    )
+    app = AtmApp(settings)
+    code = app.run()
+    if app.error:
+        sys.stderr.write(f"atm-tui: error: {app.error}\n")
+        return EXIT_STORE
+    return code or 0
