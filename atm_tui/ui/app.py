@@ -65,7 +65,7 @@ class AtmApp(App[int]):
     TITLE = "atm-tui"
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
     COMMANDS = App.COMMANDS | {AtmCommands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, settings: Settings) -> None:
@@ -95,14 +95,15 @@ class AtmApp(App[int]):
         yield Static(id="topbar")
         yield Static(id="caption")
         with Horizontal(id="panes"):
+            # Compose order suits the narrow grid; wide layouts dock the ATM left and the banks right.
             yield AtmPane(id="atm")
+            with Horizontal(id="banks"):
+                yield BankPane("Bank", id="bank")
+                yield BankPane("Naive twin", id="twin")
             with _Network(id="network"):
                 yield TogglePanel(id="toggles")
                 yield SequenceDiagram(self.view, id="diagram")
                 yield Static(id="counters")
-            with Horizontal(id="banks"):
-                yield BankPane("Bank", id="bank")
-                yield BankPane("Naive twin", id="twin")
         yield KeyBar(KEYS, self._enabled, id="keybar")
 
     @property
@@ -335,7 +336,7 @@ class AtmApp(App[int]):
         if engine is None:
             return
         if engine.twin is None:
-            self.notify("compare mode needs the naive twin's file, which could not be opened", severity="warning")
+            self.notify("compare mode is off: the naive twin could not be opened", severity="warning")
             return
         engine.set_compare(not engine.compare)
         self.view.show_twin = engine.compare

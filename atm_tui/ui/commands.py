@@ -39,4 +39,5 @@ class AtmCommands(Provider):
         for text, action, help_text in self._commands():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self._run, action), text=text, help=help_text)
+                run = partial(self._run, action)
+                yield Hit(score, matcher.highlight(text), run, text=text, help=help_text)

@@ -125,4 +125,6 @@ class ErrorScreen(ModalScreen[None]):
         with Vertical(id="error-box"):
             yield Label("The bank's database cannot be used", id="error-title")
             yield Static(self.message, id="error-message")
-            yield Label("Start again with --db PATH (a new or atm-tui file) or --fresh. q: quit", id="error-foot")
+            yield Label(
+                "Start again with --db PATH (a new file or an atm-tui bank). q: quit", id="error-foot"
+            )

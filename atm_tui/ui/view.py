@@ -114,6 +114,7 @@ class View:
         self.show_twin = False
         self._last_body: dict[str, str] = {}
         self._delivery_counts: dict[str, int] = {}
+        self._debits = 0  # debits of the current transaction, as the bank reported them
         self.welcome(amount)
 
     # -- called by the UI ---------------------------------------------------------------------
@@ -211,7 +212,9 @@ class View:
     # the bank
     def _processed(self, ev: Processed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", f"debit {rupees(ev.amount)}, now {rupees(ev.balance_after)}", NOTE))
+        if self._is_current(ev.txn_id):
+            self._debits += 1
+        self._row(Row(ev.t, "bank", f"new id: debit {rupees(ev.amount)}", NOTE))
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: a new id, so the bank debits {rupees(ev.amount)}"
             " and stores its reply."
@@ -219,7 +222,7 @@ class View:
 
     def _replayed(self, ev: Replayed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", f"seen {ev.txn_id}: replay, no debit", NOTE))
+        self._row(Row(ev.t, "bank", "seen it: replay, no debit", NOTE))
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} ({ev.hits} deliveries)."
             " It sends the stored reply again and debits nothing."
@@ -240,8 +243,8 @@ class View:
     def _twin(self, ev: Twin) -> None:
         self.bank_changed = True
         if self.show_twin:
-            what = "debit" if ev.outcome == "processed" else ev.outcome
-            self._row(Row(ev.t, "bank", f"naive twin: {what}, now {rupees(ev.balance_after)}", NOTE))
+            what = f"debit {rupees(ev.amount)}" if ev.outcome == "processed" else ev.outcome
+            self._row(Row(ev.t, "bank", f"naive twin: {what}", NOTE))
 
     # replies on the wire
     def _replied(self, ev: Replied) -> None:
@@ -271,11 +274,12 @@ class View:
         if ev.txn_id in self._storm_ids:
             return
         self.atm = AtmView(txn_id=ev.txn_id, amount=ev.amount)
+        self._debits = 0
         self.atm.screen = "Processing..."
         self.atm.detail = f"Withdraw {rupees(ev.amount)}, id {ev.txn_id}."
 
     def _timed_out(self, ev: TimedOut) -> None:
-        self._row(Row(ev.t, "atm", f"⏱ {ev.txn_id} #{ev.attempt} timed out", NOTE))
+        self._row(Row(ev.t, "atm", f"◷ {ev.txn_id} #{ev.attempt} timed out", NOTE))
         if self._is_current(ev.txn_id):
             for a in self.atm.attempts:
                 if a.number == ev.attempt:
@@ -314,10 +318,16 @@ class View:
                 "The reply was a replay: the bank had already done this." if atm.last_reply_replayed
                 else "The bank debited once and said so."
             )
-            self.caption = self.caption if atm.last_reply_replayed else f"{ev.txn_id}: cash dispensed."
-            if atm.last_reply_replayed:
+            delivered = self._deliveries(ev.txn_id)
+            self.caption = f"{ev.txn_id}: cash dispensed."
+            if self._debits > 1:
                 self.caption = (
-                    f"{ev.txn_id}: delivered {self._deliveries(ev.txn_id)} times, debited once."
+                    f"{ev.txn_id}: delivered {delivered} times, debited {self._debits} times:"
+                    f" {rupees(self._debits * atm.amount)} gone for one withdrawal. No idempotency."
+                )
+            elif atm.last_reply_replayed:
+                self.caption = (
+                    f"{ev.txn_id}: delivered {delivered} times, debited once."
                     " Exactly-once effect = at-least-once delivery + idempotent processing."
                 )
         elif ev.outcome == "declined":

@@ -52,13 +52,15 @@ class SequenceDiagram(Widget):
         out = Text(no_wrap=True, overflow="crop")
         if width < 24 or height < 2:
             return out
-        note_w = 11 if width >= 40 else 9
-        atm_x = 7
+        note_w = 11 if width >= 44 else 9
+        atm_x = 6
         bank_x = width - note_w - 1
         inner = bank_x - atm_x - 1
-        head = " " * 6 + " ATM" + " " * max(0, inner - 6) + "Bank"
-        out.append(_fit(head, width) + "\n", style="bold underline")
-        rows = list(self.view.rows)[-(height - 1):]
+        header = height >= 6
+        if header:
+            head = "    t ATM" + " " * max(0, inner - 6) + "Bank"
+            out.append(_fit(head, width) + "\n", style="bold underline")
+        rows = list(self.view.rows)[-(height - header):]
         for i, row in enumerate(rows):
             self._line(out, row, inner, note_w)
             if i < len(rows) - 1:
@@ -67,8 +69,8 @@ class SequenceDiagram(Widget):
 
     def _line(self, out: Text, row: Row, inner: int, note_w: int) -> None:
         secs = (row.t - self.t0) / 1000
-        out.append(f"{secs:6.1f}" if secs < 100_000 else f"{secs:6.0f}"[-6:], style="dim")
-        out.append(" │")
+        out.append(f"{secs:5.1f}" if secs < 1_000 else f"{secs / 60:4.0f}m"[-5:], style="dim")
+        out.append("│")
         label = ("⧉ " if row.duplicate else "") + row.label
         if row.state == NOTE:
             text = _fit(row.label, inner)
@@ -124,16 +126,17 @@ def _note(row: Row) -> tuple[str, str]:
         return "✕ LOST", LOST_STYLE
     if row.direction == REQUEST:
         if row.state == FLYING:
-            return "… on wire", ""
+            return "… wire", ""
         if row.duplicate:
-            return f"⧉ {row.note}" if row.note == "copy 2" else "⧉ arrived", DUP_STYLE
-        return "→ arrived", REQ_STYLE
+            return "⧉ copy 2" if row.note == "copy 2" else "⧉ copy 1", DUP_STYLE
+        return "arrived", REQ_STYLE
     if row.direction == REPLY:
         mark = "↺ " if row.note == "replayed" else ("" if row.note == "answer" else "✓ ")
+        word = {"replayed": "replay", "in progress": "busy"}.get(row.note, row.note)
         style = REPLAY_STYLE if row.note == "replayed" else FRESH_STYLE
         if row.state == FLYING:
-            return f"{mark}{row.note} …", style
-        return f"{mark}{row.note}", style
+            return f"{mark}{word}…", style
+        return f"{mark}{word}", style
     return row.note, ""
 
 
@@ -164,18 +167,18 @@ class TogglePanel(Widget):
     def _items(self) -> list[tuple[str, str, str, bool]]:
         s = self.state
         return [
-            ("h", "next reply", f"✕ drop {s.drop_next_replies}" if s.drop_next_replies else "· pass", bool(s.drop_next_replies)),
-            ("H", "next request", f"✕ drop {s.drop_next_requests}" if s.drop_next_requests else "· pass",
-             bool(s.drop_next_requests)),
-            ("u", "duplicate", f"⧉ next {s.duplicate_next}" if s.duplicate_next else "· off", bool(s.duplicate_next)),
+            ("h", "next reply", _armed("✕ drop", s.drop_next_replies), bool(s.drop_next_replies)),
+            ("H", "next request", _armed("✕ drop", s.drop_next_requests), bool(s.drop_next_requests)),
+            ("u", "duplicate", _armed("⧉ next", s.duplicate_next), bool(s.duplicate_next)),
             ("d", "all replies", "✕ DROPPED" if s.drop_all_replies else "· pass", s.drop_all_replies),
             ("a", "auto-retry", "✓ on" if s.auto_retry else "✗ OFF", not s.auto_retry),
-            ("i", "bank", "● idempotent" if s.mode == "idempotent" else f"⚠ {s.mode.upper()}", s.mode != "idempotent"),
+            ("i", "bank", "● idempotent" if s.mode == "idempotent" else f"⚠ {s.mode.upper()}",
+             s.mode != "idempotent"),
         ]
 
     def render(self) -> RenderResult:
         width = self.size.width or 40
-        cols = 2 if width >= 52 else 1
+        cols = _toggle_columns(width)
         cell = width // cols
         out = Text(no_wrap=True, overflow="crop")
         items = self._items()
@@ -193,8 +196,15 @@ class TogglePanel(Widget):
         return out
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        cols = 2 if width >= 52 else 1
-        return -(-len(self._items()) // cols)
+        return -(-len(self._items()) // _toggle_columns(width))
+
+
+def _armed(what: str, n: int) -> str:
+    return f"{what} {n}" if n else "· pass"
+
+
+def _toggle_columns(width: int) -> int:
+    return max(1, min(3, width // 25))
 
 
 class AtmPane(Vertical):
@@ -262,9 +272,10 @@ class BankPane(Vertical):
         yield Static(classes="bank-path")
         yield Digits("", classes="bank-digits")
         yield Static(classes="bank-plain")
+        yield Static(classes="bank-opened")
         with VerticalScroll(classes="bank-lists"):
-            yield Static(classes="bank-ledger")
             yield Static(classes="bank-keys")
+            yield Static(classes="bank-ledger")
             yield Static(classes="bank-deliveries")
 
     def on_mount(self) -> None:
@@ -277,12 +288,14 @@ class BankPane(Vertical):
         plain = Text()
         plain.append(f"Balance: {rupees(snap.balance)}", style="bold")
         spent = snap.opening_balance - snap.balance
-        plain.append(f"  (opened {rupees(snap.opening_balance)}, out {rupees(spent)})")
         self.query_one(".bank-plain", Static).update(plain)
+        opened = f"opened {rupees(snap.opening_balance)}, paid out {rupees(spent)}"
+        self.query_one(".bank-opened", Static).update(opened)
         ledger = Text()
-        ledger.append(f"Ledger: {snap.ledger_count} row{'s' if snap.ledger_count != 1 else ''}\n", style="bold")
+        plural = "s" if snap.ledger_count != 1 else ""
+        ledger.append(f"Ledger: {snap.ledger_count} row{plural} (Rs)\n", style="bold")
         for _id, txn, amount, after, _at in snap.ledger[:rows]:
-            ledger.append(f"#{_id} {txn}  -{rupees(amount)}  → {rupees(after)}\n")
+            ledger.append(f"#{_id} {txn} -{amount:,} → {after:,}\n")
         self.query_one(".bank-ledger", Static).update(ledger)
         keys = Text()
         if mode == "naive" and not snap.key_count:
@@ -299,7 +312,8 @@ class BankPane(Vertical):
                 processed = "processed once" if k.debits == 1 else f"debited {_times(k.debits)}"
                 if k.status == "declined":
                     processed = "declined once"
-                keys.append(f"{k.key}: {k.deliveries} deliver{'ies' if k.deliveries != 1 else 'y'}, {processed}")
+                deliveries_word = "deliveries" if k.deliveries != 1 else "delivery"
+                keys.append(f"{k.key}: {k.deliveries} {deliveries_word}, {processed}")
                 keys.append(f" (hits {k.hits})\n")
         self.query_one(".bank-keys", Static).update(keys)
         deliveries = Text()
@@ -321,7 +335,9 @@ class KeyBar(Widget):
     KeyBar { dock: bottom; height: auto; background: $panel; }
     """
 
-    def __init__(self, keys: Iterable[Binding], enabled: Callable[[str], bool], *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self, keys: Iterable[Binding], enabled: Callable[[str], bool], *, id: str | None = None  # noqa: A002
+    ) -> None:
         super().__init__(id=id)
         self.keys = list(keys)
         self.enabled = enabled
@@ -330,8 +346,8 @@ class KeyBar(Widget):
         lines: list[Text] = [Text()]
         for b in self.keys:
             piece = Text()
-            piece.append(f" {b.key_display or b.key} ", style="bold reverse")
-            piece.append(f" {b.description} ", style="" if self.enabled(b.action) else "dim strike")
+            piece.append(b.key_display or b.key, style="bold reverse")
+            piece.append(f" {b.description}  ", style="" if self.enabled(b.action) else "dim")
             if lines[-1].cell_len and lines[-1].cell_len + piece.cell_len > width:
                 lines.append(Text())
             lines[-1].append_text(piece)
