@@ -255,9 +255,9 @@ class AtmApp(App[int]):
         c = view.tally.counts
         counters = Text(overflow="fold")
         counters.append(
-            f"attempts {c['attempts']} · deliveries {c['deliveries']} · replays {c['replayed']}"
+            f"attempts {c['attempts']} · delivered {c['deliveries']} · replays {c['replayed']}"
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
-            f" · dispensed {c['dispensed']} · unknown {c['unknown']}"
+            f" · cash {c['dispensed']} · unknown {c['unknown']}"
         )
         self.query_one("#counters", Static).update(counters)
         self.query_one(KeyBar).refresh(layout=True)

@@ -13,8 +13,8 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("s", "status", "status", "Ask the bank what became of the last transaction, by its id"),
     ("r", "retry", "retry", "Resend the last transaction now, same id and same body"),
     ("h", "drop_reply", "drop reply", "Hiccup: the network loses the next reply"),
-    ("H", "drop_request", "drop request", "The network loses the next request"),
-    ("u", "duplicate", "duplicate", "The network delivers the next request twice"),
+    ("H", "drop_request", "drop req", "The network loses the next request"),
+    ("u", "duplicate", "dup", "The network delivers the next request twice"),
     ("d", "drop_all", "drop all", "Drop every reply until pressed again"),
     ("a", "auto_retry", "auto-retry", "Turn the ATM's automatic retries on or off"),
     ("i", "idempotency", "idempotency", "Idempotent bank, or naive (debits every delivery)"),
@@ -24,9 +24,9 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("minus", "slower", "slower", "Slow down (down to 0.25x)"),
     ("S", "storm", "storm", "Storm: 100 withdrawals at once with 30% network faults"),
     ("ctrl+r", "reset", "reset", "Reset the bank to its opening balance (asks first)"),
-    ("t", "projector", "projector", "Switch to or from the high-contrast projector theme"),
+    ("t", "projector", "theme", "Switch to or from the high-contrast projector theme"),
     ("question_mark", "help", "help", "Every key and what it shows"),
-    ("ctrl+s", "screenshot", "screenshot", "Save an SVG screenshot and show its path"),
+    ("ctrl+s", "screenshot", "shot", "Save an SVG screenshot and show its path"),
     ("q", "quit", "quit", "Quit atm-tui"),
 )
 

@@ -78,6 +78,7 @@ class AmountScreen(ModalScreen[int | None]):
     """Preset buttons, or a typed amount checked with parse_amount; a bad one says what is accepted."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel", id="amount.cancel")]
+    AUTO_FOCUS = "#amount-input"
 
     def __init__(self, current: int) -> None:
         super().__init__()

@@ -348,7 +348,8 @@ class KeyBar(Widget):
             piece = Text()
             piece.append(b.key_display or b.key, style="bold reverse")
             piece.append(f" {b.description}  ", style="" if self.enabled(b.action) else "dim")
-            if lines[-1].cell_len and lines[-1].cell_len + piece.cell_len > width:
+            # The trailing gap may hang past the edge; only the label itself must fit.
+            if lines[-1].cell_len and lines[-1].cell_len + len(piece.plain.rstrip()) > width:
                 lines.append(Text())
             lines[-1].append_text(piece)
         return lines
