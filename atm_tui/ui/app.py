@@ -261,7 +261,8 @@ class AtmApp(App[int]):
         )
         self.query_one("#counters", Static).update(counters)
         self.query_one(KeyBar).refresh(layout=True)
-        self.set_class(engine is not None and engine.compare, "-compare")
+        # On the base screen, beside the width classes the breakpoints put there.
+        self.screen_stack[0].set_class(engine is not None and engine.compare, "-compare")
 
     # -- keys ------------------------------------------------------------------------------------
     def _enabled(self, action: str) -> bool:

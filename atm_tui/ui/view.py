@@ -244,7 +244,7 @@ class View:
         self.bank_changed = True
         if self.show_twin:
             what = f"debit {rupees(ev.amount)}" if ev.outcome == "processed" else ev.outcome
-            self._row(Row(ev.t, "bank", f"naive twin: {what}", NOTE))
+            self._row(Row(ev.t, "bank", f"twin: {what}", NOTE))
 
     # replies on the wire
     def _replied(self, ev: Replied) -> None:
