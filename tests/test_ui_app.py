@@ -75,7 +75,7 @@ async def test_naive_twin_after_i(tmp_path: Path) -> None:
         assert balance(db) == 35_000
         bank = bank_text(app)
         assert "Balance: Rs 35,000" in bank
-        assert "T123: debited 3 times" in bank
+        assert "⚠ T123: debited 3 times" in bank
         assert "⚠ NAIVE" in str(app.query_one("#toggles").render())
         assert "debited 3 times" in text_of(app, "#caption")
 

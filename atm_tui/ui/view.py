@@ -214,15 +214,15 @@ class View:
         self.bank_changed = True
         if self._is_current(ev.txn_id):
             self._debits += 1
-        self._row(Row(ev.t, "bank", f"new id: debit {rupees(ev.amount)}", NOTE))
+        self._row(Row(ev.t, "bank", f"debit {rupees(ev.amount)}", NOTE))
         self.caption = (
-            f"{ev.txn_id} #{ev.attempt}: a new id, so the bank debits {rupees(ev.amount)}"
-            " and stores its reply."
+            f"{ev.txn_id} #{ev.attempt}: the bank debits {rupees(ev.amount)}"
+            " and sends its reply."
         )
 
     def _replayed(self, ev: Replayed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", "seen it: replay, no debit", NOTE))
+        self._row(Row(ev.t, "bank", f"seen {ev.txn_id}: replay, no debit", NOTE))
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} ({ev.hits} deliveries)."
             " It sends the stored reply again and debits nothing."
@@ -316,7 +316,7 @@ class View:
             atm.screen = f"Please take your cash: {rupees(atm.amount)}."
             atm.detail = (
                 "The reply was a replay: the bank had already done this." if atm.last_reply_replayed
-                else "The bank debited once and said so."
+                else "The bank approved it: a fresh reply."
             )
             delivered = self._deliveries(ev.txn_id)
             self.caption = f"{ev.txn_id}: cash dispensed."

@@ -298,23 +298,25 @@ class BankPane(Vertical):
             ledger.append(f"#{_id} {txn} -{amount:,} → {after:,}\n")
         self.query_one(".bank-ledger", Static).update(ledger)
         keys = Text()
-        if mode == "naive" and not snap.key_count:
-            keys.append("Keys: none stored (naive: no check)\n", style="bold")
-            debits: dict[str, int] = {}
-            for _id, txn, *_ in snap.ledger:
-                debits[txn] = debits.get(txn, 0) + 1
-            for txn, n in list(debits.items())[:rows]:
-                keys.append(f"{txn}: debited {_times(n)}", style="bold #FF5F5F" if n > 1 else "")
-                keys.append(" ⚠\n" if n > 1 else "\n")
+        if not snap.key_count:
+            none = "none stored (naive: no check)" if mode == "naive" else "none yet"
+            keys.append(f"Keys: {none}\n", style="bold")
         else:
             keys.append(f"Keys: {snap.key_count}\n", style="bold")
-            for k in snap.keys[:rows]:
-                processed = "processed once" if k.debits == 1 else f"debited {_times(k.debits)}"
-                if k.status == "declined":
-                    processed = "declined once"
-                deliveries_word = "deliveries" if k.deliveries != 1 else "delivery"
-                keys.append(f"{k.key}: {k.deliveries} {deliveries_word}, {processed}")
-                keys.append(f" (hits {k.hits})\n")
+        for k in snap.keys[:rows]:
+            processed = "processed once" if k.debits == 1 else f"debited {_times(k.debits)}"
+            if k.status == "declined":
+                processed = "declined once"
+            deliveries_word = "deliveries" if k.deliveries != 1 else "delivery"
+            keys.append(f"{k.key}: {k.deliveries} {deliveries_word}, {processed}")
+            keys.append(f" (hits {k.hits})\n")
+        # Ids the ledger holds more than once among the rows read: the naive bank's damage.
+        debits: dict[str, int] = {}
+        for _id, txn, *_ in snap.ledger:
+            debits[txn] = debits.get(txn, 0) + 1
+        for txn, n in list(debits.items())[:rows]:
+            if n > 1:
+                keys.append(f"⚠ {txn}: debited {_times(n)}\n", style="bold #FF5F5F")
         self.query_one(".bank-keys", Static).update(keys)
         deliveries = Text()
         deliveries.append(f"Deliveries: {snap.delivery_count}\n", style="bold")
