@@ -29,7 +29,7 @@ def _run(*cmd: str | Path) -> int:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on any python3, before the venv exists
         sys.exit(f"dev.py: Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
@@ -38,7 +38,9 @@ def ensure_venv() -> None:
         print("dev.py: creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("dev.py: installing atm-tui and its test tools into .venv ...", flush=True)
-    code = _run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]")
+    code = _run(
+        BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]"
+    )
     if code:
         sys.exit(f"dev.py: pip install failed (exit {code})")
     STAMP.write_text(wanted)
@@ -58,7 +60,8 @@ def main(argv: list[str]) -> int:
         (BIN / "ruff", "check", "atm_tui", "tests", "dev.py"),
         (BIN / "mypy",),
     ):
-        print("dev.py:", " ".join(Path(str(s)).name if i == 0 else str(s) for i, s in enumerate(step)), flush=True)
+        shown = " ".join(Path(str(s)).name if i == 0 else str(s) for i, s in enumerate(step))
+        print("dev.py:", shown, flush=True)
         code = _run(*step)
         if code:
             return code

@@ -34,7 +34,9 @@ def _int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
         try:
             value = int(text.strip().replace("_", ""), 10)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; use {what} from {lo:,} to {hi:,}") from None
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number; use {what} from {lo:,} to {hi:,}"
+            ) from None
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{text!r} is out of range; use {what} from {lo:,} to {hi:,}")
         return value
@@ -46,7 +48,9 @@ def _probability(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; use a probability from 0 to 1, e.g. 0.3") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; use a probability from 0 to 1, e.g. 0.3"
+        ) from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text!r} is out of range; use a probability from 0 to 1, e.g. 0.3")
     return value
@@ -75,7 +79,9 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="atm-tui", description="Exactly-once is at-least-once delivery plus idempotent processing.")
+    parser = Parser(
+        prog="atm-tui", description="Exactly-once is at-least-once delivery plus idempotent processing."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     add_engine_options(parser)
     parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
@@ -88,10 +94,14 @@ def build_parser() -> Parser:
                      help="customers, one after another at one ATM (default 1)")
     sim.add_argument("--amount", type=_amount, default=5_000, metavar="RS",
                      help="rupees per withdrawal, a positive multiple of 100 (default 5000)")
-    sim.add_argument("--mode", choices=MODES, default="idempotent", help="the bank's mode (default idempotent)")
-    sim.add_argument("--drop-request", type=_probability, default=0.0, metavar="P", help="chance a request is lost")
-    sim.add_argument("--drop-reply", type=_probability, default=0.0, metavar="P", help="chance a reply is lost")
-    sim.add_argument("--duplicate", type=_probability, default=0.0, metavar="P", help="chance a request arrives twice")
+    sim.add_argument("--mode", choices=MODES, default="idempotent",
+                     help="the bank's mode (default idempotent)")
+    sim.add_argument("--drop-request", type=_probability, default=0.0, metavar="P",
+                     help="chance a request is lost")
+    sim.add_argument("--drop-reply", type=_probability, default=0.0, metavar="P",
+                     help="chance a reply is lost")
+    sim.add_argument("--duplicate", type=_probability, default=0.0, metavar="P",
+                     help="chance a request arrives twice")
     sim.add_argument("--drop-next-replies", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="lose the next N replies (the lesson's story uses 2)")
     sim.add_argument("--drop-next-requests", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N")
@@ -136,7 +146,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.trace:
         folder = Path(args.trace).parent
         if not folder.is_dir():
-            return _fail(f"--trace {args.trace}: folder {folder} does not exist; create it or pick another path")
+            return _fail(
+                f"--trace {args.trace}: folder {folder} does not exist; create it or pick another path"
+            )
         if Path(args.trace).is_dir():
             return _fail(f"--trace {args.trace}: is a folder; give a file path")
     db = args.db or _default_db()
@@ -149,7 +161,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         atm=AtmConfig(timeout=args.timeout, retry=args.retry, max_attempts=args.max_attempts),
         bank=BankTiming(processing=args.processing, ttl=args.ttl),
     )
-    store = StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh, synchronous=args.synchronous)
+    store = StoreConfig(
+        db, opening_balance=args.opening_balance, fresh=args.fresh, synchronous=args.synchronous
+    )
     options = RunOptions(
         withdrawals=args.withdrawals,
         drop_next_replies=args.drop_next_replies,
@@ -180,7 +194,8 @@ def run_simulate(args: argparse.Namespace) -> int:
             f"bank: {c['processed']} processed, {c['replayed']} replayed, {c['in_progress']} in progress,"
             f" {c['rejected']} rejected, {c['declined']} declined"
         )
-        print(f"ATM: {c['dispensed']} dispensed, {c['unknown']} unknown" + (f" (last: {result.last_txn})" if result.last_txn else ""))
+        last = f" (last: {result.last_txn})" if result.last_txn else ""
+        print(f"ATM: {c['dispensed']} dispensed, {c['unknown']} unknown" + last)
         print(
             f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
             f" ({report.ledger_rows} ledger rows)"

@@ -16,7 +16,15 @@ import aiosqlite
 
 from atm_tui.bank import core
 from atm_tui.bank.core import Mode, Response, Withdrawal
-from atm_tui.bank.store import StoreConfig, StoreError, _describe, _remove_new_file, check_path, connect, prepare
+from atm_tui.bank.store import (
+    StoreConfig,
+    StoreError,
+    _describe,
+    _remove_new_file,
+    check_path,
+    connect,
+    prepare,
+)
 
 Bridge = Literal["inline", "aiosqlite"]
 P = ParamSpec("P")

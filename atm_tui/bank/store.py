@@ -42,7 +42,9 @@ def check_path(path: str) -> bool:
         raise StoreError(f"database path {path}: is a folder; give a file path such as {p / 'bank.db'}")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise StoreError(f"database path {path}: folder {parent} does not exist; create it or pick another path")
+        raise StoreError(
+            f"database path {path}: folder {parent} does not exist; create it or pick another path"
+        )
     if not p.exists():
         if not os.access(parent, os.W_OK):
             raise StoreError(f"database path {path}: folder {parent} is not writable")
@@ -91,7 +93,8 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
     """Set pragmas, check or create the schema and the account, all or nothing. Runs on any thread."""
     if not 0 <= config.opening_balance <= MAX_BALANCE:
         raise StoreError(
-            f"opening balance {config.opening_balance}: use a whole number of rupees from 0 to {MAX_BALANCE:,}"
+            f"opening balance {config.opening_balance}:"
+            f" use a whole number of rupees from 0 to {MAX_BALANCE:,}"
         )
     try:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]

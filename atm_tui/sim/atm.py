@@ -12,10 +12,10 @@ from atm_tui.sim.events import (
     Finished,
     GaveUp,
     Ignored,
+    ReplyDelivered,
     Requested,
     Resolved,
     Retrying,
-    ReplyDelivered,
     Sent,
     TimedOut,
 )
@@ -163,7 +163,9 @@ class Atm:
 
     def on_reply(self, msg: Message, copy: int = 1) -> None:
         world = self.world
-        world.emit(ReplyDelivered(world.now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed, msg.body))
+        world.emit(
+            ReplyDelivered(world.now, msg.txn_id, msg.attempt, msg.op, msg.status, msg.replayed, msg.body)
+        )
         if msg.op != "withdraw":
             world.emit(Answered(world.now, msg.txn_id, msg.attempt, msg.op, msg.body))
             if msg.op == "status" and msg.txn_id in self._unknown:

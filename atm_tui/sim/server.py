@@ -12,6 +12,7 @@ from atm_tui.bank.core import BankCrash, Withdrawal
 from atm_tui.bank.service import Bank
 from atm_tui.sim.config import BankTiming
 from atm_tui.sim.events import (
+    REQUEST,
     Crashed,
     Declined,
     Delivered,
@@ -23,7 +24,6 @@ from atm_tui.sim.events import (
     Rejected,
     Replayed,
     Replied,
-    REQUEST,
 )
 from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
@@ -117,7 +117,8 @@ class BankServer:
         if resp.expired_key:
             world.emit(KeyExpired(world.now, req.txn_id, req.attempt))
         if resp.outcome == core.PROCESSED:
-            world.emit(Processed(world.now, req.txn_id, req.attempt, req.amount, resp.balance_after or 0, resp.body))
+            after = resp.balance_after or 0
+            world.emit(Processed(world.now, req.txn_id, req.attempt, req.amount, after, resp.body))
         elif resp.outcome == core.DECLINED:
             balance = resp.balance_after or 0
             world.emit(Declined(world.now, req.txn_id, req.attempt, req.amount, balance, resp.body))
