@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,18 +19,30 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
+from atm_tui.bank.service import BankSnapshot
 from atm_tui.bank.store import StoreConfig, StoreError, Synchronous
 from atm_tui.sim.compare import twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Event
 from atm_tui.ui.bindings import KEYS
-from atm_tui.ui.commands import AtmCommands
 from atm_tui.ui.messages import BankChanged, EngineChanged
-from atm_tui.ui.screens import AmountScreen, ConfirmScreen, ErrorScreen, HelpScreen
 from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
 from atm_tui.ui.view import View
 from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles
+
+if TYPE_CHECKING:
+    import argparse
+
+    from textual.command import Provider
+
+
+def _commands() -> type[Provider]:
+    # Loaded when the palette first opens, not at start-up.
+    from atm_tui.ui.commands import AtmCommands
+
+    return AtmCommands
+
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 STORM_SIZE = 100
@@ -64,7 +75,7 @@ class AtmApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "atm-tui"
     BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
-    COMMANDS = App.COMMANDS | {AtmCommands}
+    COMMANDS = App.COMMANDS | {_commands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
@@ -89,6 +100,12 @@ class AtmApp(App[int]):
         self._bank_reading = False
         self.bank_reads = 0
         self.frames = 0
+        self._shown: dict[str, Text] = {}
+        self._t0 = 0
+        self._twin_error = ""
+        self._widgets_ready = False
+        self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
+        self._keys_enabled: tuple[bool, ...] = ()
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -110,18 +127,31 @@ class AtmApp(App[int]):
     def db_label(self) -> str:
         return self.settings.shown_db or self.settings.db
 
-    async def on_mount(self) -> None:
-        self.query_one("#network").border_title = "Network"
+    async def on_load(self) -> None:
+        # Open SQLite and read the bank before the first paint, so the first frame is complete.
         try:
-            await self._open()
+            engine = await self._open()
         except StoreError as exc:
             self.error = str(exc)
+            return
+        self._use_engine(engine)
+        await self._read_bank_now()
+
+    async def on_mount(self) -> None:
+        self.query_one("#network").border_title = "Network"
+        if self.error:
+            from atm_tui.ui.screens import ErrorScreen
+
             self.push_screen(ErrorScreen(self.error))
+        if self._twin_error:
+            self.notify(f"compare mode is off: {self._twin_error}", severity="warning", timeout=8)
+        self._widgets_ready = True
+        self._bind_widgets()
         self._last_wall = self.settings.wall()
         self._render_all()
         self.set_interval(self.settings.tick, self.pace, name="pace")
 
-    async def _open(self) -> None:
+    async def _open(self) -> Engine:
         s = self.settings
         store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=s.fresh, synchronous=s.synchronous)
         engine = await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
@@ -129,9 +159,8 @@ class AtmApp(App[int]):
             fresh_twin = s.fresh or not Path(twin_path(s.db)).exists()
             await engine.open_twin(fresh=fresh_twin)
         except StoreError as exc:
-            self.notify(f"compare mode is off: {exc}", severity="warning", timeout=8)
-        self._use_engine(engine)
-        self._request_bank()
+            self._twin_error = str(exc)
+        return engine
 
     def _use_engine(self, engine: Engine) -> None:
         self.engine = engine
@@ -139,9 +168,17 @@ class AtmApp(App[int]):
         self.view.show_twin = engine.compare
         self._unsubscribe = engine.world.subscribe(self._on_event)
         self._virtual = float(engine.now)
+        self._t0 = engine.now
+        if self._widgets_ready:
+            self._bind_widgets()
+
+    def _bind_widgets(self) -> None:
         diagram = self.query_one(SequenceDiagram)
         diagram.view = self.view
-        diagram.t0 = engine.now
+        diagram.t0 = self._t0
+        for pane, snap, path, mode in self._pending_bank:
+            self.query_one(pane, BankPane).show(snap, path, mode)
+        self._pending_bank = []
 
     async def on_unmount(self) -> None:
         if self.engine is not None:
@@ -162,7 +199,7 @@ class AtmApp(App[int]):
                 target = int(self._virtual)
                 if target > engine.now:
                     await engine.advance_to(target)
-                    self._changed()
+            self._render_top()
 
     async def settle(self, seconds: float) -> None:
         """Tests: pretend `seconds` of wall time passed, run what falls due, and wait for the reads."""
@@ -211,25 +248,35 @@ class AtmApp(App[int]):
         try:
             while self._bank_dirty and self.engine is not None:
                 self._bank_dirty = False
-                engine = self.engine
-                snap = await engine.bank.snapshot()
-                self.bank_reads += 1
-                self.query_one("#bank", BankPane).show(snap, self.db_label, engine.bank.mode)
-                twin = engine.twin
-                if twin is not None:
-                    tsnap = await twin.snapshot()
-                    shown = twin_path(self.db_label)
-                    self.query_one("#twin", BankPane).show(tsnap, shown, "naive")
+                await self._read_bank_now()
+                self._bind_widgets()
         except StoreError as exc:
             self.notify(str(exc), severity="error", timeout=10)
         finally:
             self._bank_reading = False
 
-    # -- drawing ---------------------------------------------------------------------------------
-    def _render_all(self) -> None:
-        self.frames += 1
+    async def _read_bank_now(self) -> None:
         engine = self.engine
-        view = self.view
+        if engine is None:
+            return
+        pending: list[tuple[str, BankSnapshot, str, str]] = [
+            ("#bank", await engine.bank.snapshot(), self.db_label, engine.bank.mode)
+        ]
+        twin = engine.twin
+        if twin is not None:
+            pending.append(("#twin", await twin.snapshot(), twin_path(self.db_label), "naive"))
+        self.bank_reads += 1
+        self._pending_bank = pending
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _update(self, selector: str, text: Text) -> None:
+        """Update a Static only when its text changed: an update costs a layout pass."""
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text)
+
+    def _render_top(self) -> None:
+        engine = self.engine
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(" atm-tui ", style="bold reverse")
         top.append(" exactly-once = at-least-once delivery + idempotent processing  ")
@@ -238,10 +285,16 @@ class AtmApp(App[int]):
         else:
             top.append(f" ▶ {self.speed:g}x ", style="bold")
         if engine is not None:
-            top.append(f"  t {(engine.now - self.query_one(SequenceDiagram).t0) / 1000:.1f} s")
-        self.query_one("#topbar", Static).update(top)
+            top.append(f"  t {(engine.now - self._t0) / 1000:.1f} s")
+        self._update("#topbar", top)
+
+    def _render_all(self) -> None:
+        self.frames += 1
+        engine = self.engine
+        view = self.view
+        self._render_top()
         caption = view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
-        self.query_one("#caption", Static).update(Text("» " + caption, overflow="ellipsis"))
+        self._update("#caption", Text("» " + caption, overflow="ellipsis"))
         self.query_one(AtmPane).show(view, self.amount)
         toggles = self.query_one(TogglePanel)
         if engine is not None:
@@ -250,7 +303,7 @@ class AtmApp(App[int]):
                 net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
                 engine.config.atm.auto_retry, engine.bank.mode, engine.compare,
             )
-        toggles.refresh(layout=True)
+        toggles.refresh()
         self.query_one(SequenceDiagram).refresh()
         c = view.tally.counts
         counters = Text(overflow="fold")
@@ -259,8 +312,11 @@ class AtmApp(App[int]):
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
             f" · cash {c['dispensed']} · unknown {c['unknown']}"
         )
-        self.query_one("#counters", Static).update(counters)
-        self.query_one(KeyBar).refresh(layout=True)
+        self._update("#counters", counters)
+        enabled = tuple(self._enabled(b.action) for b in KEYS)
+        if enabled != self._keys_enabled:
+            self._keys_enabled = enabled
+            self.query_one(KeyBar).refresh()
         # On the base screen, beside the width classes the breakpoints put there.
         self.screen_stack[0].set_class(engine is not None and engine.compare, "-compare")
 
@@ -282,6 +338,8 @@ class AtmApp(App[int]):
             self.engine.withdraw(self.amount)
 
     def action_amount(self) -> None:
+        from atm_tui.ui.screens import AmountScreen
+
         def chosen(value: int | None) -> None:
             if value is not None:
                 self.amount = value
@@ -376,6 +434,8 @@ class AtmApp(App[int]):
         self._changed()
 
     def action_reset(self) -> None:
+        from atm_tui.ui.screens import ConfirmScreen
+
         if self.engine is None:
             return
 
@@ -425,6 +485,8 @@ class AtmApp(App[int]):
         self.theme = DEFAULT.name if self.theme == PROJECTOR.name else PROJECTOR.name
 
     def action_help(self) -> None:
+        from atm_tui.ui.screens import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -207,6 +207,13 @@ def _toggle_columns(width: int) -> int:
     return max(1, min(3, width // 25))
 
 
+def _set(widget: Static, text: Text | str) -> None:
+    """Update a Static only when its text changed: an update costs a layout pass."""
+    if getattr(widget, "_atm_shown", None) != text:
+        widget._atm_shown = text  # type: ignore[attr-defined]
+        widget.update(text)
+
+
 class AtmPane(Vertical):
     """What the customer sees, the receipt, and what the ATM believes about each attempt."""
 
@@ -230,7 +237,7 @@ class AtmPane(Vertical):
             screen.append(f"\nAmount: {rupees(amount)} (m to change)")
         if view.storm_total:
             screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")
-        self.query_one("#atm-screen", Static).update(screen)
+        _set(self.query_one("#atm-screen", Static), screen)
         receipt = Text()
         r = atm.receipt
         if r is None:
@@ -249,7 +256,7 @@ class AtmPane(Vertical):
             else:
                 receipt.append("✓ fresh", style=FRESH_STYLE)
             receipt.append(f"\nattempts: {r.attempts}")
-        self.query_one("#atm-receipt", Static).update(receipt)
+        _set(self.query_one("#atm-receipt", Static), receipt)
         beliefs = Text()
         if not atm.attempts:
             beliefs.append("nothing sent yet", style="italic")
@@ -258,7 +265,7 @@ class AtmPane(Vertical):
                 beliefs.append("\n")
             beliefs.append(f"{atm.txn_id} #{a.number}: ", style="bold")
             beliefs.append(a.state)
-        self.query_one("#atm-beliefs", Static).update(beliefs)
+        _set(self.query_one("#atm-beliefs", Static), beliefs)
 
 
 class BankPane(Vertical):
@@ -283,20 +290,22 @@ class BankPane(Vertical):
 
     def show(self, snap: BankSnapshot, path: str, mode: str, *, rows: int = 8) -> None:
         self.border_subtitle = mode
-        self.query_one(".bank-path", Static).update(Text(f"db: {path}", no_wrap=True, overflow="ellipsis"))
-        self.query_one(".bank-digits", Digits).update(f"{snap.balance:,}")
+        _set(self.query_one(".bank-path", Static), Text(f"db: {path}", no_wrap=True, overflow="ellipsis"))
+        digits = self.query_one(".bank-digits", Digits)
+        if digits.value != f"{snap.balance:,}":
+            digits.update(f"{snap.balance:,}")
         plain = Text()
         plain.append(f"Balance: {rupees(snap.balance)}", style="bold")
         spent = snap.opening_balance - snap.balance
-        self.query_one(".bank-plain", Static).update(plain)
+        _set(self.query_one(".bank-plain", Static), plain)
         opened = f"opened {rupees(snap.opening_balance)}, paid out {rupees(spent)}"
-        self.query_one(".bank-opened", Static).update(opened)
+        _set(self.query_one(".bank-opened", Static), opened)
         ledger = Text()
         plural = "s" if snap.ledger_count != 1 else ""
         ledger.append(f"Ledger: {snap.ledger_count} row{plural} (Rs)\n", style="bold")
         for _id, txn, amount, after, _at in snap.ledger[:rows]:
             ledger.append(f"#{_id} {txn} -{amount:,} → {after:,}\n")
-        self.query_one(".bank-ledger", Static).update(ledger)
+        _set(self.query_one(".bank-ledger", Static), ledger)
         keys = Text()
         if not snap.key_count:
             none = "none stored (naive: no check)" if mode == "naive" else "none yet"
@@ -317,13 +326,13 @@ class BankPane(Vertical):
         for txn, n in list(debits.items())[:rows]:
             if n > 1:
                 keys.append(f"⚠ {txn}: debited {_times(n)}\n", style="bold #FF5F5F")
-        self.query_one(".bank-keys", Static).update(keys)
+        _set(self.query_one(".bank-keys", Static), keys)
         deliveries = Text()
         deliveries.append(f"Deliveries: {snap.delivery_count}\n", style="bold")
         for _id, txn, attempt, outcome, _at in snap.deliveries[:rows]:
             mark = {"processed": "$", "replayed": "↺", "declined": "✗", "in_progress": "…", "rejected": "✗"}
             deliveries.append(f"{mark.get(outcome, '·')} {txn} #{attempt} {outcome.replace('_', ' ')}\n")
-        self.query_one(".bank-deliveries", Static).update(deliveries)
+        _set(self.query_one(".bank-deliveries", Static), deliveries)
 
 
 def _times(n: int) -> str:
