@@ -24,7 +24,7 @@ from atm_tui.bank.store import StoreConfig, StoreError, Synchronous
 from atm_tui.sim.compare import twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
-from atm_tui.sim.events import Event
+from atm_tui.sim.events import Control, Event
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.messages import BankChanged, EngineChanged
 from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
@@ -44,6 +44,7 @@ def _commands() -> type[Provider]:
     return AtmCommands
 
 
+FRAME_RATE = 20  # redraws a second from engine bursts (keys redraw at once)
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 STORM_SIZE = 100
 STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
@@ -104,6 +105,8 @@ class AtmApp(App[int]):
         self._t0 = 0
         self._twin_error = ""
         self._widgets_ready = False
+        self._last_render = 0.0
+        self._render_scheduled = False
         self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
         self._keys_enabled: tuple[bool, ...] = ()
 
@@ -220,7 +223,11 @@ class AtmApp(App[int]):
         if view.bank_changed:
             view.bank_changed = False
             self._request_bank()
-        self._changed()
+        if isinstance(ev, Control):
+            # A key was pressed: redraw right after its action has finished changing the engine.
+            self.call_next(self._render_now)
+        else:
+            self._changed()
 
     def _changed(self) -> None:
         if not self._engine_dirty:
@@ -229,6 +236,18 @@ class AtmApp(App[int]):
 
     @on(EngineChanged)
     def _engine_changed(self) -> None:
+        # Bursts from the engine redraw at most FRAME_RATE times a second, leaving the loop free
+        # for keys; the counters stay exact because they are read at drawing time.
+        wait = self._last_render + 1 / FRAME_RATE - time.perf_counter()
+        if wait > 0:
+            if not self._render_scheduled:
+                self._render_scheduled = True
+                self.set_timer(wait, self._render_now)
+            return
+        self._render_now()
+
+    def _render_now(self) -> None:
+        self._render_scheduled = False
         self._engine_dirty = False
         self._render_all()
 
@@ -289,6 +308,7 @@ class AtmApp(App[int]):
         self._update("#topbar", top)
 
     def _render_all(self) -> None:
+        self._last_render = time.perf_counter()
         self.frames += 1
         engine = self.engine
         view = self.view
@@ -317,8 +337,8 @@ class AtmApp(App[int]):
         if enabled != self._keys_enabled:
             self._keys_enabled = enabled
             self.query_one(KeyBar).refresh()
-        # On the base screen, beside the width classes the breakpoints put there.
-        self.screen_stack[0].set_class(engine is not None and engine.compare, "-compare")
+        # On the panes only: a class on the screen would restyle every widget.
+        self.query_one("#panes").set_class(engine is not None and engine.compare, "-compare")
 
     # -- keys ------------------------------------------------------------------------------------
     def _enabled(self, action: str) -> bool:
@@ -404,7 +424,7 @@ class AtmApp(App[int]):
     def action_pause(self) -> None:
         self.paused = not self.paused
         self._last_wall = self.settings.wall()
-        self._changed()
+        self._render_now()
 
     def action_faster(self) -> None:
         self._set_speed(+1)
@@ -415,7 +435,7 @@ class AtmApp(App[int]):
     def _set_speed(self, step: int) -> None:
         i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
         self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
-        self._changed()
+        self._render_now()
 
     def action_storm(self) -> None:
         engine = self.engine
