@@ -45,6 +45,7 @@ def _commands() -> type[Provider]:
 
 
 FRAME_RATE = 20  # redraws a second from engine bursts (keys redraw at once)
+BANK_READS_PER_SECOND = 10
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 STORM_SIZE = 100
 STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
@@ -107,6 +108,8 @@ class AtmApp(App[int]):
         self._widgets_ready = False
         self._last_render = 0.0
         self._render_scheduled = False
+        self._key_render = False
+        self._last_bank_read = 0.0
         self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
         self._keys_enabled: tuple[bool, ...] = ()
 
@@ -225,7 +228,9 @@ class AtmApp(App[int]):
             self._request_bank()
         if isinstance(ev, Control):
             # A key was pressed: redraw right after its action has finished changing the engine.
-            self.call_next(self._render_now)
+            if not self._key_render:
+                self._key_render = True
+                self.call_next(self._render_now)
         else:
             self._changed()
 
@@ -247,6 +252,7 @@ class AtmApp(App[int]):
         self._render_now()
 
     def _render_now(self) -> None:
+        self._key_render = False
         self._render_scheduled = False
         self._engine_dirty = False
         self._render_all()
@@ -266,6 +272,11 @@ class AtmApp(App[int]):
         """Read the bank (and the twin) back from SQLite; one read covers every commit before it."""
         try:
             while self._bank_dirty and self.engine is not None:
+                # At most BANK_READS_PER_SECOND reads; one read covers every commit before it.
+                wait = self._last_bank_read + 1 / BANK_READS_PER_SECOND - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._last_bank_read = time.perf_counter()
                 self._bank_dirty = False
                 await self._read_bank_now()
                 self._bind_widgets()
