@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
 from atm_tui.bank.service import BankSnapshot
-from atm_tui.bank.store import StoreConfig, StoreError, Synchronous
+from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
 from atm_tui.sim.compare import twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
@@ -576,6 +576,13 @@ def run(args: argparse.Namespace) -> int:
         db = args.db or default_db()
     except OSError as exc:
         sys.stderr.write(f"atm-tui: error: data folder {_data_dir()}: {exc.strerror or exc}; use --db PATH\n")
+        return EXIT_STORE
+    try:
+        # A wrong path fails here, in one line, before the screen is taken over; a locked or
+        # corrupt file is found on opening and shown on screen (and repeated here on exit).
+        check_path(db)
+    except StoreError as exc:
+        sys.stderr.write(f"atm-tui: error: {exc}\n")
         return EXIT_STORE
     settings = Settings(
         db=db,
