@@ -182,6 +182,11 @@ async def test_storm_stays_correct(tmp_path: Path) -> None:
         assert f"delivered {counts['deliveries']}" in text_of(app, "#counters")
         assert f"Ledger: {rows} row" in bank_text(app)
         assert "Storm: 100 of 100 finished" in text_of(app, "#atm-screen")
+        # The storm's random faults ended with it.
+        assert app.engine is not None
+        assert app.engine.network.request.config.drop == 0.0
+        assert app.engine.network.reply.config.drop == 0.0
+        assert app.engine.network.request.config.duplicate == 0.0
 
 
 async def test_help_and_amount_entry(tmp_path: Path) -> None:

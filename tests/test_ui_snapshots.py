@@ -25,6 +25,7 @@ STATES: dict[str, tuple[tuple[str, ...], float]] = {
     "naive_disaster": (("i", "h", "h", "w"), 60),
     "compare": (("c", "h", "h", "w"), 60),
     "help": (("question_mark",), 0),
+    "storm_mid": (("S",), 3),
 }
 
 

@@ -110,6 +110,8 @@ class AtmApp(App[int]):
         self._render_scheduled = False
         self._key_render = False
         self._last_bank_read = 0.0
+        self._storm_engine: Engine | None = None
+        self._toggle_rows = 0
         self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
         self._keys_enabled: tuple[bool, ...] = ()
 
@@ -226,6 +228,8 @@ class AtmApp(App[int]):
         if view.bank_changed:
             view.bank_changed = False
             self._request_bank()
+        if self._storm_engine is not None and not view.storm_running:
+            self.call_next(self._storm_over)
         if isinstance(ev, Control):
             # A key was pressed: redraw right after its action has finished changing the engine.
             if not self._key_render:
@@ -333,8 +337,11 @@ class AtmApp(App[int]):
             toggles.state = Toggles(
                 net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
                 engine.config.atm.auto_retry, engine.bank.mode, engine.compare,
+                net.request.config.drop, net.reply.config.drop, net.request.config.duplicate,
             )
-        toggles.refresh()
+        rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
+        toggles.refresh(layout=rows != self._toggle_rows)
+        self._toggle_rows = rows
         self.query_one(SequenceDiagram).refresh()
         c = view.tally.counts
         counters = Text(overflow="fold")
@@ -460,9 +467,18 @@ class AtmApp(App[int]):
             direction, what = name.split("_")
             engine.set_rate(direction, what, p)
         self.view.start_storm(n)
+        self._storm_engine = engine
         for _ in range(n):
             self.view.add_storm_id(engine.withdraw(self.amount))
         self._changed()
+
+    def _storm_over(self) -> None:
+        # The storm's random faults end with it, as a teacher would switch them off.
+        engine, self._storm_engine = self._storm_engine, None
+        if engine is not None and engine is self.engine:
+            for name in STORM_FAULTS:
+                direction, what = name.split("_")
+                engine.set_rate(direction, what, 0.0)
 
     def action_reset(self) -> None:
         from atm_tui.ui.screens import ConfirmScreen

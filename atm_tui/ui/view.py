@@ -67,7 +67,7 @@ class Attempt:
     """What the ATM believes about one send of the last transaction."""
 
     number: int
-    state: str = "sent, waiting"
+    state: str = "sent, waiting…"
 
 
 @dataclass(slots=True)
@@ -222,7 +222,7 @@ class View:
 
     def _replayed(self, ev: Replayed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", f"seen {ev.txn_id}: replay, no debit", NOTE))
+        self._row(Row(ev.t, "bank", "seen: replay, no debit", NOTE))
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} ({ev.hits} deliveries)."
             " It sends the stored reply again and debits nothing."
@@ -265,7 +265,7 @@ class View:
             self.atm.last_reply_replayed = ev.replayed
             for a in self.atm.attempts:
                 if a.number == ev.attempt:
-                    a.state = f"confirmed ({'replayed' if ev.replayed else 'fresh'} reply)"
+                    a.state = f"confirmed, {'↺ replayed' if ev.replayed else '✓ fresh'}"
 
     # the ATM
     def _requested(self, ev: Requested) -> None:
@@ -283,7 +283,7 @@ class View:
         if self._is_current(ev.txn_id):
             for a in self.atm.attempts:
                 if a.number == ev.attempt:
-                    a.state = "no answer, timed out"
+                    a.state = "◷ timed out"
 
     def _retrying(self, ev: Retrying) -> None:
         self._row(Row(ev.t, "atm", f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s", NOTE))
@@ -337,8 +337,8 @@ class View:
             atm.screen = "Status unknown. Please check your balance."
             atm.detail = "No answer after every attempt. Press s to ask the bank by id, or r to retry."
             for a in atm.attempts:
-                if a.state == "sent, waiting":
-                    a.state = "no answer"
+                if a.state == "sent, waiting…":
+                    a.state = "? no answer"
         else:
             atm.screen = "Rejected: this id was used for another request."
             atm.detail = ""

@@ -151,6 +151,9 @@ class Toggles:
     auto_retry: bool = True
     mode: str = "idempotent"
     compare: bool = False
+    request_drop: float = 0.0
+    reply_drop: float = 0.0
+    request_duplicate: float = 0.0
 
 
 class TogglePanel(Widget):
@@ -164,7 +167,7 @@ class TogglePanel(Widget):
         super().__init__(id=id)
         self.state = Toggles()
 
-    def _items(self) -> list[tuple[str, str, str, bool]]:
+    def items(self) -> list[tuple[str, str, str, bool]]:
         s = self.state
         return [
             ("h", "next reply", _armed("✕ drop", s.drop_next_replies), bool(s.drop_next_replies)),
@@ -181,7 +184,11 @@ class TogglePanel(Widget):
         cols = _toggle_columns(width)
         cell = width // cols
         out = Text(no_wrap=True, overflow="crop")
-        items = self._items()
+        if _any_rate(self.state):
+            out.append("S", style="bold reverse")
+            out.append(" random faults: ")
+            out.append(_rates(self.state) + "\n", style="bold #FF5F5F")
+        items = self.items()
         for i, (key, name, state, hot) in enumerate(items):
             piece = Text()
             piece.append(f"{key} ", style="bold reverse")
@@ -196,7 +203,16 @@ class TogglePanel(Widget):
         return out
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return -(-len(self._items()) // _toggle_columns(width))
+        return -(-len(self.items()) // _toggle_columns(width)) + _any_rate(self.state)
+
+
+def _any_rate(s: Toggles) -> bool:
+    return bool(s.request_drop or s.reply_drop or s.request_duplicate)
+
+
+def _rates(s: Toggles) -> str:
+    dup = f"⧉ duplicate {s.request_duplicate:.0%}"
+    return f"✕ request {s.request_drop:.0%} · ✕ reply {s.reply_drop:.0%} · {dup}"
 
 
 def _armed(what: str, n: int) -> str:
@@ -260,10 +276,12 @@ class AtmPane(Vertical):
         beliefs = Text()
         if not atm.attempts:
             beliefs.append("nothing sent yet", style="italic")
+        else:
+            beliefs.append(f"{atm.txn_id}\n", style="bold")
         for i, a in enumerate(atm.attempts[-8:]):
             if i:
                 beliefs.append("\n")
-            beliefs.append(f"{atm.txn_id} #{a.number}: ", style="bold")
+            beliefs.append(f"#{a.number} ", style="bold")
             beliefs.append(a.state)
         _set(self.query_one("#atm-beliefs", Static), beliefs)
 
