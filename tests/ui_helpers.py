@@ -13,7 +13,9 @@ def make_app(tmp_path: Path, **overrides: Any) -> AtmApp:
     settings = Settings(db=str(tmp_path / "bank.db"), fresh=True, wall=FakeClock(), shown_db="bank.db")
     for name, value in overrides.items():
         setattr(settings, name, value)
-    return AtmApp(settings)
+    app = AtmApp(settings)
+    app.animation_level = "none"  # with the fake clock and no cursor blink, frames are repeatable
+    return app
 
 
 def query(db: str | Path, sql: str, *args: object) -> list[tuple[Any, ...]]:

@@ -90,7 +90,9 @@ class AmountScreen(ModalScreen[int | None]):
             with Horizontal(id="amount-presets"):
                 for value in PRESETS:
                     yield Button(rupees(value), id=f"preset-{value}")
-            yield Input(placeholder="or type an amount, e.g. 2500 or Rs 2,500", id="amount-input")
+            entry = Input(placeholder="or type an amount, e.g. 2500 or Rs 2,500", id="amount-input")
+            entry.cursor_blink = self.app.animation_level != "none"
+            yield entry
             yield Static("", id="amount-error")
             yield Label("enter: use the typed amount · tab: presets · escape: cancel", id="amount-foot")
 
