@@ -223,3 +223,31 @@ async def test_bad_database_is_a_message_not_a_crash(tmp_path: Path) -> None:
         await pilot.press("w")  # does nothing, raises nothing
         await pilot.press("q")
     assert bad.read_text() == "hello, this is not SQLite"
+
+
+async def test_unknown_outcome_then_status_tells_the_truth(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("d", "w")
+        await app.settle(60)
+        await pilot.pause()
+        assert "Status unknown" in text_of(app, "#atm-screen")
+        assert "✕ DROPPED" in str(app.query_one("#toggles").render())
+        await pilot.press("d", "s")
+        await app.settle(10)
+        await pilot.pause()
+        screen = text_of(app, "#atm-screen")
+        assert "T123: approved." in screen and "1 debit for T123" in screen
+        assert "debited" in text_of(app, "#caption")
+        assert query(tmp_path / "bank.db", "SELECT count(*) FROM ledger") == [(1,)]
+
+
+async def test_screenshot_key_saves_svg_and_says_where(tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    app = make_app(tmp_path, screenshot_dir=str(shots))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = list(shots.glob("atm-tui-*.svg"))
+        assert len(saved) == 1 and "<svg" in saved[0].read_text()
+        assert any(str(saved[0]) in str(n.message) for n in app._notifications)
