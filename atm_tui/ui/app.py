@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -15,6 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -29,7 +31,7 @@ from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.messages import BankChanged, EngineChanged
 from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
 from atm_tui.ui.view import View
-from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles
+from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles, set_text
 
 if TYPE_CHECKING:
     import argparse
@@ -102,7 +104,6 @@ class AtmApp(App[int]):
         self._bank_reading = False
         self.bank_reads = 0
         self.frames = 0
-        self._shown: dict[str, Text] = {}
         self._t0 = 0
         self._twin_error = ""
         self._widgets_ready = False
@@ -181,6 +182,10 @@ class AtmApp(App[int]):
             self._bind_widgets()
 
     def _bind_widgets(self) -> None:
+        with _teardown_safe():
+            self._bind()
+
+    def _bind(self) -> None:
         diagram = self.query_one(SequenceDiagram)
         diagram.view = self.view
         diagram.t0 = self._t0
@@ -304,12 +309,13 @@ class AtmApp(App[int]):
 
     # -- drawing ---------------------------------------------------------------------------------
     def _update(self, selector: str, text: Text) -> None:
-        """Update a Static only when its text changed: an update costs a layout pass."""
-        if self._shown.get(selector) != text:
-            self._shown[selector] = text
-            self.query_one(selector, Static).update(text)
+        set_text(self.query_one(selector, Static), text)
 
     def _render_top(self) -> None:
+        with _teardown_safe():
+            self._draw_top()
+
+    def _draw_top(self) -> None:
         engine = self.engine
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(" atm-tui ", style="bold reverse")
@@ -323,6 +329,10 @@ class AtmApp(App[int]):
         self._update("#topbar", top)
 
     def _render_all(self) -> None:
+        with _teardown_safe():
+            self._draw_all()
+
+    def _draw_all(self) -> None:
         self._last_render = time.perf_counter()
         self.frames += 1
         engine = self.engine
@@ -551,6 +561,15 @@ class AtmApp(App[int]):
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
         # Our own provider lists every key; keep Textual's theme and quit entries beside it.
         return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys", "Quit")]
+
+
+@contextmanager
+def _teardown_safe() -> Iterator[None]:
+    # Timers and workers can still fire while the app shuts down and its widgets are removed.
+    try:
+        yield
+    except NoMatches:
+        pass
 
 
 class _Network(Static):

@@ -223,11 +223,21 @@ def _toggle_columns(width: int) -> int:
     return max(1, min(3, width // 25))
 
 
-def _set(widget: Static, text: Text | str) -> None:
-    """Update a Static only when its text changed: an update costs a layout pass."""
-    if getattr(widget, "_atm_shown", None) != text:
-        widget._atm_shown = text  # type: ignore[attr-defined]
-        widget.update(text)
+def set_text(widget: Static, text: Text | str) -> None:
+    """Update a Static only when its text changed, and re-lay out the screen only when its height
+    would change: a layout pass repaints every pane, a plain refresh repaints this one."""
+    if getattr(widget, "_atm_shown", None) == text:
+        return
+    widget._atm_shown = text  # type: ignore[attr-defined]
+    rich = text if isinstance(text, Text) else Text(text)
+    width = widget.content_size.width
+    lines = len(rich.wrap(widget.app.console, width)) if width > 0 else -1
+    layout = lines != getattr(widget, "_atm_lines", None) or lines < 0
+    widget._atm_lines = lines  # type: ignore[attr-defined]
+    widget.update(text, layout=layout)
+
+
+_set = set_text
 
 
 class AtmPane(Vertical):
