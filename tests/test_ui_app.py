@@ -251,3 +251,23 @@ async def test_screenshot_key_saves_svg_and_says_where(tmp_path: Path) -> None:
         saved = list(shots.glob("atm-tui-*.svg"))
         assert len(saved) == 1 and "<svg" in saved[0].read_text()
         assert any(str(saved[0]) in str(n.message) for n in app._notifications)
+
+
+async def test_dropped_request_and_duplicate_keys(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    db = tmp_path / "bank.db"
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("H", "u", "w")
+        await app.settle(60)
+        await pilot.pause()
+        # #1 was lost before the bank; #2 arrived twice (the network's duplicate): the copy came
+        # while the first was still being processed ("in progress", nothing stored), one debit.
+        assert sorted(query(db, "SELECT txn_id, attempt, outcome FROM deliveries")) == [
+            ("T123", 2, "in_progress"), ("T123", 2, "processed"),
+        ]
+        assert query(db, "SELECT txn_id FROM ledger") == [("T123",)]
+        assert balance(db) == 45_000
+        diagram = diagram_text(app)
+        assert "✕ LOST" in diagram and "⧉ copy 2" in diagram and "⧉ T123 #2" in diagram
+        assert "T123 still in progress" in diagram
+        assert "T123: 2 deliveries, processed once (hits 1)" in bank_text(app)

@@ -131,7 +131,7 @@ def _note(row: Row) -> tuple[str, str]:
             return "⧉ copy 2" if row.note == "copy 2" else "⧉ copy 1", DUP_STYLE
         return "arrived", REQ_STYLE
     if row.direction == REPLY:
-        mark = "↺ " if row.note == "replayed" else ("" if row.note == "answer" else "✓ ")
+        mark = {"replayed": "↺ ", "answer": "", "in progress": "⧖ "}.get(row.note, "✓ ")
         word = {"replayed": "replay", "in progress": "busy"}.get(row.note, row.note)
         style = REPLAY_STYLE if row.note == "replayed" else FRESH_STYLE
         if row.state == FLYING:
