@@ -318,7 +318,8 @@ class BankPane(Vertical):
 
     def show(self, snap: BankSnapshot, path: str, mode: str, *, rows: int = 8) -> None:
         self.border_subtitle = mode
-        _set(self.query_one(".bank-path", Static), Text(f"db: {path}", no_wrap=True, overflow="ellipsis"))
+        # The whole path, folded over lines if it must be: people type it into sqlite3.
+        _set(self.query_one(".bank-path", Static), Text(f"db: {path}", overflow="fold"))
         digits = self.query_one(".bank-digits", Digits)
         if digits.value != f"{snap.balance:,}":
             digits.update(f"{snap.balance:,}")
