@@ -446,8 +446,8 @@ class AtmApp(App[int]):
             self.notify("compare mode is off: the naive twin could not be opened", severity="warning")
             return
         engine.set_compare(not engine.compare)
+        # The twin's pane is kept current while hidden, so showing it needs no read.
         self.view.show_twin = engine.compare
-        self._request_bank()
 
     def action_pause(self) -> None:
         self.paused = not self.paused

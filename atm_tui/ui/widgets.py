@@ -231,8 +231,13 @@ def set_text(widget: Static, text: Text | str) -> None:
     widget._atm_shown = text  # type: ignore[attr-defined]
     rich = text if isinstance(text, Text) else Text(text)
     width = widget.content_size.width
-    lines = len(rich.wrap(widget.app.console, width)) if width > 0 else -1
-    layout = lines != getattr(widget, "_atm_lines", None) or lines < 0
+    if width <= 0:
+        # Not on screen (hidden pane, or not laid out yet): showing it will lay it out anyway.
+        widget._atm_lines = None  # type: ignore[attr-defined]
+        widget.update(text, layout=False)
+        return
+    lines = len(rich.wrap(widget.app.console, width))
+    layout = lines != getattr(widget, "_atm_lines", None)
     widget._atm_lines = lines  # type: ignore[attr-defined]
     widget.update(text, layout=layout)
 
