@@ -12,6 +12,7 @@ from atm_tui.bank.core import Mode, canonical
 from atm_tui.bank.service import Bank, Bridge
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.atm import Atm
+from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.events import Control
 from atm_tui.sim.network import Message, Network
@@ -29,6 +30,7 @@ class Engine:
         self.network = Network(config.request, config.reply)
         self.atm = Atm(self.world, config.atm, self._send_request, bank.account_id)
         self.server = BankServer(self.world, bank, config.bank, self._send_reply)
+        self.compare = False
 
     @classmethod
     async def open(
@@ -51,7 +53,32 @@ class Engine:
         return engine
 
     async def close(self) -> None:
+        if self.server.twin is not None:
+            await self.server.twin.close()
+            self.server.twin = None
         await self.bank.close()
+
+    # -- compare mode ------------------------------------------------------------------------
+    async def open_twin(self, path: str | None = None, *, fresh: bool = False) -> NaiveTwin:
+        """Open the naive twin (next to the bank's file unless `path`) and feed it every delivery."""
+        cfg = self.bank.config
+        store = StoreConfig(path or twin_path(cfg.path), cfg.opening_balance, cfg.account_id, cfg.owner,
+                            fresh, cfg.synchronous)
+        twin = await NaiveTwin(store, bridge=self.bank.bridge).open()
+        self.attach_twin(twin)
+        return twin
+
+    def attach_twin(self, twin: NaiveTwin | None) -> None:
+        self.server.twin = twin
+
+    @property
+    def twin(self) -> NaiveTwin | None:
+        return self.server.twin
+
+    def set_compare(self, on: bool) -> None:
+        """Show the naive twin beside the bank (it is fed whenever attached; this records the view)."""
+        self._control("compare", on)
+        self.compare = on
 
     @property
     def now(self) -> int:

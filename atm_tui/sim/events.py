@@ -239,10 +239,20 @@ class Control(Event):
     value: str
 
 
+@dataclass(frozen=True, slots=True)
+class Twin(Event):
+    """Compare mode: the naive twin bank applied the same delivery (`outcome`: processed, declined)."""
+
+    kind: ClassVar[str] = "twin"
+    outcome: str
+    amount: int
+    balance_after: int
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     Requested, Sent, Dropped, Duplicated, Delivered, Processed, Declined, Replayed, InProgress,
     Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, GaveUp, Finished, Ignored,
-    Answered, Resolved, Crashed, Recovered, Control,
+    Answered, Resolved, Crashed, Recovered, Control, Twin,
 )  # fmt: skip
 EVENTS_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
 

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from atm_tui.bank import core, operations
 from atm_tui.bank.core import BankCrash, Withdrawal
@@ -28,6 +29,9 @@ from atm_tui.sim.events import (
 from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
 
+if TYPE_CHECKING:
+    from atm_tui.sim.compare import NaiveTwin
+
 Reply = Callable[[Message], None]
 
 
@@ -46,6 +50,8 @@ class BankServer:
         self.down_until = -1
         self.crash_in_gap = 0
         self.hard_crash = False
+        # Compare mode: a naive bank that gets every withdrawal delivery too; never replies.
+        self.twin: NaiveTwin | None = None
 
     @property
     def down(self) -> bool:
@@ -70,6 +76,8 @@ class BankServer:
             await self._on_operation(msg)
             return
         req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt)
+        if self.twin is not None:
+            await self.twin.deliver(req, world)
         if self.bank.mode != "naive":
             held = self.in_flight.get(req.txn_id)
             if held is not None:

@@ -1,0 +1,634 @@
+"""The Textual app: opens the engine, paces its virtual clock, renders its events, sends the keys."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
+from textual.containers import Horizontal
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Static
+
+from atm_tui.bank.money import rupees
+from atm_tui.bank.service import BankSnapshot
+from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
+from atm_tui.sim.compare import twin_path
+from atm_tui.sim.config import SimConfig
+from atm_tui.sim.engine import Engine
+from atm_tui.sim.events import Control, Event
+from atm_tui.ui.bindings import KEYS
+from atm_tui.ui.messages import BankChanged, EngineChanged
+from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
+from atm_tui.ui.view import View
+from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles, set_text
+
+if TYPE_CHECKING:
+    import argparse
+
+    from textual.command import Provider
+
+
+def _commands() -> type[Provider]:
+    # Loaded when the palette first opens, not at start-up.
+    from atm_tui.ui.commands import AtmCommands
+
+    return AtmCommands
+
+
+FRAME_RATE = 20  # redraws a second from engine bursts (keys redraw at once)
+BANK_READS_PER_SECOND = 10
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+STORM_SIZE = 100
+STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
+EXIT_STORE = 2
+
+
+@dataclass(slots=True)
+class Settings:
+    """Everything the app needs to start. Tests pass a fake wall clock and a fixed path to show."""
+
+    db: str
+    fresh: bool = False
+    seed: int = 0
+    opening_balance: int = 50_000
+    synchronous: Synchronous = "normal"
+    speed: float = 1.0
+    amount: int = 5_000
+    shown_db: str | None = None
+    screenshot_dir: str | None = None
+    wall: Callable[[], float] = field(default=time.monotonic)
+    tick: float = 1 / 30
+    theme: str = DEFAULT.name
+    storm_size: int = STORM_SIZE
+
+
+class AtmApp(App[int]):
+    """Three panes (ATM, network, bank) over one engine; the UI renders and never decides."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "atm-tui"
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
+    COMMANDS = App.COMMANDS | {_commands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = settings.theme
+        self.engine: Engine | None = None
+        self.error: str = ""
+        self.speed = settings.speed if settings.speed in SPEEDS else 1.0
+        self.paused = settings.speed == 0
+        self.amount = settings.amount
+        self.view = View(max_attempts=3, amount=self.amount)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._lock = asyncio.Lock()
+        self._last_wall = 0.0
+        self._virtual = 0.0
+        self._engine_dirty = False
+        self._bank_dirty = False
+        self._bank_reading = False
+        self.bank_reads = 0
+        self.frames = 0
+        self._t0 = 0
+        self._twin_error = ""
+        self._widgets_ready = False
+        self._last_render = 0.0
+        self._render_scheduled = False
+        self._key_render = False
+        self._last_bank_read = 0.0
+        self._storm_engine: Engine | None = None
+        self._toggle_rows = 0
+        self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
+        self._keys_enabled: tuple[bool, ...] = ()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        yield Static(id="caption")
+        with Horizontal(id="panes"):
+            # Compose order suits the narrow grid; wide layouts dock the ATM left and the banks right.
+            yield AtmPane(id="atm")
+            with Horizontal(id="banks"):
+                yield BankPane("Bank", id="bank")
+                yield BankPane("Naive twin", id="twin")
+            with _Network(id="network"):
+                yield TogglePanel(id="toggles")
+                yield SequenceDiagram(self.view, id="diagram")
+                yield Static(id="counters")
+        yield KeyBar(KEYS, self._enabled, id="keybar")
+
+    @property
+    def db_label(self) -> str:
+        return self.settings.shown_db or self.settings.db
+
+    async def on_load(self) -> None:
+        # Open SQLite and read the bank before the first paint, so the first frame is complete.
+        try:
+            engine = await self._open()
+        except StoreError as exc:
+            self.error = str(exc)
+            return
+        self._use_engine(engine)
+        await self._read_bank_now()
+
+    async def on_mount(self) -> None:
+        self.query_one("#network").border_title = "Network"
+        if self.error:
+            from atm_tui.ui.screens import ErrorScreen
+
+            self.push_screen(ErrorScreen(self.error))
+        if self._twin_error:
+            self.notify(f"compare mode is off: {self._twin_error}", severity="warning", timeout=8)
+        self._widgets_ready = True
+        self._bind_widgets()
+        self._last_wall = self.settings.wall()
+        self._render_all()
+        self.set_interval(self.settings.tick, self.pace, name="pace")
+
+    async def _open(self) -> Engine:
+        s = self.settings
+        store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=s.fresh, synchronous=s.synchronous)
+        engine = await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
+        try:
+            fresh_twin = s.fresh or not Path(twin_path(s.db)).exists()
+            await engine.open_twin(fresh=fresh_twin)
+        except StoreError as exc:
+            self._twin_error = str(exc)
+        return engine
+
+    def _use_engine(self, engine: Engine) -> None:
+        self.engine = engine
+        self.view = View(max_attempts=engine.config.atm.max_attempts, amount=self.amount)
+        self.view.show_twin = engine.compare
+        self._unsubscribe = engine.world.subscribe(self._on_event)
+        self._virtual = float(engine.now)
+        self._t0 = engine.now
+        if self._widgets_ready:
+            self._bind_widgets()
+
+    def _bind_widgets(self) -> None:
+        with _teardown_safe():
+            self._bind()
+
+    def _bind(self) -> None:
+        diagram = self.query_one(SequenceDiagram)
+        diagram.view = self.view
+        diagram.t0 = self._t0
+        for pane, snap, path, mode in self._pending_bank:
+            self.query_one(pane, BankPane).show(snap, path, mode)
+        self._pending_bank = []
+
+    async def on_unmount(self) -> None:
+        if self.engine is not None:
+            await self.engine.close()
+            self.engine = None
+
+    # -- the clock -------------------------------------------------------------------------------
+    async def pace(self) -> None:
+        """Move virtual time on by the wall-clock time since the last call, times the speed."""
+        async with self._lock:
+            wall = self.settings.wall()
+            elapsed, self._last_wall = wall - self._last_wall, wall
+            engine = self.engine
+            if engine is None:
+                return
+            if not self.paused and elapsed > 0:
+                self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
+                target = int(self._virtual)
+                if target > engine.now:
+                    await engine.advance_to(target)
+            self._render_top()
+
+    async def settle(self, seconds: float) -> None:
+        """Tests: pretend `seconds` of wall time passed, run what falls due, and wait for the reads."""
+        clock = self.settings.wall
+        if isinstance(clock, FakeClock):
+            clock.advance(seconds)
+        await self.pace()
+        while self._bank_reading or self._bank_dirty or self._engine_dirty:
+            await asyncio.sleep(0.001)
+            if not self._bank_reading and self._bank_dirty:
+                self._request_bank()
+        await self.workers.wait_for_complete()
+
+    # -- events from the engine ------------------------------------------------------------------
+    def _on_event(self, ev: Event) -> None:
+        view = self.view
+        view(ev)
+        if view.bank_changed:
+            view.bank_changed = False
+            self._request_bank()
+        if self._storm_engine is not None and not view.storm_running:
+            self.call_next(self._storm_over)
+        if isinstance(ev, Control):
+            # A key was pressed: redraw right after its action has finished changing the engine.
+            if not self._key_render:
+                self._key_render = True
+                self.call_next(self._render_now)
+        else:
+            self._changed()
+
+    def _changed(self) -> None:
+        if not self._engine_dirty:
+            self._engine_dirty = True
+            self.post_message(EngineChanged())
+
+    @on(EngineChanged)
+    def _engine_changed(self) -> None:
+        # Bursts from the engine redraw at most FRAME_RATE times a second, leaving the loop free
+        # for keys; the counters stay exact because they are read at drawing time.
+        wait = self._last_render + 1 / FRAME_RATE - time.perf_counter()
+        if wait > 0:
+            if not self._render_scheduled:
+                self._render_scheduled = True
+                self.set_timer(wait, self._render_now)
+            return
+        self._render_now()
+
+    def _render_now(self) -> None:
+        self._key_render = False
+        self._render_scheduled = False
+        self._engine_dirty = False
+        self._render_all()
+
+    def _request_bank(self) -> None:
+        self._bank_dirty = True
+        if not self._bank_reading:
+            self._bank_reading = True
+            self.post_message(BankChanged())
+
+    @on(BankChanged)
+    def _bank_changed(self) -> None:
+        self._read_bank()
+
+    @work(group="bank", exit_on_error=False)
+    async def _read_bank(self) -> None:
+        """Read the bank (and the twin) back from SQLite; one read covers every commit before it."""
+        try:
+            while self._bank_dirty and self.engine is not None:
+                # At most BANK_READS_PER_SECOND reads; one read covers every commit before it.
+                wait = self._last_bank_read + 1 / BANK_READS_PER_SECOND - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._last_bank_read = time.perf_counter()
+                self._bank_dirty = False
+                await self._read_bank_now()
+                self._bind_widgets()
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+        finally:
+            self._bank_reading = False
+
+    async def _read_bank_now(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        pending: list[tuple[str, BankSnapshot, str, str]] = [
+            ("#bank", await engine.bank.snapshot(), self.db_label, engine.bank.mode)
+        ]
+        twin = engine.twin
+        if twin is not None:
+            pending.append(("#twin", await twin.snapshot(), twin_path(self.db_label), "naive"))
+        self.bank_reads += 1
+        self._pending_bank = pending
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _update(self, selector: str, text: Text) -> None:
+        set_text(self.query_one(selector, Static), text)
+
+    def _render_top(self) -> None:
+        with _teardown_safe():
+            self._draw_top()
+
+    def _draw_top(self) -> None:
+        engine = self.engine
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(" atm-tui ", style="bold reverse")
+        top.append(" exactly-once = at-least-once delivery + idempotent processing  ")
+        if self.paused:
+            top.append(" ⏸ PAUSED ", style="bold reverse")
+        else:
+            top.append(f" ▶ {self.speed:g}x ", style="bold")
+        if engine is not None:
+            top.append(f"  t {(engine.now - self._t0) / 1000:.1f} s")
+        self._update("#topbar", top)
+
+    def _render_all(self) -> None:
+        with _teardown_safe():
+            self._draw_all()
+
+    def _draw_all(self) -> None:
+        self._last_render = time.perf_counter()
+        self.frames += 1
+        engine = self.engine
+        view = self.view
+        self._render_top()
+        caption = view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
+        self._update("#caption", Text("» " + caption, overflow="ellipsis"))
+        self.query_one(AtmPane).show(view, self.amount)
+        toggles = self.query_one(TogglePanel)
+        if engine is not None:
+            net = engine.network
+            toggles.state = Toggles(
+                net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
+                engine.config.atm.auto_retry, engine.bank.mode, engine.compare,
+                net.request.config.drop, net.reply.config.drop, net.request.config.duplicate,
+            )
+        rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
+        toggles.refresh(layout=rows != self._toggle_rows)
+        self._toggle_rows = rows
+        self.query_one(SequenceDiagram).refresh()
+        c = view.tally.counts
+        counters = Text(overflow="fold")
+        counters.append(
+            f"attempts {c['attempts']} · delivered {c['deliveries']} · replays {c['replayed']}"
+            f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
+            f" · cash {c['dispensed']} · unknown {c['unknown']}"
+        )
+        self._update("#counters", counters)
+        enabled = tuple(self._enabled(b.action) for b in KEYS)
+        if enabled != self._keys_enabled:
+            self._keys_enabled = enabled
+            self.query_one(KeyBar).refresh()
+        # On the panes only: a class on the screen would restyle every widget.
+        self.query_one("#panes").set_class(engine is not None and engine.compare, "-compare")
+
+    # -- keys ------------------------------------------------------------------------------------
+    def _enabled(self, action: str) -> bool:
+        return self.check_action(action, ()) is True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("quit", "help", "screenshot", "projector", "command_palette"):
+            return True
+        if self.engine is None:
+            return None if action in _ACTIONS else True
+        if action in ("status", "retry") and self.engine.atm.last is None:
+            return None
+        return True
+
+    def action_withdraw(self) -> None:
+        if self.engine is not None:
+            self.engine.withdraw(self.amount)
+
+    def action_amount(self) -> None:
+        from atm_tui.ui.screens import AmountScreen
+
+        def chosen(value: int | None) -> None:
+            if value is not None:
+                self.amount = value
+                if self.engine is not None:
+                    self.engine.config.amount = value
+                self.view.welcome(value)
+                self.notify(f"amount: {rupees(value)}", timeout=3)
+                self._changed()
+
+        self.push_screen(AmountScreen(self.amount), chosen)
+
+    def action_balance(self) -> None:
+        if self.engine is not None:
+            self.engine.balance_inquiry()
+
+    def action_status(self) -> None:
+        if self.engine is not None:
+            self.engine.status_query()
+
+    def action_retry(self) -> None:
+        if self.engine is not None and not self.engine.retry_now():
+            last = self.engine.atm.last
+            if last is not None:
+                self.notify(f"{last.txn_id} is finished ({last.outcome}); nothing to retry", timeout=4)
+
+    def action_drop_reply(self) -> None:
+        if self.engine is not None:
+            self.engine.drop_next_replies(1)
+
+    def action_drop_request(self) -> None:
+        if self.engine is not None:
+            self.engine.drop_next_requests(1)
+
+    def action_duplicate(self) -> None:
+        if self.engine is not None:
+            self.engine.duplicate_next_requests(1)
+
+    def action_drop_all(self) -> None:
+        if self.engine is not None:
+            self.engine.set_drop_all_replies(not self.engine.network.reply.drop_all)
+
+    def action_auto_retry(self) -> None:
+        if self.engine is not None:
+            self.engine.set_auto_retry(not self.engine.config.atm.auto_retry)
+
+    def action_idempotency(self) -> None:
+        if self.engine is not None:
+            self.engine.set_mode("naive" if self.engine.bank.mode == "idempotent" else "idempotent")
+            self._request_bank()
+
+    def action_compare(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if engine.twin is None:
+            self.notify("compare mode is off: the naive twin could not be opened", severity="warning")
+            return
+        engine.set_compare(not engine.compare)
+        # The twin's pane is kept current while hidden, so showing it needs no read.
+        self.view.show_twin = engine.compare
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self._last_wall = self.settings.wall()
+        self._render_now()
+
+    def action_faster(self) -> None:
+        self._set_speed(+1)
+
+    def action_slower(self) -> None:
+        self._set_speed(-1)
+
+    def _set_speed(self, step: int) -> None:
+        i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
+        self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
+        self._render_now()
+
+    def action_storm(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if self.view.storm_running:
+            self.notify("a storm is already running", timeout=3)
+            return
+        n = self.settings.storm_size
+        for name, p in STORM_FAULTS.items():
+            direction, what = name.split("_")
+            engine.set_rate(direction, what, p)
+        self.view.start_storm(n)
+        self._storm_engine = engine
+        for _ in range(n):
+            self.view.add_storm_id(engine.withdraw(self.amount))
+        self._changed()
+
+    def _storm_over(self) -> None:
+        # The storm's random faults end with it, as a teacher would switch them off.
+        engine, self._storm_engine = self._storm_engine, None
+        if engine is not None and engine is self.engine:
+            for name in STORM_FAULTS:
+                direction, what = name.split("_")
+                engine.set_rate(direction, what, 0.0)
+
+    def action_reset(self) -> None:
+        from atm_tui.ui.screens import ConfirmScreen
+
+        if self.engine is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.reset_bank()
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Reset the bank to {rupees(self.engine.bank.config.opening_balance)}?\n"
+                f"Every ledger row, key and delivery in {self.db_label} is deleted."
+            ),
+            answered,
+        )
+
+    @work(exclusive=True, group="reset", exit_on_error=False)
+    async def reset_bank(self) -> None:
+        """Empty the bank (Bank.reset) and the twin, and start a new run of the engine from T123."""
+        async with self._lock:
+            old = self.engine
+            if old is None:
+                return
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            try:
+                await old.bank.reset()
+                if old.twin is not None:
+                    await old.twin.reset()
+            except StoreError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+                return
+            config = SimConfig(seed=self.settings.seed, mode=old.bank.mode, amount=self.amount)
+            engine = Engine(config, old.bank, 0)
+            engine.attach_twin(old.twin)
+            engine.compare = old.compare
+            self._use_engine(engine)
+        self.notify(f"bank reset to {rupees(engine.bank.config.opening_balance)}", timeout=4)
+        self._request_bank()
+        self._changed()
+
+    def action_mode(self, mode: str) -> None:
+        if self.engine is not None and mode in ("idempotent", "naive", "split"):
+            self.engine.set_mode(mode)  # type: ignore[arg-type]
+            self._request_bank()
+
+    def action_projector(self) -> None:
+        self.theme = DEFAULT.name if self.theme == PROJECTOR.name else PROJECTOR.name
+
+    def action_help(self) -> None:
+        from atm_tui.ui.screens import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        folder = Path(path or self.settings.screenshot_dir or _data_dir() / "screenshots")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            name = filename or f"atm-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+            saved = self.save_screenshot(name, str(folder))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc}", severity="error")
+            return
+        self.notify(f"screenshot saved: {saved}", timeout=8)
+
+    def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
+        # Our own provider lists every key; keep Textual's theme and quit entries beside it.
+        return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys", "Quit")]
+
+
+@contextmanager
+def _teardown_safe() -> Iterator[None]:
+    # Timers and workers can still fire while the app shuts down and its widgets are removed.
+    try:
+        yield
+    except NoMatches:
+        pass
+
+
+class _Network(Static):
+    """The network pane's frame."""
+
+
+_ACTIONS = {b.action for b in KEYS}
+
+
+class FakeClock:
+    """A wall clock that moves only when told: tests and recordings pace the engine with it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("atm-tui"))
+
+
+def default_db() -> str:
+    """The persistent bank in the user's data folder (created if missing)."""
+    folder = _data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / "bank.db")
+
+
+def run(args: argparse.Namespace) -> int:
+    """`atm-tui` with no sub-command: open the app on the chosen (or the default) database."""
+    try:
+        db = args.db or default_db()
+    except OSError as exc:
+        sys.stderr.write(f"atm-tui: error: data folder {_data_dir()}: {exc.strerror or exc}; use --db PATH\n")
+        return EXIT_STORE
+    try:
+        # A wrong path fails here, in one line, before the screen is taken over; a locked or
+        # corrupt file is found on opening and shown on screen (and repeated here on exit).
+        check_path(db)
+    except StoreError as exc:
+        sys.stderr.write(f"atm-tui: error: {exc}\n")
+        return EXIT_STORE
+    settings = Settings(
+        db=db,
+        fresh=bool(getattr(args, "fresh", False)),
+        seed=int(getattr(args, "seed", 0)),
+        opening_balance=int(getattr(args, "opening_balance", 50_000)),
+        synchronous=getattr(args, "synchronous", "normal"),
+    )
+    app = AtmApp(settings)
+    code = app.run()
+    if app.error:
+        sys.stderr.write(f"atm-tui: error: {app.error}\n")
+        return EXIT_STORE
+    return code or 0

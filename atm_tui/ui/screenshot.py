@@ -1,0 +1,59 @@
+"""Regenerate the README's screenshots into assets/: `python -m atm_tui.ui.screenshot`.
+
+Runs the lesson's story (h h w, and compare mode) headless on a throwaway database with a fake
+wall clock, so the pictures are the same on every run; writes SVG, and PNG via rsvg-convert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from atm_tui.ui.app import AtmApp, FakeClock, Settings
+
+SHOTS: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
+    "atm-tui-story": (("h", "h", "w"), (120, 36)),
+    "atm-tui-compare": (("c", "h", "h", "w"), (120, 36)),
+    "atm-tui-narrow": (("h", "h", "w"), (80, 24)),
+}
+
+
+async def _shoot(keys: tuple[str, ...], size: tuple[int, int], folder: Path) -> str:
+    app = AtmApp(Settings(db=str(folder / "bank.db"), fresh=True, wall=FakeClock(), shown_db="bank.db"))
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press(*keys)
+        await app.settle(60)
+        await pilot.pause()
+        return app.export_screenshot(title="atm-tui")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m atm_tui.ui.screenshot", description=__doc__)
+    parser.add_argument("--out", default="assets", help="folder for the SVG and PNG files (default assets)")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    converter = shutil.which("rsvg-convert")
+    for name, (keys, size) in SHOTS.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            svg = asyncio.run(_shoot(keys, size, Path(tmp)))
+        svg_path = out / f"{name}.svg"
+        svg_path.write_text(svg, encoding="utf-8")
+        print(svg_path)
+        if converter:
+            png_path = out / f"{name}.png"
+            subprocess.run([converter, str(svg_path), "-o", str(png_path)], check=True)
+            print(png_path)
+    if not converter:
+        print("rsvg-convert not found (apt-get install librsvg2-bin); wrote SVG only", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,452 @@
+"""The panes' model: turns the engine's event stream into bounded, exact, renderable state.
+
+No Textual here, so it can be tested alone. It decides nothing about outcomes: every line it
+keeps restates an event the engine emitted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from atm_tui.bank.money import rupees
+from atm_tui.sim.events import (
+    REPLY,
+    REQUEST,
+    Answered,
+    Control,
+    Crashed,
+    Declined,
+    Delivered,
+    Dropped,
+    Duplicated,
+    Event,
+    Finished,
+    GaveUp,
+    InProgress,
+    Processed,
+    Recovered,
+    Rejected,
+    Replayed,
+    Replied,
+    ReplyDelivered,
+    Requested,
+    Resolved,
+    Retrying,
+    Sent,
+    TimedOut,
+    Twin,
+)
+from atm_tui.sim.report import Tally
+
+# Row states. A message row is drawn as soon as it is sent and updated when its fate is known.
+FLYING = "flying"
+ARRIVED = "arrived"
+LOST = "lost"
+NOTE = "note"
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of the sequence diagram: a message between the lanes, or a note beside a lane."""
+
+    t: int
+    direction: str  # request | reply | atm (a note on the ATM lane) | bank (a note on the bank lane)
+    label: str
+    state: str = FLYING
+    note: str = ""  # fresh / replayed / in progress / copy 2 / the note text
+    duplicate: bool = False
+    cause: str = ""
+
+
+@dataclass(slots=True)
+class Attempt:
+    """What the ATM believes about one send of the last transaction."""
+
+    number: int
+    state: str = "sent, waiting…"
+
+
+@dataclass(slots=True)
+class Receipt:
+    txn_id: str
+    amount: int
+    outcome: str
+    balance_after: int | None
+    replayed: bool
+    attempts: int
+
+
+@dataclass(slots=True)
+class AtmView:
+    """The customer's screen and the ATM's beliefs about the transaction it is handling."""
+
+    screen: str = ""
+    detail: str = ""
+    txn_id: str = ""
+    amount: int = 0
+    attempts: list[Attempt] = field(default_factory=list)
+    receipt: Receipt | None = None
+    last_reply_replayed: bool = False
+
+
+class View:
+    """Subscribe it to `engine.world`; read it from the UI. Every list in it is bounded."""
+
+    def __init__(self, *, max_attempts: int, amount: int, owner: str = "Asha", rows: int = 400) -> None:
+        self.tally = Tally()
+        self.rows: deque[Row] = deque(maxlen=rows)
+        self.rows_total = 0
+        self.max_attempts = max_attempts
+        self.owner = owner
+        self.atm = AtmView()
+        self.caption = ""
+        self.events = 0
+        self.storm_total = 0
+        self.storm_done = 0
+        self._storm_ids: set[str] = set()
+        self._requests: dict[tuple[str, int, int], Row] = {}
+        self._replies: dict[tuple[str, int], deque[Row]] = {}
+        self.bank_changed = False
+        self.show_twin = False
+        self._last_body: dict[str, str] = {}
+        self._delivery_counts: dict[str, int] = {}
+        self._debits = 0  # debits of the current transaction, as the bank reported them
+        self.welcome(amount)
+
+    # -- called by the UI ---------------------------------------------------------------------
+    def welcome(self, amount: int) -> None:
+        if not self.atm.txn_id:
+            self.atm.screen = f"Welcome, {self.owner}."
+            self.atm.detail = f"Press w to withdraw {rupees(amount)}."
+        self.atm.amount = amount
+
+    def start_storm(self, n: int) -> None:
+        self.storm_total += n
+        self.caption = f"Storm: {n} withdrawals at once, with faults on the network."
+
+    def add_storm_id(self, txn_id: str) -> None:
+        self._storm_ids.add(txn_id)
+
+    @property
+    def storm_running(self) -> bool:
+        return self.storm_done < self.storm_total
+
+    # -- the subscriber -------------------------------------------------------------------------
+    def __call__(self, ev: Event) -> None:
+        self.events += 1
+        self.tally(ev)
+        handler = _HANDLERS.get(type(ev))
+        if handler is not None:
+            handler(self, ev)
+
+    def _row(self, row: Row) -> Row:
+        self.rows.append(row)
+        self.rows_total += 1
+        return row
+
+    def _is_current(self, txn_id: str) -> bool:
+        return txn_id == self.atm.txn_id
+
+    # requests on the wire
+    def _sent(self, ev: Sent) -> None:
+        label = f"{ev.txn_id} #{ev.attempt}" if ev.op == "withdraw" else f"{ev.txn_id} {ev.op}?"
+        row = self._row(Row(ev.t, REQUEST, label))
+        self._forget_old()
+        self._requests[(ev.txn_id, ev.attempt, 1)] = row
+        if ev.op == "withdraw" and self._is_current(ev.txn_id):
+            self.atm.attempts.append(Attempt(ev.attempt))
+            if ev.attempt > 1:
+                self.atm.screen = f"Network error, retrying {ev.attempt} of {self.max_attempts}."
+                self.atm.detail = f"Same id {ev.txn_id}, same amount: the bank can recognise it."
+            else:
+                self.atm.screen = "Processing..."
+                self.atm.detail = f"Asking the bank for {rupees(ev.amount)} ({ev.txn_id})."
+
+    def _forget_old(self) -> None:
+        # The index only needs messages still in flight; cap it so a storm cannot grow it.
+        if len(self._requests) > 2_000:
+            for key in list(self._requests)[:1_000]:
+                del self._requests[key]
+        if len(self._replies) > 2_000:
+            for rkey in list(self._replies)[:1_000]:
+                del self._replies[rkey]
+
+    def _dropped(self, ev: Dropped) -> None:
+        if ev.direction == REQUEST:
+            row = self._requests.get((ev.txn_id, ev.attempt, 1))
+            if row is None or row.state != FLYING or ev.cause == "bank-down":
+                row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
+            row.state, row.cause, row.note = LOST, ev.cause, "lost"
+            self.caption = f"{ev.txn_id} #{ev.attempt}: the request was lost ({_cause(ev.cause)})."
+        else:
+            queue = self._replies.get((ev.txn_id, ev.attempt))
+            row = queue[-1] if queue else self._row(Row(ev.t, REPLY, f"{ev.txn_id} #{ev.attempt}"))
+            if queue:
+                queue.pop()
+            row.state, row.cause = LOST, ev.cause
+            row.note = "lost"
+            self.caption = (
+                f"{ev.txn_id} #{ev.attempt}: the bank answered but the reply was lost ({_cause(ev.cause)})."
+                " The ATM cannot tell this from a lost request."
+            )
+
+    def _duplicated(self, ev: Duplicated) -> None:
+        first = self._requests.get((ev.txn_id, ev.attempt, 1))
+        if first is not None:
+            first.duplicate = True
+        copy = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}", duplicate=True, note="copy 2"))
+        self._requests[(ev.txn_id, ev.attempt, 2)] = copy
+        self.caption = f"{ev.txn_id} #{ev.attempt}: the network will deliver this request twice."
+
+    def _delivered(self, ev: Delivered) -> None:
+        row = self._requests.pop((ev.txn_id, ev.attempt, ev.copy), None)
+        if row is None:
+            row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
+        row.state = ARRIVED
+        row.note = "copy 2" if ev.copy > 1 else "arrived"
+
+    # the bank
+    def _processed(self, ev: Processed) -> None:
+        self.bank_changed = True
+        if self._is_current(ev.txn_id):
+            self._debits += 1
+        self._row(Row(ev.t, "bank", f"debit {rupees(ev.amount)}", NOTE))
+        self.caption = (
+            f"{ev.txn_id} #{ev.attempt}: the bank debits {rupees(ev.amount)}"
+            " and sends its reply."
+        )
+
+    def _replayed(self, ev: Replayed) -> None:
+        self.bank_changed = True
+        self._row(Row(ev.t, "bank", "seen: replay, no debit", NOTE))
+        self.caption = (
+            f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} ({ev.hits} deliveries)."
+            " It sends the stored reply again and debits nothing."
+        )
+
+    def _declined(self, ev: Declined) -> None:
+        self.bank_changed = True
+        self._row(Row(ev.t, "bank", f"declined: balance {rupees(ev.balance)}", NOTE))
+
+    def _in_progress(self, ev: InProgress) -> None:
+        self.bank_changed = True
+        self._row(Row(ev.t, "bank", f"{ev.txn_id} still in progress", NOTE))
+
+    def _rejected(self, ev: Rejected) -> None:
+        self.bank_changed = True
+        self._row(Row(ev.t, "bank", f"{ev.txn_id}: same id, other body", NOTE))
+
+    def _twin(self, ev: Twin) -> None:
+        self.bank_changed = True
+        if self.show_twin:
+            what = f"debit {rupees(ev.amount)}" if ev.outcome == "processed" else ev.outcome
+            self._row(Row(ev.t, "bank", f"twin: {what}", NOTE))
+
+    # replies on the wire
+    def _replied(self, ev: Replied) -> None:
+        note = "replayed" if ev.replayed else ("in progress" if ev.status == "in_progress" else "fresh")
+        if ev.op != "withdraw":
+            note = "answer"
+        row = self._row(Row(ev.t, REPLY, f"{ev.txn_id} #{ev.attempt}", note=note))
+        self._replies.setdefault((ev.txn_id, ev.attempt), deque()).append(row)
+
+    def _reply_delivered(self, ev: ReplyDelivered) -> None:
+        queue = self._replies.get((ev.txn_id, ev.attempt))
+        if queue:
+            row = queue.popleft()
+            row.state = ARRIVED
+            if not queue:
+                del self._replies[(ev.txn_id, ev.attempt)]
+        if self._is_current(ev.txn_id) and ev.op == "withdraw":
+            self.atm.last_reply_replayed = ev.replayed
+            for a in self.atm.attempts:
+                if a.number == ev.attempt:
+                    a.state = f"confirmed, {'↺ replayed' if ev.replayed else '✓ fresh'}"
+
+    # the ATM
+    def _requested(self, ev: Requested) -> None:
+        if ev.op != "withdraw":
+            return
+        if ev.txn_id in self._storm_ids:
+            return
+        self.atm = AtmView(txn_id=ev.txn_id, amount=ev.amount)
+        self._debits = 0
+        self.atm.screen = "Processing..."
+        self.atm.detail = f"Withdraw {rupees(ev.amount)}, id {ev.txn_id}."
+
+    def _timed_out(self, ev: TimedOut) -> None:
+        self._row(Row(ev.t, "atm", f"◷ {ev.txn_id} #{ev.attempt} timed out", NOTE))
+        if self._is_current(ev.txn_id):
+            for a in self.atm.attempts:
+                if a.number == ev.attempt:
+                    a.state = "◷ timed out"
+
+    def _retrying(self, ev: Retrying) -> None:
+        self._row(Row(ev.t, "atm", f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s", NOTE))
+        if self._is_current(ev.txn_id):
+            self.atm.screen = f"Network error, retrying {ev.attempt} of {self.max_attempts}."
+            self.atm.detail = f"Same id {ev.txn_id}: the bank can tell it is a retry."
+
+    def _gave_up(self, ev: GaveUp) -> None:
+        self._row(Row(ev.t, "atm", f"? {ev.txn_id}: gave up, outcome unknown", NOTE))
+
+    def _finished(self, ev: Finished) -> None:
+        if ev.txn_id in self._storm_ids:
+            self._storm_ids.discard(ev.txn_id)
+            self.storm_done += 1
+            if not self.storm_running:
+                self.caption = (
+                    f"Storm over: {self.storm_total} withdrawals finished;"
+                    f" {self.tally.counts['deliveries']} deliveries reached the bank."
+                )
+        mark = {"dispensed": "✓", "declined": "✗", "unknown": "?", "rejected": "✗"}.get(ev.outcome, "·")
+        self._row(Row(ev.t, "atm", f"{mark} {ev.txn_id} {ev.outcome}", NOTE))
+        if not self._is_current(ev.txn_id):
+            return
+        atm = self.atm
+        body = self._last_body.get(ev.txn_id, "")
+        after = _field(body, "balance_after")
+        attempts = len(atm.attempts)
+        atm.receipt = Receipt(ev.txn_id, atm.amount, ev.outcome, after, atm.last_reply_replayed, attempts)
+        if ev.outcome == "dispensed":
+            atm.screen = f"Please take your cash: {rupees(atm.amount)}."
+            atm.detail = (
+                "The reply was a replay: the bank had already done this." if atm.last_reply_replayed
+                else "The bank approved it: a fresh reply."
+            )
+            delivered = self._deliveries(ev.txn_id)
+            self.caption = f"{ev.txn_id}: cash dispensed."
+            if self._debits > 1:
+                self.caption = (
+                    f"{ev.txn_id}: delivered {delivered} times, debited {self._debits} times:"
+                    f" {rupees(self._debits * atm.amount)} gone for one withdrawal. No idempotency."
+                )
+            elif atm.last_reply_replayed:
+                self.caption = (
+                    f"{ev.txn_id}: delivered {delivered} times, debited once."
+                    " Exactly-once effect = at-least-once delivery + idempotent processing."
+                )
+        elif ev.outcome == "declined":
+            atm.screen = "Declined: insufficient funds."
+            atm.detail = "No cash. The decline is stored and replayed like any answer."
+        elif ev.outcome == "unknown":
+            atm.screen = "Status unknown. Please check your balance."
+            atm.detail = "No answer after every attempt. Press s to ask the bank by id, or r to retry."
+            for a in atm.attempts:
+                if a.state == "sent, waiting…":
+                    a.state = "? no answer"
+        else:
+            atm.screen = "Rejected: this id was used for another request."
+            atm.detail = ""
+
+    def _deliveries(self, txn_id: str) -> int:
+        return self._delivery_counts.get(txn_id, 0)
+
+    def _answered(self, ev: Answered) -> None:
+        if ev.op == "balance":
+            balance = _field(ev.body, "balance")
+            self.atm.screen = f"Your balance: {rupees(balance or 0)}."
+            self.atm.detail = "A read: asking twice changes nothing, so it needs no key."
+        elif ev.op == "status":
+            data = _load(ev.body)
+            debits = _int(data.get("debits"))
+            status = str(data.get("status", ""))
+            self.atm.screen = f"{ev.txn_id}: {status.replace('_', ' ')}."
+            self.atm.detail = (
+                f"The bank's ledger has {debits} debit{'s' if debits != 1 else ''} for {ev.txn_id}"
+                f" ({rupees(_int(data.get('debited')))})."
+            )
+
+    def _resolved(self, ev: Resolved) -> None:
+        self.caption = f"{ev.txn_id}: the status query tells the truth: {ev.truth}."
+
+    def _crashed(self, ev: Crashed) -> None:
+        self._row(Row(ev.t, "bank", f"✕ bank crashed ({ev.where})", NOTE))
+
+    def _recovered(self, ev: Recovered) -> None:
+        self._row(Row(ev.t, "bank", "bank back up", NOTE))
+
+    def _control(self, ev: Control) -> None:
+        text = _CONTROL_CAPTIONS.get(ev.name)
+        if text is not None:
+            self.caption = text.format(value=ev.value)
+
+    # bodies and delivery counts the receipt and the caption need, kept for the current id only
+    def _track_body(self, ev: ReplyDelivered) -> None:
+        if self._is_current(ev.txn_id):
+            self._last_body = {ev.txn_id: ev.body}
+        self._reply_delivered(ev)
+
+    def _track_delivery(self, ev: Delivered) -> None:
+        if ev.op == "withdraw" and self._is_current(ev.txn_id):
+            counts = self._delivery_counts
+            if ev.txn_id not in counts:
+                counts.clear()
+            counts[ev.txn_id] = counts.get(ev.txn_id, 0) + 1
+        self._delivered(ev)
+
+
+def _cause(cause: str) -> str:
+    return {
+        "forced": "a hiccup you injected",
+        "drop-all": "every reply is being dropped",
+        "random": "random loss",
+        "bank-down": "the bank is down",
+    }.get(cause, cause)
+
+
+def _load(body: str) -> dict[str, object]:
+    try:
+        data = json.loads(body)
+    except (ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _field(body: str, name: str) -> int | None:
+    value = _load(body).get(name)
+    return int(value) if isinstance(value, int) else None
+
+
+_CONTROL_CAPTIONS = {
+    "drop_next_replies": "Hiccup armed: the network will lose the next reply.",
+    "drop_next_requests": "Hiccup armed: the network will lose the next request.",
+    "duplicate_next_requests": "Hiccup armed: the network will deliver the next request twice.",
+    "drop_all_replies": "Drop every reply: {value}.",
+    "auto_retry": "Automatic retry: {value}.",
+    "mode": "The bank is now {value}.",
+    "compare": "Compare mode: {value}. The naive twin gets the very same deliveries.",
+}
+
+_HANDLERS: dict[type[Event], Callable[[View, Any], None]] = {
+    Sent: View._sent,
+    Dropped: View._dropped,
+    Duplicated: View._duplicated,
+    Delivered: View._track_delivery,
+    Processed: View._processed,
+    Replayed: View._replayed,
+    Declined: View._declined,
+    InProgress: View._in_progress,
+    Rejected: View._rejected,
+    Twin: View._twin,
+    Replied: View._replied,
+    ReplyDelivered: View._track_body,
+    Requested: View._requested,
+    TimedOut: View._timed_out,
+    Retrying: View._retrying,
+    GaveUp: View._gave_up,
+    Finished: View._finished,
+    Answered: View._answered,
+    Resolved: View._resolved,
+    Crashed: View._crashed,
+    Recovered: View._recovered,
+    Control: View._control,
+}

@@ -1,0 +1,406 @@
+"""The panes: ATM, network (fault toggles and sequence diagram), bank, and the key bar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.app import ComposeResult, RenderResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
+from textual.widget import Widget
+from textual.widgets import Digits, Static
+
+from atm_tui.bank.money import rupees
+from atm_tui.bank.service import BankSnapshot
+from atm_tui.ui.view import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row, View
+
+# Colour is never the only signal: every style below goes with a symbol or a word.
+REQ_STYLE = "bold #5FAFFF"
+FRESH_STYLE = "bold #5FD75F"
+REPLAY_STYLE = "bold #D787FF"
+LOST_STYLE = "bold #FF5F5F"
+DUP_STYLE = "bold #FFD75F"
+NOTE_STYLE = "italic"
+
+
+def _fit(text: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…"
+
+
+class SequenceDiagram(Widget):
+    """ATM and Bank lanes; the newest rows at the bottom. Only what fits is drawn; the view is bounded."""
+
+    DEFAULT_CSS = """
+    SequenceDiagram { height: 1fr; }
+    """
+
+    def __init__(self, view: View, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.view = view
+        self.t0 = 0
+
+    def render(self) -> RenderResult:
+        width, height = self.size
+        out = Text(no_wrap=True, overflow="crop")
+        if width < 24 or height < 2:
+            return out
+        note_w = 11 if width >= 44 else 9
+        atm_x = 6
+        bank_x = width - note_w - 1
+        inner = bank_x - atm_x - 1
+        header = height >= 6
+        if header:
+            head = "    t ATM" + " " * max(0, inner - 6) + "Bank"
+            out.append(_fit(head, width) + "\n", style="bold underline")
+        rows = list(self.view.rows)[-(height - header):]
+        for i, row in enumerate(rows):
+            self._line(out, row, inner, note_w)
+            if i < len(rows) - 1:
+                out.append("\n")
+        return out
+
+    def _line(self, out: Text, row: Row, inner: int, note_w: int) -> None:
+        secs = (row.t - self.t0) / 1000
+        out.append(f"{secs:5.1f}" if secs < 1_000 else f"{secs / 60:4.0f}m"[-5:], style="dim")
+        out.append("│")
+        label = ("⧉ " if row.duplicate else "") + row.label
+        if row.state == NOTE:
+            text = _fit(row.label, inner)
+            if row.direction == "bank":
+                out.append(text.rjust(inner), style=NOTE_STYLE)
+                out.append("│")
+            else:
+                out.append(text.ljust(inner), style=NOTE_STYLE)
+                out.append("│")
+            return
+        if row.direction == REQUEST:
+            self._request(out, row, label, inner)
+        else:
+            self._reply(out, row, label, inner)
+        out.append("│")
+        note, style = _note(row)
+        out.append(" " + _fit(note, note_w - 1), style=style)
+
+    def _request(self, out: Text, row: Row, label: str, inner: int) -> None:
+        style = DUP_STYLE if row.duplicate else REQ_STYLE
+        body = f"─ {label} "
+        if row.state == ARRIVED:
+            out.append(_fit(body.ljust(inner - 1, "─") + "▶", inner), style=style)
+        elif row.state == LOST:
+            reach = max(len(body) + 2, inner * 2 // 3)
+            arrow = _fit(body.ljust(reach - 1, "─"), reach - 1)
+            out.append(arrow, style=style)
+            out.append("✕", style=LOST_STYLE)
+            out.append(" " * max(0, inner - reach))
+        else:  # in flight
+            reach = max(len(body) + 2, inner // 2)
+            out.append(_fit(body.ljust(reach - 1, "─") + "▷", reach), style=style)
+            out.append(" " * max(0, inner - reach))
+
+    def _reply(self, out: Text, row: Row, label: str, inner: int) -> None:
+        style = REPLAY_STYLE if row.note == "replayed" else FRESH_STYLE
+        body = f" {label} ─"
+        if row.state == ARRIVED:
+            out.append(_fit("◀" + body.rjust(inner - 1, "─"), inner), style=style)
+        elif row.state == LOST:
+            reach = max(len(body) + 2, inner * 2 // 3)
+            out.append(" " * max(0, inner - reach))
+            out.append("✕", style=LOST_STYLE)
+            out.append(_fit(body.rjust(reach - 1, "─"), reach - 1), style=style)
+        else:
+            reach = max(len(body) + 2, inner // 2)
+            out.append(" " * max(0, inner - reach))
+            out.append(_fit("◁" + body.rjust(reach - 1, "─"), reach), style=style)
+
+
+def _note(row: Row) -> tuple[str, str]:
+    if row.state == LOST:
+        return "✕ LOST", LOST_STYLE
+    if row.direction == REQUEST:
+        if row.state == FLYING:
+            return "… wire", ""
+        if row.duplicate:
+            return "⧉ copy 2" if row.note == "copy 2" else "⧉ copy 1", DUP_STYLE
+        return "arrived", REQ_STYLE
+    if row.direction == REPLY:
+        mark = {"replayed": "↺ ", "answer": "", "in progress": "⧖ "}.get(row.note, "✓ ")
+        word = {"replayed": "replay", "in progress": "busy"}.get(row.note, row.note)
+        style = REPLAY_STYLE if row.note == "replayed" else FRESH_STYLE
+        if row.state == FLYING:
+            return f"{mark}{word}…", style
+        return f"{mark}{word}", style
+    return row.note, ""
+
+
+@dataclass(slots=True)
+class Toggles:
+    """The fault toggles' state as the engine holds it, for display only."""
+
+    drop_next_replies: int = 0
+    drop_next_requests: int = 0
+    duplicate_next: int = 0
+    drop_all_replies: bool = False
+    auto_retry: bool = True
+    mode: str = "idempotent"
+    compare: bool = False
+    request_drop: float = 0.0
+    reply_drop: float = 0.0
+    request_duplicate: float = 0.0
+
+
+class TogglePanel(Widget):
+    """Fault toggles with their state, in words and symbols (not only colour)."""
+
+    DEFAULT_CSS = """
+    TogglePanel { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.state = Toggles()
+
+    def items(self) -> list[tuple[str, str, str, bool]]:
+        s = self.state
+        return [
+            ("h", "next reply", _armed("✕ drop", s.drop_next_replies), bool(s.drop_next_replies)),
+            ("H", "next request", _armed("✕ drop", s.drop_next_requests), bool(s.drop_next_requests)),
+            ("u", "duplicate", _armed("⧉ next", s.duplicate_next), bool(s.duplicate_next)),
+            ("d", "all replies", "✕ DROPPED" if s.drop_all_replies else "· pass", s.drop_all_replies),
+            ("a", "auto-retry", "✓ on" if s.auto_retry else "✗ OFF", not s.auto_retry),
+            ("i", "bank", "● idempotent" if s.mode == "idempotent" else f"⚠ {s.mode.upper()}",
+             s.mode != "idempotent"),
+        ]
+
+    def render(self) -> RenderResult:
+        width = self.size.width or 40
+        cols = _toggle_columns(width)
+        cell = width // cols
+        out = Text(no_wrap=True, overflow="crop")
+        if _any_rate(self.state):
+            out.append("S", style="bold reverse")
+            out.append(" random faults: ")
+            out.append(_rates(self.state) + "\n", style="bold #FF5F5F")
+        items = self.items()
+        for i, (key, name, state, hot) in enumerate(items):
+            piece = Text()
+            piece.append(f"{key} ", style="bold reverse")
+            piece.append(f"{name}: ")
+            piece.append(state, style="bold #FF5F5F" if hot else "")
+            piece.truncate(cell - 1, pad=cols > 1 and i % cols == 0)
+            out.append_text(piece)
+            if i % cols == cols - 1 and i < len(items) - 1:
+                out.append("\n")
+            elif cols > 1:
+                out.append(" ")
+        return out
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return -(-len(self.items()) // _toggle_columns(width)) + _any_rate(self.state)
+
+
+def _any_rate(s: Toggles) -> bool:
+    return bool(s.request_drop or s.reply_drop or s.request_duplicate)
+
+
+def _rates(s: Toggles) -> str:
+    dup = f"⧉ duplicate {s.request_duplicate:.0%}"
+    return f"✕ request {s.request_drop:.0%} · ✕ reply {s.reply_drop:.0%} · {dup}"
+
+
+def _armed(what: str, n: int) -> str:
+    return f"{what} {n}" if n else "· pass"
+
+
+def _toggle_columns(width: int) -> int:
+    return max(1, min(3, width // 25))
+
+
+def set_text(widget: Static, text: Text | str) -> None:
+    """Update a Static only when its text changed, and re-lay out the screen only when its height
+    would change: a layout pass repaints every pane, a plain refresh repaints this one."""
+    if getattr(widget, "_atm_shown", None) == text:
+        return
+    widget._atm_shown = text  # type: ignore[attr-defined]
+    rich = text if isinstance(text, Text) else Text(text)
+    width = widget.content_size.width
+    if width <= 0:
+        # Not on screen (hidden pane, or not laid out yet): showing it will lay it out anyway.
+        widget._atm_lines = None  # type: ignore[attr-defined]
+        widget.update(text, layout=False)
+        return
+    lines = len(rich.wrap(widget.app.console, width))
+    layout = lines != getattr(widget, "_atm_lines", None)
+    widget._atm_lines = lines  # type: ignore[attr-defined]
+    widget.update(text, layout=layout)
+
+
+_set = set_text
+
+
+class AtmPane(Vertical):
+    """What the customer sees, the receipt, and what the ATM believes about each attempt."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="atm-screen")
+        yield Static(id="atm-receipt")
+        yield Static(id="atm-beliefs")
+
+    def on_mount(self) -> None:
+        self.border_title = "ATM"
+        self.query_one("#atm-screen").border_title = "screen"
+        self.query_one("#atm-receipt").border_title = "receipt"
+        self.query_one("#atm-beliefs").border_title = "what the ATM believes"
+
+    def show(self, view: View, amount: int) -> None:
+        atm = view.atm
+        screen = Text()
+        screen.append(atm.screen + "\n", style="bold")
+        screen.append(atm.detail)
+        if not atm.txn_id:
+            screen.append(f"\nAmount: {rupees(amount)} (m to change)")
+        if view.storm_total:
+            screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")
+        _set(self.query_one("#atm-screen", Static), screen)
+        receipt = Text()
+        r = atm.receipt
+        if r is None:
+            receipt.append("no receipt yet", style="italic")
+        else:
+            receipt.append(f"{r.txn_id}  {rupees(r.amount)}\n", style="bold")
+            receipt.append(f"outcome: {r.outcome}\n")
+            if r.balance_after is not None:
+                receipt.append(f"balance after: {rupees(r.balance_after)}\n")
+            receipt.append("reply: ")
+            if r.outcome == "unknown":
+                receipt.append("none arrived", style="bold")
+            elif r.replayed:
+                receipt.append("↺ replayed", style=REPLAY_STYLE)
+                receipt.append(" (stored answer)")
+            else:
+                receipt.append("✓ fresh", style=FRESH_STYLE)
+            receipt.append(f"\nattempts: {r.attempts}")
+        _set(self.query_one("#atm-receipt", Static), receipt)
+        beliefs = Text()
+        if not atm.attempts:
+            beliefs.append("nothing sent yet", style="italic")
+        else:
+            beliefs.append(f"{atm.txn_id}\n", style="bold")
+        for i, a in enumerate(atm.attempts[-8:]):
+            if i:
+                beliefs.append("\n")
+            beliefs.append(f"#{a.number} ", style="bold")
+            beliefs.append(a.state)
+        _set(self.query_one("#atm-beliefs", Static), beliefs)
+
+
+class BankPane(Vertical):
+    """One bank as stored in SQLite: balance in large figures and in words, ledger, keys, deliveries."""
+
+    def __init__(self, title: str, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.title = title
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="bank-path")
+        yield Digits("", classes="bank-digits")
+        yield Static(classes="bank-plain")
+        yield Static(classes="bank-opened")
+        with VerticalScroll(classes="bank-lists"):
+            yield Static(classes="bank-keys")
+            yield Static(classes="bank-ledger")
+            yield Static(classes="bank-deliveries")
+
+    def on_mount(self) -> None:
+        self.border_title = self.title
+
+    def show(self, snap: BankSnapshot, path: str, mode: str, *, rows: int = 8) -> None:
+        self.border_subtitle = mode
+        # The whole path, folded over lines if it must be: people type it into sqlite3.
+        _set(self.query_one(".bank-path", Static), Text(f"db: {path}", overflow="fold"))
+        digits = self.query_one(".bank-digits", Digits)
+        if digits.value != f"{snap.balance:,}":
+            digits.update(f"{snap.balance:,}")
+        plain = Text()
+        plain.append(f"Balance: {rupees(snap.balance)}", style="bold")
+        spent = snap.opening_balance - snap.balance
+        _set(self.query_one(".bank-plain", Static), plain)
+        opened = f"opened {rupees(snap.opening_balance)}, paid out {rupees(spent)}"
+        _set(self.query_one(".bank-opened", Static), opened)
+        ledger = Text()
+        plural = "s" if snap.ledger_count != 1 else ""
+        ledger.append(f"Ledger: {snap.ledger_count} row{plural} (Rs)\n", style="bold")
+        for _id, txn, amount, after, _at in snap.ledger[:rows]:
+            ledger.append(f"#{_id} {txn} -{amount:,} → {after:,}\n")
+        _set(self.query_one(".bank-ledger", Static), ledger)
+        keys = Text()
+        if not snap.key_count:
+            none = "none stored (naive: no check)" if mode == "naive" else "none yet"
+            keys.append(f"Keys: {none}\n", style="bold")
+        else:
+            keys.append(f"Keys: {snap.key_count}\n", style="bold")
+        for k in snap.keys[:rows]:
+            processed = "processed once" if k.debits == 1 else f"debited {_times(k.debits)}"
+            if k.status == "declined":
+                processed = "declined once"
+            deliveries_word = "deliveries" if k.deliveries != 1 else "delivery"
+            keys.append(f"{k.key}: {k.deliveries} {deliveries_word}, {processed}")
+            keys.append(f" (hits {k.hits})\n")
+        # Ids the ledger holds more than once among the rows read: the naive bank's damage.
+        debits: dict[str, int] = {}
+        for _id, txn, *_ in snap.ledger:
+            debits[txn] = debits.get(txn, 0) + 1
+        for txn, n in list(debits.items())[:rows]:
+            if n > 1:
+                keys.append(f"⚠ {txn}: debited {_times(n)}\n", style="bold #FF5F5F")
+        _set(self.query_one(".bank-keys", Static), keys)
+        deliveries = Text()
+        deliveries.append(f"Deliveries: {snap.delivery_count}\n", style="bold")
+        for _id, txn, attempt, outcome, _at in snap.deliveries[:rows]:
+            mark = {"processed": "$", "replayed": "↺", "declined": "✗", "in_progress": "…", "rejected": "✗"}
+            deliveries.append(f"{mark.get(outcome, '·')} {txn} #{attempt} {outcome.replace('_', ' ')}\n")
+        _set(self.query_one(".bank-deliveries", Static), deliveries)
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+class KeyBar(Widget):
+    """Every key of the contract, wrapped over as many lines as the width needs (dimmed when idle)."""
+
+    DEFAULT_CSS = """
+    KeyBar { dock: bottom; height: auto; background: $panel; }
+    """
+
+    def __init__(
+        self, keys: Iterable[Binding], enabled: Callable[[str], bool], *, id: str | None = None  # noqa: A002
+    ) -> None:
+        super().__init__(id=id)
+        self.keys = list(keys)
+        self.enabled = enabled
+
+    def _lines(self, width: int) -> list[Text]:
+        lines: list[Text] = [Text()]
+        for b in self.keys:
+            piece = Text()
+            piece.append(b.key_display or b.key, style="bold reverse")
+            piece.append(f" {b.description}  ", style="" if self.enabled(b.action) else "dim")
+            # The trailing gap may hang past the edge; only the label itself must fit.
+            if lines[-1].cell_len and lines[-1].cell_len + len(piece.plain.rstrip()) > width:
+                lines.append(Text())
+            lines[-1].append_text(piece)
+        return lines
+
+    def render(self) -> RenderResult:
+        return Text("\n").join(self._lines(self.size.width or 80))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
