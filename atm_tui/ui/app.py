@@ -15,20 +15,23 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
+from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import BankSnapshot
 from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
 from atm_tui.sim.compare import twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Control, Event
+from atm_tui.sim.pipeline import Pipeline, PipelineConfig
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.messages import BankChanged, EngineChanged
+from atm_tui.ui.pipeline_view import PipelineModel, PipelinePanel, PipelineToggles
 from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
 from atm_tui.ui.view import View
 from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles, set_text
@@ -52,6 +55,18 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 STORM_SIZE = 100
 STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
 EXIT_STORE = 2
+BURST = 20  # messages produced by S in pipeline mode
+# Pipeline mode gives these keys a pipeline meaning; the ATM's action is hidden meanwhile.
+_PIPELINE_TWINS = {
+    "withdraw": "produce", "drop_reply": "lose_ack", "idempotency": "consumer_mode", "storm": "burst",
+}  # fmt: skip
+_PIPELINE_ACTIONS = {
+    "produce", "lose_ack", "consumer_mode", "consumer", "producer_idempotence", "crash_consumer",
+    "crash_before_commit", "burst",
+}  # fmt: skip
+_CONSUMER_CYCLE: dict[str, ConsumerMode] = {
+    "naive": "idempotent", "idempotent": "transactional", "transactional": "naive",
+}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -114,7 +129,14 @@ class AtmApp(App[int]):
         self._storm_engine: Engine | None = None
         self._toggle_rows = 0
         self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
-        self._keys_enabled: tuple[bool, ...] = ()
+        self._keys_enabled: tuple[bool | None, ...] = ()
+        # Pipeline mode: a log pipeline on the same bank file, opened on the first `p`.
+        self.pipeline: Pipeline | None = None
+        self.pipeline_mode = False
+        self.pipe_model = PipelineModel()
+        self._pipe_virtual = 0.0
+        self._pipe_unsubscribe: Callable[[], None] | None = None
+        self._pipe_opening = False
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -130,7 +152,10 @@ class AtmApp(App[int]):
                 yield TogglePanel(id="toggles")
                 yield SequenceDiagram(self.view, id="diagram")
                 yield Static(id="counters")
-        yield KeyBar(KEYS, self._enabled, id="keybar")
+                with Vertical(id="pipeline"):
+                    yield PipelineToggles(id="pipe-toggles")
+                    yield PipelinePanel(id="pipe-panel")
+        yield KeyBar(KEYS, self._enabled, id="keybar", shown=self._shown)
 
     @property
     def db_label(self) -> str:
@@ -194,6 +219,7 @@ class AtmApp(App[int]):
         self._pending_bank = []
 
     async def on_unmount(self) -> None:
+        await self._close_pipeline()
         if self.engine is not None:
             await self.engine.close()
             self.engine = None
@@ -207,7 +233,16 @@ class AtmApp(App[int]):
             engine = self.engine
             if engine is None:
                 return
-            if not self.paused and elapsed > 0:
+            pipeline = self.pipeline
+            if self.pipeline_mode and pipeline is not None:
+                # Only the shown one runs: the other waits, frozen, until it is shown again.
+                if not self.paused and elapsed > 0:
+                    start = max(self._pipe_virtual, float(pipeline.now))
+                    self._pipe_virtual = start + elapsed * 1000 * self.speed
+                    target = int(self._pipe_virtual)
+                    if target > pipeline.now:
+                        await pipeline.advance_to(target)
+            elif not self.paused and elapsed > 0:
                 self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
                 target = int(self._virtual)
                 if target > engine.now:
@@ -237,6 +272,19 @@ class AtmApp(App[int]):
             self.call_next(self._storm_over)
         if isinstance(ev, Control):
             # A key was pressed: redraw right after its action has finished changing the engine.
+            if not self._key_render:
+                self._key_render = True
+                self.call_next(self._render_now)
+        else:
+            self._changed()
+
+    def _on_pipe_event(self, ev: Event) -> None:
+        model = self.pipe_model
+        model(ev)
+        if model.bank_changed:
+            model.bank_changed = False
+            self._request_bank()
+        if isinstance(ev, Control):
             if not self._key_render:
                 self._key_render = True
                 self.call_next(self._render_now)
@@ -298,8 +346,12 @@ class AtmApp(App[int]):
         engine = self.engine
         if engine is None:
             return
+        # In pipeline mode the charges land in the same tables; the subtitle names the consumer.
+        mode: str = engine.bank.mode
+        if self.pipeline_mode and self.pipeline is not None:
+            mode = f"consumer: {self.pipeline.config.consumer}"
         pending: list[tuple[str, BankSnapshot, str, str]] = [
-            ("#bank", await engine.bank.snapshot(), self.db_label, engine.bank.mode)
+            ("#bank", await engine.bank.snapshot(), self.db_label, mode)
         ]
         twin = engine.twin
         if twin is not None:
@@ -324,7 +376,9 @@ class AtmApp(App[int]):
             top.append(" ⏸ PAUSED ", style="bold reverse")
         else:
             top.append(f" ▶ {self.speed:g}x ", style="bold")
-        if engine is not None:
+        if self.pipeline_mode and self.pipeline is not None:
+            top.append(f"  pipeline t {(self.pipeline.now - self.pipe_model.t0) / 1000:.1f} s")
+        elif engine is not None:
             top.append(f"  t {(engine.now - self._t0) / 1000:.1f} s")
         self._update("#topbar", top)
 
@@ -339,6 +393,9 @@ class AtmApp(App[int]):
         view = self.view
         self._render_top()
         caption = view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
+        if self.pipeline_mode:
+            caption = self.pipe_model.caption
+            self._draw_pipeline()
         self._update("#caption", Text("» " + caption, overflow="ellipsis"))
         self.query_one(AtmPane).show(view, self.amount)
         toggles = self.query_one(TogglePanel)
@@ -361,25 +418,145 @@ class AtmApp(App[int]):
             f" · cash {c['dispensed']} · unknown {c['unknown']}"
         )
         self._update("#counters", counters)
-        enabled = tuple(self._enabled(b.action) for b in KEYS)
+        enabled = tuple(self.check_action(b.action, ()) for b in KEYS)
         if enabled != self._keys_enabled:
             self._keys_enabled = enabled
             self.query_one(KeyBar).refresh()
         # On the panes only: a class on the screen would restyle every widget.
         self.query_one("#panes").set_class(engine is not None and engine.compare, "-compare")
 
+    def _draw_pipeline(self) -> None:
+        network = self.query_one("#network")
+        for widget in (self.query_one(PipelineToggles), self.query_one(PipelinePanel)):
+            widget.pipeline = self.pipeline
+        panel = self.query_one(PipelinePanel)
+        panel.model = self.pipe_model
+        toggles = self.query_one(PipelineToggles)
+        rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
+        toggles.refresh(layout=rows != getattr(toggles, "_atm_rows", None))
+        toggles._atm_rows = rows  # type: ignore[attr-defined]
+        panel.refresh()
+        network.border_title = "Pipeline: payments log → consumer → bank"
+
+    def _show_mode(self) -> None:
+        network = self.query_one("#network")
+        network.set_class(self.pipeline_mode, "-pipeline")
+        self.query_one("#panes").set_class(self.pipeline_mode, "-pipeline")
+        if not self.pipeline_mode:
+            network.border_title = "Network"
+
     # -- keys ------------------------------------------------------------------------------------
     def _enabled(self, action: str) -> bool:
         return self.check_action(action, ()) is True
+
+    def _shown(self, action: str) -> bool:
+        return self.check_action(action, ()) is not False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("quit", "help", "screenshot", "projector", "command_palette"):
             return True
         if self.engine is None:
-            return None if action in _ACTIONS else True
+            return None if action in _ACTIONS or action in ("pipeline", "consumer") else True
+        if action == "pipeline":
+            return None if self._pipe_opening else True
+        if action in _PIPELINE_ACTIONS:
+            # False hides a pipeline key whose letter means something else in the ATM view.
+            if not self.pipeline_mode:
+                return False if action in _PIPELINE_TWINS.values() else None
+            if self.pipeline is None:
+                return None
+            if action == "crash_consumer" and self.pipeline.consumer.current is None:
+                return None
+            return True
+        if self.pipeline_mode and action in _ATM_ACTIONS:
+            # The ATM's keys: hidden where the pipeline reuses the letter, greyed otherwise.
+            return False if action in _PIPELINE_TWINS else None
         if action in ("status", "retry") and self.engine.atm.last is None:
             return None
         return True
+
+    # -- pipeline mode ---------------------------------------------------------------------------
+    def action_pipeline(self) -> None:
+        if self.pipeline is None:
+            if not self._pipe_opening:
+                self._pipe_opening = True
+                self.open_pipeline()
+            return
+        self.pipeline_mode = not self.pipeline_mode
+        self._switched()
+
+    def _switched(self) -> None:
+        # Each clock starts again from now, so the hidden one did not run meanwhile.
+        self._last_wall = self.settings.wall()
+        self._show_mode()
+        self._request_bank()
+        self._render_now()
+
+    @work(exclusive=True, group="pipeline", exit_on_error=False)
+    async def open_pipeline(self) -> None:
+        """Open a Pipeline on the bank's file (its own aiosqlite connection) and start it, empty."""
+        s = self.settings
+        store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=False, synchronous=s.synchronous)
+        try:
+            async with self._lock:
+                config = PipelineConfig(seed=s.seed, messages=0)
+                pipeline = await Pipeline.open(config, store, bridge="aiosqlite")
+                self.pipe_model = PipelineModel(pipeline.now)
+                self._pipe_unsubscribe = pipeline.subscribe(self._on_pipe_event)
+                self._pipe_virtual = float(pipeline.now)
+                self.pipeline = pipeline
+                pipeline.start(0)
+        except StoreError as exc:
+            self.notify(f"pipeline not opened: {exc}", severity="error", timeout=10)
+            return
+        finally:
+            self._pipe_opening = False
+        self.pipeline_mode = True
+        self._switched()
+
+    async def _close_pipeline(self) -> None:
+        pipeline, self.pipeline = self.pipeline, None
+        if self._pipe_unsubscribe is not None:
+            self._pipe_unsubscribe()
+            self._pipe_unsubscribe = None
+        if pipeline is not None:
+            await pipeline.close()
+
+    def action_produce(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.produce(1)
+
+    def action_burst(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.produce(BURST)
+
+    def action_lose_ack(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.lose_next_acks(1)
+
+    def action_crash_consumer(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.crash_consumer()
+
+    def action_crash_before_commit(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.crash_before_next_commits(1)
+
+    def action_consumer_mode(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.set_consumer_mode(_CONSUMER_CYCLE[self.pipeline.config.consumer])
+            self._request_bank()
+
+    def action_consumer(self, mode: str) -> None:
+        if self.pipeline is not None and mode in _CONSUMER_CYCLE:
+            self.pipeline.set_consumer_mode(mode)  # type: ignore[arg-type]
+            self._request_bank()
+
+    def action_producer_idempotence(self) -> None:
+        # Kafka reads enable.idempotence when the producer starts, so the service restarts with it.
+        if self.pipeline is not None:
+            self.pipeline.set_producer_idempotent(not self.pipeline.config.producer_idempotent)
+            self.pipeline.restart_producer()
 
     def action_withdraw(self) -> None:
         if self.engine is not None:
@@ -524,6 +701,8 @@ class AtmApp(App[int]):
             except StoreError as exc:
                 self.notify(str(exc), severity="error", timeout=10)
                 return
+            # The pipeline's log and offsets belong to the emptied file: it opens afresh on the next p.
+            await self._close_pipeline()
             config = SimConfig(seed=self.settings.seed, mode=old.bank.mode, amount=self.amount)
             engine = Engine(config, old.bank, 0)
             engine.attach_twin(old.twin)
@@ -577,6 +756,8 @@ class _Network(Static):
 
 
 _ACTIONS = {b.action for b in KEYS}
+# The ATM view's own actions (the palette's bank modes too); the clock keys serve both views.
+_ATM_ACTIONS = (_ACTIONS | {"mode"}) - _PIPELINE_ACTIONS - {"pipeline", "pause", "faster", "slower"}
 
 
 class FakeClock:

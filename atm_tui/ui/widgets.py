@@ -381,15 +381,23 @@ class KeyBar(Widget):
     """
 
     def __init__(
-        self, keys: Iterable[Binding], enabled: Callable[[str], bool], *, id: str | None = None  # noqa: A002
+        self,
+        keys: Iterable[Binding],
+        enabled: Callable[[str], bool],
+        *,
+        id: str | None = None,  # noqa: A002
+        shown: Callable[[str], bool] | None = None,
     ) -> None:
         super().__init__(id=id)
         self.keys = list(keys)
         self.enabled = enabled
+        self.shown = shown or (lambda action: True)
 
     def _lines(self, width: int) -> list[Text]:
         lines: list[Text] = [Text()]
         for b in self.keys:
+            if not self.shown(b.action):
+                continue  # a key that means something else in this mode: its other meaning is listed
             piece = Text()
             piece.append(b.key_display or b.key, style="bold reverse")
             piece.append(f" {b.description}  ", style="" if self.enabled(b.action) else "dim")

@@ -1,0 +1,546 @@
+"""The pipeline view of the network pane: the broker's log, the consumer's offsets, events as they happen.
+
+`PipelineModel` turns the pipeline's event stream into bounded, exact state (no Textual in it);
+`PipelineToggles` and `PipelinePanel` draw it together with `Pipeline.view()`. Nothing here
+decides an outcome: every line restates an event or a field the pipeline holds.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.app import RenderResult
+from textual.geometry import Size
+from textual.widget import Widget
+
+from atm_tui.bank.money import rupees
+from atm_tui.sim.events import Control, Event
+from atm_tui.sim.pipeline import NO_PRODUCER, Record
+from atm_tui.sim.pipeline_events import (
+    AckLost,
+    Appended,
+    Charged,
+    ChargeDeclined,
+    ChargeSkipped,
+    CommitRefused,
+    ConsumerCrashed,
+    ConsumerEvicted,
+    ConsumerStalled,
+    ConsumerStarted,
+    DuplicateDropped,
+    Fetched,
+    OffsetCommitted,
+    ProduceRefused,
+    ProducerGaveUp,
+    ProducerStarted,
+    ProduceSent,
+)
+from atm_tui.sim.pipeline_report import PipelineTally
+
+if TYPE_CHECKING:
+    from atm_tui.sim.pipeline import Pipeline, PipelineView
+
+# Colour is never the only signal: each style goes with a symbol or a word.
+HOT = "bold #FF5F5F"
+GOOD = "bold #5FD75F"
+SKIP = "bold #D787FF"
+DUP = "bold #FFD75F"
+DIM = "dim"
+
+DEFAULT_CAPTION = (
+    "Pipeline: w produces a charge message. K crashes the consumer before its next commit;"
+    " i changes how the consumer processes."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One entry of the event list: virtual time, a symbol, the words, a style."""
+
+    t: int
+    symbol: str
+    text: str
+    style: str = ""
+
+
+class PipelineModel:
+    """Subscribe it to the pipeline; read it from the UI. Lists are bounded, counters exact."""
+
+    def __init__(self, t0: int = 0, *, lines: int = 300) -> None:
+        self.t0 = t0
+        self.tally = PipelineTally()
+        self.lines: deque[Line] = deque(maxlen=lines)
+        self.lines_total = 0
+        self.charges: dict[str, int] = {}  # message id -> charges the bank reported
+        self.skips: dict[str, int] = {}
+        self.declines: set[str] = set()
+        self.double_charged: list[str] = []  # ids charged more than once, in the order it happened
+        self.appended_ids: dict[str, int] = {}  # message id -> times it is in the log
+        self.caption = DEFAULT_CAPTION
+        self.bank_changed = False
+        self.events = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.tally.counts
+
+    def status(self, message_id: str) -> tuple[str, str]:
+        """What the bank did with a message id so far: (words with a symbol, style)."""
+        n = self.charges.get(message_id, 0)
+        if n > 1:
+            return f"⚠ DOUBLE: charged {n}x", HOT
+        if n == 1:
+            skipped = self.skips.get(message_id, 0)
+            return ("$ charged once" + (f" ↺ {skipped} skipped" if skipped else "")), GOOD
+        if message_id in self.declines:
+            return "✗ declined", DUP
+        return "· not charged", DIM
+
+    # -- the subscriber --------------------------------------------------------------------------
+    def __call__(self, ev: Event) -> None:
+        self.events += 1
+        self.tally(ev)
+        handler = _HANDLERS.get(type(ev))
+        if handler is not None:
+            handler(self, ev)
+
+    def _add(self, ev: Event, symbol: str, text: str, style: str = "") -> None:
+        self.lines.append(Line(ev.t, symbol, text, style))
+        self.lines_total += 1
+
+    def _appended(self, ev: Appended) -> None:
+        n = self.appended_ids.get(ev.txn_id, 0) + 1
+        self.appended_ids[ev.txn_id] = n
+        where = f"{ev.partition}/{ev.offset}"
+        if n > 1:
+            self._add(ev, "⧉", f"{ev.txn_id} appended AGAIN at {where}: the log holds it {n}x", DUP)
+            self.caption = (
+                f"{ev.txn_id} is in the log twice: a plain producer's resend is appended again."
+                " Only the consumer's idempotency check can save the customer now."
+            )
+        else:
+            self._add(
+                ev, "▤", f"{ev.txn_id} appended at {where} ({_header(ev.producer_id, ev.epoch, ev.seq)})"
+            )
+
+    def _sent(self, ev: ProduceSent) -> None:
+        if ev.attempt > 1:
+            self._add(
+                ev,
+                "↻",
+                f"{ev.txn_id} resent, attempt {ev.attempt} (same seq {ev.seq})"
+                if ev.seq != NO_PRODUCER
+                else f"{ev.txn_id} resent, attempt {ev.attempt} (no seq)",
+            )
+
+    def _ack_lost(self, ev: AckLost) -> None:
+        self._add(
+            ev,
+            "✕",
+            f"ack for {ev.txn_id} lost (it IS at {ev.partition}/{ev.offset}); producer will resend",
+            HOT,
+        )
+        self.caption = (
+            f"The broker stored {ev.txn_id} but its acknowledgement was lost."
+            " The producer cannot tell, so it will send it again."
+        )
+
+    def _duplicate(self, ev: DuplicateDropped) -> None:
+        self._add(
+            ev,
+            "⧉",
+            f"{ev.txn_id} duplicate dropped: seq {ev.seq} already at {ev.partition}/{ev.offset}",
+            SKIP,
+        )
+        self.caption = (
+            f"Idempotent producer: the broker recognised {ev.txn_id}'s resend by (producer id, epoch, seq)"
+            " and dropped it. The log holds it once."
+        )
+
+    def _refused(self, ev: ProduceRefused) -> None:
+        self._add(
+            ev,
+            "⛔",
+            f"{ev.txn_id} refused by the broker: {ev.reason.replace('_', ' ')} (epoch {ev.epoch})",
+            HOT,
+        )
+
+    def _gave_up(self, ev: ProducerGaveUp) -> None:
+        self._add(ev, "?", f"{ev.txn_id}: producer gave up; it does not know if the log has it", HOT)
+
+    def _producer_started(self, ev: ProducerStarted) -> None:
+        if ev.idempotent:
+            self._add(ev, "●", f"producer started: id {ev.producer_id}, epoch {ev.epoch}, idempotent")
+        else:
+            self._add(ev, "⚠", "producer started: plain (no id, no sequence numbers)", DUP)
+
+    def _consumer_started(self, ev: ConsumerStarted) -> None:
+        self._add(ev, "●", f"consumer joined: epoch {ev.epoch}, {ev.mode}; older members fenced")
+
+    def _fetched(self, ev: Fetched) -> None:
+        if ev.attempt > 1:
+            self._add(
+                ev,
+                "↻",
+                f"{ev.txn_id} delivered again (delivery {ev.attempt}) from {ev.partition}/{ev.offset}",
+                DUP,
+            )
+            self.caption = f"{ev.txn_id} is delivered again ({ev.attempt}): its offset was never committed."
+
+    def _charged(self, ev: Charged) -> None:
+        self.bank_changed = True
+        n = self.charges.get(ev.txn_id, 0) + 1
+        self.charges[ev.txn_id] = n
+        if n > 1:
+            if n == 2:
+                self.double_charged.append(ev.txn_id)
+            self._add(ev, "⚠", f"{ev.txn_id} CHARGED AGAIN ({n}x): double charge, {rupees(ev.amount)}", HOT)
+            self.caption = (
+                f"{ev.txn_id} charged {n} times: the consumer crashed before committing its offset"
+                " and processed the re-delivery again. No idempotency: the disaster."
+            )
+        else:
+            self._add(
+                ev, "$", f"{ev.txn_id} charged {rupees(ev.amount)}, balance {rupees(ev.balance_after)}", GOOD
+            )
+            self.caption = f"{ev.txn_id} charged {rupees(ev.amount)} (delivery {ev.attempt})."
+
+    def _skipped(self, ev: ChargeSkipped) -> None:
+        self.bank_changed = True
+        self.skips[ev.txn_id] = self.skips.get(ev.txn_id, 0) + 1
+        self._add(ev, "↺", f"{ev.txn_id} already charged: re-delivery skipped (hits {ev.hits})", SKIP)
+        self.caption = (
+            f"{ev.txn_id} delivered again, but the bank found its message id: skipped, no second charge."
+            " At-least-once delivery + idempotent processing."
+        )
+
+    def _declined(self, ev: ChargeDeclined) -> None:
+        self.bank_changed = True
+        self.declines.add(ev.txn_id)
+        self._add(ev, "✗", f"{ev.txn_id} declined: balance {rupees(ev.balance)}", DUP)
+
+    def _committed(self, ev: OffsetCommitted) -> None:
+        self.bank_changed = True
+        how = " with the charge, one transaction" if ev.with_charge else ""
+        self._add(ev, "✓", f"offset {ev.partition}/{ev.offset} committed (epoch {ev.epoch}){how}", DIM)
+
+    def _commit_refused(self, ev: CommitRefused) -> None:
+        self.bank_changed = True
+        self._add(
+            ev, "⛔", f"commit refused: epoch {ev.epoch} is fenced (group is at {ev.current_epoch})", HOT
+        )
+        self.caption = (
+            f"A zombie (epoch {ev.epoch}) tried to commit; the bank refused it (the group is at"
+            f" epoch {ev.current_epoch}). Nothing changed."
+        )
+
+    def _crashed(self, ev: ConsumerCrashed) -> None:
+        what = f" with {ev.txn_id} in hand" if ev.txn_id else ""
+        self._add(ev, "✕", f"consumer (epoch {ev.epoch}) crashed{what}: {ev.where}", HOT)
+        self.caption = (
+            f"The consumer crashed{what} ({ev.where}). A new one starts at the committed offset;"
+            " anything after it is delivered again."
+        )
+
+    def _stalled(self, ev: ConsumerStalled) -> None:
+        self._add(ev, "⧖", f"consumer (epoch {ev.epoch}) frozen with {ev.txn_id} in hand", DUP)
+
+    def _evicted(self, ev: ConsumerEvicted) -> None:
+        self._add(ev, "✕", f"consumer (epoch {ev.epoch}) evicted; a replacement takes over", DUP)
+
+    def _control(self, ev: Control) -> None:
+        text = _CONTROL_CAPTIONS.get(ev.name)
+        if text is not None:
+            self.caption = text.format(value=ev.value)
+
+
+def _header(pid: int, epoch: int, seq: int) -> str:
+    if pid == NO_PRODUCER:
+        return "plain, no seq"
+    return f"pid {pid} e{epoch} seq {seq}"
+
+
+_CONTROL_CAPTIONS = {
+    "lose_next_acks": "Hiccup armed: the broker's next acknowledgement will be lost.",
+    "crash_before_next_commits": (
+        "Hiccup armed: the consumer will crash after its next charge, before the commit."
+    ),
+    "crash_consumer": "k: the consumer is killed now.",
+    "consumer": "Consumer mode: {value}.",
+    "producer_idempotent": "Producer idempotence: {value} (the payment service restarts to apply it).",
+    "restart_producer": "The payment service restarts: a new epoch; the old one is fenced.",
+}
+
+_HANDLERS: dict[type[Event], Callable[[PipelineModel, Any], None]] = {
+    Appended: PipelineModel._appended,
+    ProduceSent: PipelineModel._sent,
+    AckLost: PipelineModel._ack_lost,
+    DuplicateDropped: PipelineModel._duplicate,
+    ProduceRefused: PipelineModel._refused,
+    ProducerGaveUp: PipelineModel._gave_up,
+    ProducerStarted: PipelineModel._producer_started,
+    ConsumerStarted: PipelineModel._consumer_started,
+    Fetched: PipelineModel._fetched,
+    Charged: PipelineModel._charged,
+    ChargeSkipped: PipelineModel._skipped,
+    ChargeDeclined: PipelineModel._declined,
+    OffsetCommitted: PipelineModel._committed,
+    CommitRefused: PipelineModel._commit_refused,
+    ConsumerCrashed: PipelineModel._crashed,
+    ConsumerStalled: PipelineModel._stalled,
+    ConsumerEvicted: PipelineModel._evicted,
+    Control: PipelineModel._control,
+}
+
+
+# -- the widgets -----------------------------------------------------------------------------------
+_STATE_MARK = {"reading": "● reading", "idle": "○ idle", "stalled": "⧖ STALLED", "down": "✕ DOWN"}
+
+
+def toggle_items(pipeline: Pipeline | None) -> list[tuple[str, str, str, bool]]:
+    """(key, name, state in words and a symbol, alarming?) for each pipeline toggle."""
+    if pipeline is None:
+        return [("p", "pipeline", "opening…", False)]
+    v = pipeline.view()
+    cfg = pipeline.config
+    consumer = _STATE_MARK.get(v.consumer_state, v.consumer_state)
+    if v.epoch is not None:
+        consumer += f" e{v.epoch}"
+    mode = cfg.consumer
+    mode_state = "⚠ NAIVE" if mode == "naive" else f"● {mode}"
+    running = pipeline.producer.idempotent if pipeline.producer.up else cfg.producer_idempotent
+    producer = "● idempotent" if running else "⚠ PLAIN"
+    if pipeline.producer.up and running != cfg.producer_idempotent:
+        producer += " → " + ("idempotent" if cfg.producer_idempotent else "plain")
+    if not pipeline.producer.up:
+        producer += " (restarting)"
+    acks = pipeline.next_faults["lost_ack"]
+    crashes = pipeline.next_faults["crash"]
+    return [
+        ("k", "consumer", consumer, v.consumer_state in ("down", "stalled")),
+        ("i", "processing", mode_state, mode == "naive"),
+        ("I", "producer", producer, not running),
+        ("h", "next ack", f"✕ lose {acks}" if acks else "· pass", bool(acks)),
+        ("K", "next commit", f"✕ crash {crashes}" if crashes else "· pass", bool(crashes)),
+    ]
+
+
+class PipelineToggles(Widget):
+    """The pipeline's switches and one-shots with their state, in words and symbols."""
+
+    DEFAULT_CSS = """
+    PipelineToggles { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.pipeline: Pipeline | None = None
+
+    def render(self) -> RenderResult:
+        width = self.size.width or 40
+        cols = _columns(width)
+        cell = width // cols
+        out = Text(no_wrap=True, overflow="crop")
+        items = toggle_items(self.pipeline)
+        for i, (key, name, state, hot) in enumerate(items):
+            piece = Text()
+            piece.append(f"{key} ", style="bold reverse")
+            piece.append(f"{name}: ")
+            piece.append(state, style=HOT if hot else "")
+            piece.truncate(cell - 1, pad=cols > 1 and i % cols < cols - 1)
+            out.append_text(piece)
+            if i % cols == cols - 1 and i < len(items) - 1:
+                out.append("\n")
+            elif cols > 1:
+                out.append(" ")
+        return out
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return -(-len(toggle_items(self.pipeline)) // _columns(width))
+
+
+def _columns(width: int) -> int:
+    return max(1, min(3, width // 27))
+
+
+def _fit(text: str, width: int) -> str:
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…"
+
+
+class PipelinePanel(Widget):
+    """Producer, the log per partition with the consumer's marks, the newest events, counters."""
+
+    DEFAULT_CSS = """
+    PipelinePanel { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.pipeline: Pipeline | None = None
+        self.model = PipelineModel()
+
+    def render(self) -> RenderResult:
+        width, height = self.size
+        pipeline = self.pipeline
+        out = Text(no_wrap=True, overflow="crop")
+        if pipeline is None or width < 20 or height < 1:
+            out.append("opening the pipeline…" if pipeline is None else "")
+            return out
+        v = pipeline.view()
+        model = self.model
+        top = self._top(pipeline, v, width)
+        counters = self._counters(width)
+        parts = len(v.log)
+        room = height - len(top) - len(counters) - parts
+        log_rows = max(0, min(sum(self._needed(v, p) for p in range(parts)), room - min(room // 3, 8)))
+        if room - log_rows < 2:
+            log_rows = max(0, room - 2) if room >= 4 else max(0, room)
+        event_rows = max(0, room - log_rows)
+        lines: list[Text] = list(top)
+        per = log_rows // parts if parts else 0
+        for p in range(parts):
+            lines.extend(self._partition(pipeline, v, p, per + (1 if p < log_rows % parts else 0), width))
+        if event_rows >= 2:
+            lines.append(Text(f"─ events ({model.lines_total}) " + "─" * width, style=DIM))
+            for line in list(model.lines)[-(event_rows - 1) :]:
+                t = (line.t - model.t0) / 1000
+                row = Text(_fit(f"{t:6.1f}s {line.symbol} {line.text}", width), style=line.style)
+                lines.append(row)
+        while len(lines) < height - len(counters):
+            lines.append(Text())
+        lines = lines[: max(0, height - len(counters))] + counters
+        return Text("\n").join(lines[:height])
+
+    def _needed(self, v: PipelineView, p: int) -> int:
+        return len(v.log[p]) + 2  # the records, the committed marker and the column names
+
+    def _top(self, pipeline: Pipeline, v: PipelineView, width: int) -> list[Text]:
+        prod = Text(no_wrap=True, overflow="crop")
+        prod.append("producer ", style="bold")
+        if v.producer_id == NO_PRODUCER:
+            prod.append("plain (no id, no seq)", style=DUP)
+        else:
+            prod.append(f"id {v.producer_id} epoch {v.producer_epoch}")
+        flying = ", ".join(f"{m} #{a}" for m, _p, a in v.in_flight[:6]) or "none"
+        if len(v.in_flight) > 6:
+            flying += f" +{len(v.in_flight) - 6}"
+        prod.append(f" · awaiting ack: {flying}")
+        cons = Text(no_wrap=True, overflow="crop")
+        cons.append("consumer ", style="bold")
+        cons.append(
+            _STATE_MARK.get(v.consumer_state, v.consumer_state),
+            style=HOT if v.consumer_state in ("down", "stalled") else "",
+        )
+        if v.epoch is not None:
+            cons.append(f" epoch {v.epoch}")
+        cons.append(f" · {pipeline.config.consumer}")
+        rec = v.in_hand
+        if rec is not None:
+            n = pipeline.consumer.deliveries.get(rec.message_id, 0)
+            cons.append(
+                f" · in hand: {rec.message_id} @{rec.partition}/{rec.offset} (delivery {n})", style="bold"
+            )
+        else:
+            cons.append(" · in hand: nothing")
+        return [_crop(prod, width), _crop(cons, width)]
+
+    def _partition(self, pipeline: Pipeline, v: PipelineView, p: int, rows: int, width: int) -> list[Text]:
+        log = v.log[p]
+        end = len(log)
+        committed = v.committed[p]
+        position = v.positions[p] if v.positions is not None else None
+        head = Text(no_wrap=True, overflow="crop")
+        head.append(f"log {pipeline.config.topic}/{p}", style="bold")
+        head.append(f": end {end} · committed {committed} · next {position if position is not None else '-'}")
+        body: list[Text] = []
+        columns = rows >= 4 and end > 0
+        room = rows - 1 - columns  # records shown: the rest holds the committed marker (and column names)
+        if room > 0:
+            # Keep the committed offset in sight while it lags; otherwise show the newest records.
+            anchor = min(committed, position if position is not None else committed)
+            start = max(0, min(anchor - 1, end - room))
+            if start:
+                head.append(f" · {start} older above", style=DIM)
+            if columns:
+                body.append(self._columns(width))
+            in_hand = v.in_hand
+            for rec in log[start : start + room]:
+                if rec.offset == committed:
+                    body.append(_marker(committed, width))
+                body.append(self._record(rec, position, in_hand, width))
+            if committed >= start + room:
+                body.append(_marker(committed, width))
+        return [_crop(head, width), *body[:rows]]
+
+    def _record(self, rec: Record, position: int | None, in_hand: Record | None, width: int) -> Text:
+        row = Text(no_wrap=True, overflow="crop")
+        wide = width >= 64
+        if in_hand is not None and in_hand.partition == rec.partition and in_hand.offset == rec.offset:
+            gutter, gstyle = ("▶ in hand " if wide else "▶ "), "bold"
+        elif position is not None and rec.offset == position:
+            gutter, gstyle = ("→ next    " if wide else "→ "), ""
+        else:
+            gutter, gstyle = ("          " if wide else "  "), ""
+        row.append(gutter, style=gstyle)
+        row.append(f"{rec.offset:>4} ", style="bold")
+        row.append(f"{rec.message_id:<6}")
+        header = "plain" if rec.producer_id == NO_PRODUCER else f"{rec.producer_id}/{rec.epoch}/{rec.seq}"
+        row.append(f"{header:<11}", style=DIM)
+        status, style = self.model.status(rec.message_id)
+        row.append(status, style=style)
+        copies = self.model.appended_ids.get(rec.message_id, 1)
+        if copies > 1:
+            row.append(f" ⧉ in log {copies}x", style=DUP)
+        return _crop(row, width)
+
+    def _columns(self, width: int) -> Text:
+        gutter = "          " if width >= 64 else "  "
+        return Text(_fit(f"{gutter} off msg   pid/ep/seq charges", width), style=DIM)
+
+    def _counters(self, width: int) -> list[Text]:
+        c = self.model.counts
+        pieces = [
+            f"produced {c['produced']}",
+            f"appended {c['appended']}",
+            f"acks lost {c['acks_lost']}",
+            f"dup dropped {c['duplicates_dropped']}",
+            f"delivered {c['deliveries']} ({c['redeliveries']} again)",
+            f"charged {c['charged']}",
+            f"skipped {c['skipped']}",
+            f"crashes {c['consumer_crashes']}",
+            f"refused {c['commits_refused']}",
+        ]
+        doubles = len(self.model.double_charged)
+        lines: list[Text] = [Text(no_wrap=True, overflow="crop")]
+        for piece in [*pieces, f"⚠ double-charged {doubles}" if doubles else "double-charged 0"]:
+            style = HOT if piece.startswith("⚠") else ""
+            sep = " · " if lines[-1].cell_len else ""
+            if lines[-1].cell_len and lines[-1].cell_len + len(sep) + cell_len(piece) > width:
+                lines.append(Text(no_wrap=True, overflow="crop"))
+                sep = ""
+            lines[-1].append(sep)
+            lines[-1].append(piece, style=style)
+        return lines
+
+
+def _marker(committed: int, width: int) -> Text:
+    label = f" ┄ committed: a restart reads from {committed} "
+    return Text(
+        _fit("          " + label + "┄" * max(0, width - 10 - cell_len(label)), width), style="bold #5FAFFF"
+    )
+
+
+def _crop(text: Text, width: int) -> Text:
+    if text.cell_len > width:
+        text.truncate(width - 1)
+        text.append("…")
+    return text
