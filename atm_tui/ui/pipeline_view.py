@@ -51,6 +51,7 @@ GOOD = "bold #5FD75F"
 SKIP = "bold #D787FF"
 DUP = "bold #FFD75F"
 DIM = "dim"
+MARK = "bold #5FAFFF"
 
 DEFAULT_CAPTION = (
     "Pipeline: w produces a charge message. K crashes the consumer before its next commit;"
@@ -81,6 +82,7 @@ class PipelineModel:
         self.declines: set[str] = set()
         self.double_charged: list[str] = []  # ids charged more than once, in the order it happened
         self.appended_ids: dict[str, int] = {}  # message id -> times it is in the log
+        self._fetched_at: dict[str, tuple[int, int]] = {}  # message id -> (partition, offset) last read
         self.caption = DEFAULT_CAPTION
         self.bank_changed = False
         self.events = 0
@@ -183,14 +185,20 @@ class PipelineModel:
         self._add(ev, "●", f"consumer joined: epoch {ev.epoch}, {ev.mode}; older members fenced")
 
     def _fetched(self, ev: Fetched) -> None:
+        before = self._fetched_at.get(ev.txn_id)
+        self._fetched_at[ev.txn_id] = (ev.partition, ev.offset)
         if ev.attempt > 1:
-            self._add(
-                ev,
-                "↻",
-                f"{ev.txn_id} delivered again (delivery {ev.attempt}) from {ev.partition}/{ev.offset}",
-                DUP,
-            )
-            self.caption = f"{ev.txn_id} is delivered again ({ev.attempt}): its offset was never committed."
+            where = f"{ev.partition}/{ev.offset}"
+            self._add(ev, "↻", f"{ev.txn_id} delivered again (delivery {ev.attempt}) from {where}", DUP)
+            if before == (ev.partition, ev.offset):
+                self.caption = (
+                    f"{ev.txn_id} is delivered again (delivery {ev.attempt}): its offset was never committed."
+                )
+            else:
+                self.caption = (
+                    f"{ev.txn_id} is delivered again (delivery {ev.attempt}):"
+                    f" a second copy sits in the log at {where}."
+                )
 
     def _charged(self, ev: Charged) -> None:
         self.bank_changed = True
@@ -323,7 +331,7 @@ def toggle_items(pipeline: Pipeline | None) -> list[tuple[str, str, str, bool]]:
     crashes = pipeline.next_faults["crash"]
     return [
         ("k", "consumer", consumer, v.consumer_state in ("down", "stalled")),
-        ("i", "processing", mode_state, mode == "naive"),
+        ("i", "mode", mode_state, mode == "naive"),
         ("I", "producer", producer, not running),
         ("h", "next ack", f"✕ lose {acks}" if acks else "· pass", bool(acks)),
         ("K", "next commit", f"✕ crash {crashes}" if crashes else "· pass", bool(crashes)),
@@ -365,7 +373,7 @@ class PipelineToggles(Widget):
 
 
 def _columns(width: int) -> int:
-    return max(1, min(3, width // 27))
+    return max(1, min(3, width // 26))
 
 
 def _fit(text: str, width: int) -> str:
@@ -398,7 +406,9 @@ class PipelinePanel(Widget):
         v = pipeline.view()
         model = self.model
         top = self._top(pipeline, v, width)
-        counters = self._counters(width)
+        if height < 8:
+            top = top[1:]  # the consumer's line matters most when space is short
+        counters = self._counters(width, short=height < 14)
         parts = len(v.log)
         room = height - len(top) - len(counters) - parts
         log_rows = max(0, min(sum(self._needed(v, p) for p in range(parts)), room - min(room // 3, 8)))
@@ -410,7 +420,7 @@ class PipelinePanel(Widget):
         for p in range(parts):
             lines.extend(self._partition(pipeline, v, p, per + (1 if p < log_rows % parts else 0), width))
         if event_rows >= 2:
-            lines.append(Text(f"─ events ({model.lines_total}) " + "─" * width, style=DIM))
+            lines.append(Text((f"─ events ({model.lines_total}) " + "─" * width)[:width], style=DIM))
             for line in list(model.lines)[-(event_rows - 1) :]:
                 t = (line.t - model.t0) / 1000
                 row = Text(_fit(f"{t:6.1f}s {line.symbol} {line.text}", width), style=line.style)
@@ -418,7 +428,7 @@ class PipelinePanel(Widget):
         while len(lines) < height - len(counters):
             lines.append(Text())
         lines = lines[: max(0, height - len(counters))] + counters
-        return Text("\n").join(lines[:height])
+        return Text("\n", no_wrap=True, overflow="crop").join(_crop(line, width) for line in lines[:height])
 
     def _needed(self, v: PipelineView, p: int) -> int:
         return len(v.log[p]) + 2  # the records, the committed marker and the column names
@@ -506,8 +516,17 @@ class PipelinePanel(Widget):
         gutter = "          " if width >= 64 else "  "
         return Text(_fit(f"{gutter} off msg   pid/ep/seq charges", width), style=DIM)
 
-    def _counters(self, width: int) -> list[Text]:
+    def _counters(self, width: int, *, short: bool = False) -> list[Text]:
         c = self.model.counts
+        doubles = len(self.model.double_charged)
+        if short:
+            line = Text(no_wrap=True, overflow="crop")
+            line.append(f"charged {c['charged']} · skipped {c['skipped']} · ")
+            line.append(f"dup dropped {c['duplicates_dropped']} · ")
+            doubled = f"⚠ double-charged {doubles}" if doubles else "double-charged 0"
+            line.append(doubled, style=HOT if doubles else "")
+            line.append(f" · crashes {c['consumer_crashes']} · delivered {c['deliveries']}")
+            return [_crop(line, width)]
         pieces = [
             f"produced {c['produced']}",
             f"appended {c['appended']}",
@@ -519,7 +538,6 @@ class PipelinePanel(Widget):
             f"crashes {c['consumer_crashes']}",
             f"refused {c['commits_refused']}",
         ]
-        doubles = len(self.model.double_charged)
         lines: list[Text] = [Text(no_wrap=True, overflow="crop")]
         for piece in [*pieces, f"⚠ double-charged {doubles}" if doubles else "double-charged 0"]:
             style = HOT if piece.startswith("⚠") else ""
@@ -533,10 +551,9 @@ class PipelinePanel(Widget):
 
 
 def _marker(committed: int, width: int) -> Text:
-    label = f" ┄ committed: a restart reads from {committed} "
-    return Text(
-        _fit("          " + label + "┄" * max(0, width - 10 - cell_len(label)), width), style="bold #5FAFFF"
-    )
+    gutter = "          " if width >= 64 else "  "
+    label = f"{gutter}┄ committed: a restart reads from {committed} "
+    return Text((label + "┄" * width)[:width] if cell_len(label) <= width else _fit(label, width), style=MARK)
 
 
 def _crop(text: Text, width: int) -> Text:
