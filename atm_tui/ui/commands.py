@@ -23,6 +23,13 @@ class AtmCommands(Provider):
             ("Bank mode: naive", "mode('naive')", "No check: every delivery debits"),
             ("Bank mode: split (key stored in a second transaction)", "mode('split')",
              "Shows why the debit and the key must be one transaction"),
+            ("Pipeline consumer: naive (charge, then commit: the disaster)", "consumer('naive')",
+             "A crash before the commit charges the re-delivery again"),
+            ("Pipeline consumer: idempotent (message id as key)", "consumer('idempotent')",
+             "A re-delivery finds the key and is skipped"),
+            ("Pipeline consumer: transactional (charge and offset, one transaction)",
+             "consumer('transactional')",
+             "A crash rolls back the charge and the offset together"),
         ]
         return out
 

@@ -472,7 +472,7 @@ class PipelinePanel(Widget):
         head.append(f"log {pipeline.config.topic}/{p}", style="bold")
         head.append(f": end {end} · committed {committed} · next {position if position is not None else '-'}")
         body: list[Text] = []
-        columns = rows >= 4 and end > 0
+        columns = end > 0 and (rows >= end + 2 or rows >= 6)
         room = rows - 1 - columns  # records shown: the rest holds the committed marker (and column names)
         if room > 0:
             # Keep the committed offset in sight while it lags; otherwise show the newest records.
@@ -487,7 +487,7 @@ class PipelinePanel(Widget):
                 if rec.offset == committed:
                     body.append(_marker(committed, width))
                 body.append(self._record(rec, position, in_hand, width))
-            if committed >= start + room:
+            if committed >= min(end, start + room):
                 body.append(_marker(committed, width))
         return [_crop(head, width), *body[:rows]]
 
