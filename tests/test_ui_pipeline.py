@@ -35,7 +35,8 @@ def caption(app: AtmApp) -> str:
 
 
 def charges(db: Path) -> list[tuple[str, int]]:
-    return query(db, "SELECT txn_id, count(*) FROM ledger WHERE operation = 'charge' GROUP BY txn_id ORDER BY id")
+    sql = "SELECT txn_id, count(*) FROM ledger WHERE operation = 'charge' GROUP BY txn_id ORDER BY id"
+    return query(db, sql)
 
 
 async def enter_pipeline(app: AtmApp, pilot: Pilot[int]) -> None:
@@ -73,7 +74,8 @@ async def test_naive_consumer_crash_before_commit_charges_twice(tmp_path: Path) 
         assert "⚠ M1 CHARGED AGAIN (2x): double charge" in text
         assert "⚠ double-charged 1" in text
         assert "crashed with M1 in hand" in text
-        assert "crashed with M1 in hand: after the charge, before the offset commit" in events(app)
+        crash = "consumer e1 crashed with M1 in hand: after the charge, before the offset commit"
+        assert crash in events(app)
         assert "↻ M1 delivered again (delivery 2)" in text
         assert "committed: a restart reads from 1" in text
         assert "M1 charged 2 times" in caption(app)
@@ -114,7 +116,8 @@ async def test_transactional_consumer_charges_once_and_skips_nothing(tmp_path: P
         await run(app, pilot, "K", "w")
         # The crash fell inside the charge's transaction: charge, delivery and offset rolled back.
         assert charges(db) == [("M1", 1)]
-        assert query(db, "SELECT txn_id, attempt, outcome FROM deliveries ORDER BY id") == [("M1", 2, "processed")]
+        rows = query(db, "SELECT txn_id, attempt, outcome FROM deliveries ORDER BY id")
+        assert rows == [("M1", 2, "processed")]
         assert query(db, "SELECT next_offset FROM consumer_offsets") == [(1,)]
         assert balance(db) == 49_500
         text = panel(app)

@@ -421,7 +421,9 @@ class AtmApp(App[int]):
         enabled = tuple(self.check_action(b.action, ()) for b in KEYS)
         if enabled != self._keys_enabled:
             self._keys_enabled = enabled
-            self.query_one(KeyBar).refresh()
+            bar = self.query_one(KeyBar)
+            bar.states = {b.action: state for b, state in zip(KEYS, enabled, strict=True)}
+            bar.refresh(layout=True)  # a mode switch can change how many keys are listed
         # On the panes only: a class on the screen would restyle every widget.
         self.query_one("#panes").set_class(engine is not None and engine.compare, "-compare")
 

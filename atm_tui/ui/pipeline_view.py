@@ -249,7 +249,7 @@ class PipelineModel:
 
     def _crashed(self, ev: ConsumerCrashed) -> None:
         what = f" with {ev.txn_id} in hand" if ev.txn_id else ""
-        self._add(ev, "✕", f"consumer (epoch {ev.epoch}) crashed{what}: {ev.where}", HOT)
+        self._add(ev, "✕", f"consumer e{ev.epoch} crashed{what}: {ev.where}", HOT)
         self.caption = (
             f"The consumer crashed{what} ({ev.where}). A new one starts at the committed offset;"
             " anything after it is delivered again."
@@ -551,7 +551,7 @@ class PipelinePanel(Widget):
 
 
 def _marker(committed: int, width: int) -> Text:
-    gutter = "          " if width >= 64 else "  "
+    gutter = "┄┄┄┄┄┄┄┄┄┄" if width >= 64 else "┄┄"
     label = f"{gutter}┄ committed: a restart reads from {committed} "
     return Text((label + "┄" * width)[:width] if cell_len(label) <= width else _fit(label, width), style=MARK)
 

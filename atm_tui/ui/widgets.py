@@ -392,15 +392,20 @@ class KeyBar(Widget):
         self.keys = list(keys)
         self.enabled = enabled
         self.shown = shown or (lambda action: True)
+        # check_action's answers as of the app's last redraw: painting later must not mix states.
+        self.states: dict[str, bool | None] | None = None
 
     def _lines(self, width: int) -> list[Text]:
         lines: list[Text] = [Text()]
+        states = self.states
         for b in self.keys:
-            if not self.shown(b.action):
+            shown = self.shown(b.action) if states is None else states.get(b.action) is not False
+            if not shown:
                 continue  # a key that means something else in this mode: its other meaning is listed
+            enabled = self.enabled(b.action) if states is None else states.get(b.action) is True
             piece = Text()
             piece.append(b.key_display or b.key, style="bold reverse")
-            piece.append(f" {b.description}  ", style="" if self.enabled(b.action) else "dim")
+            piece.append(f" {b.description}  ", style="" if enabled else "dim")
             # The trailing gap may hang past the edge; only the label itself must fit.
             if lines[-1].cell_len and lines[-1].cell_len + len(piece.plain.rstrip()) > width:
                 lines.append(Text())
