@@ -20,7 +20,10 @@ LESSON = (
     "same id when an answer is lost; the bank stores each id's answer in the same transaction as "
     "the debit, so a duplicate gets the stored answer back and no second debit.\n"
     "The story: on a fresh bank press h h w. T123 reaches the bank three times, one ledger row, "
-    "Rs 45,000. Then press i (naive bank) and h h w again: every delivery debits."
+    "Rs 45,000. Then press i (naive bank) and h h w again: every delivery debits.\n"
+    "The log pipeline: press p. w produces a charge message, K crashes the consumer after its next "
+    "charge and before its offset commit, i cycles the consumer naive → idempotent → transactional. "
+    "Naive: the re-delivery is charged twice (⚠ DOUBLE). The other two charge it once."
 )
 
 
