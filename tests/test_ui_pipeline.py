@@ -215,6 +215,18 @@ async def test_keys_change_meaning_and_the_bar_says_so(tmp_path: Path) -> None:
         assert app.query_one(SequenceDiagram).region.height > 0
 
 
+async def test_keys_typed_while_the_pipeline_opens_never_reach_the_atm(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.engine is not None
+        await pilot.press("p", "i", "w")
+        await app.settle(5)
+        await pilot.pause()
+        assert app.pipeline_mode and app.pipeline is not None
+        assert app.engine.bank.mode == "idempotent"
+        assert app.engine.atm.last is None
+
+
 async def test_palette_sets_the_consumer_mode(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -481,7 +481,10 @@ class AtmApp(App[int]):
     def action_pipeline(self) -> None:
         if self.pipeline is None:
             if not self._pipe_opening:
+                # Pipeline mode at once: keys pressed while it opens are greyed, never the ATM's.
                 self._pipe_opening = True
+                self.pipeline_mode = True
+                self._switched()
                 self.open_pipeline()
             return
         self.pipeline_mode = not self.pipeline_mode
@@ -490,7 +493,8 @@ class AtmApp(App[int]):
     def _switched(self) -> None:
         # Each clock starts again from now, so the hidden one did not run meanwhile.
         self._last_wall = self.settings.wall()
-        self._show_mode()
+        with _teardown_safe():
+            self._show_mode()
         self._request_bank()
         self._render_now()
 
@@ -510,11 +514,11 @@ class AtmApp(App[int]):
                 pipeline.start(0)
         except StoreError as exc:
             self.notify(f"pipeline not opened: {exc}", severity="error", timeout=10)
+            self.pipeline_mode = False
             return
         finally:
             self._pipe_opening = False
-        self.pipeline_mode = True
-        self._switched()
+            self._switched()
 
     async def _close_pipeline(self) -> None:
         pipeline, self.pipeline = self.pipeline, None
