@@ -215,16 +215,20 @@ async def test_keys_change_meaning_and_the_bar_says_so(tmp_path: Path) -> None:
         assert app.query_one(SequenceDiagram).region.height > 0
 
 
-async def test_keys_typed_while_the_pipeline_opens_never_reach_the_atm(tmp_path: Path) -> None:
+async def test_keys_typed_while_the_pipeline_opens_go_to_the_pipeline(tmp_path: Path) -> None:
     app = make_app(tmp_path)
+    db = tmp_path / "bank.db"
     async with app.run_test(size=(120, 36)) as pilot:
         assert app.engine is not None
-        await pilot.press("p", "i", "w")
-        await app.settle(5)
+        await pilot.press("p", "i", "i", "K", "w")  # typed ahead, as a presenter would
+        await app.settle(10)
         await pilot.pause()
         assert app.pipeline_mode and app.pipeline is not None
+        # Not the ATM's i and w: the bank mode is unchanged and nothing was withdrawn.
         assert app.engine.bank.mode == "idempotent"
         assert app.engine.atm.last is None
+        assert app.pipeline.config.consumer == "naive"
+        assert charges(db) == [("M1", 2)]
 
 
 async def test_palette_sets_the_consumer_mode(tmp_path: Path) -> None:

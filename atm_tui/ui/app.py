@@ -137,6 +137,7 @@ class AtmApp(App[int]):
         self._pipe_virtual = 0.0
         self._pipe_unsubscribe: Callable[[], None] | None = None
         self._pipe_opening = False
+        self._pipe_pending: list[Callable[[Pipeline], object]] = []
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -466,7 +467,7 @@ class AtmApp(App[int]):
             if not self.pipeline_mode:
                 return False if action in _PIPELINE_TWINS.values() else None
             if self.pipeline is None:
-                return None
+                return True if self._pipe_opening else None  # typed ahead: run once it is open
             if action == "crash_consumer" and self.pipeline.consumer.current is None:
                 return None
             return True
@@ -512,9 +513,13 @@ class AtmApp(App[int]):
                 self._pipe_virtual = float(pipeline.now)
                 self.pipeline = pipeline
                 pipeline.start(0)
+                pending, self._pipe_pending = self._pipe_pending, []
+                for call in pending:
+                    call(pipeline)
         except StoreError as exc:
             self.notify(f"pipeline not opened: {exc}", severity="error", timeout=10)
             self.pipeline_mode = False
+            self._pipe_pending = []
             return
         finally:
             self._pipe_opening = False
@@ -528,41 +533,44 @@ class AtmApp(App[int]):
         if pipeline is not None:
             await pipeline.close()
 
-    def action_produce(self) -> None:
+    def _on_pipeline(self, call: Callable[[Pipeline], object]) -> None:
+        """One Pipeline call per key; keys typed while the pipeline opens run, in order, once it is open."""
         if self.pipeline is not None:
-            self.pipeline.produce(1)
+            call(self.pipeline)
+        elif self._pipe_opening:
+            self._pipe_pending.append(call)
+
+    def action_produce(self) -> None:
+        self._on_pipeline(lambda p: p.produce(1))
 
     def action_burst(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.produce(BURST)
+        self._on_pipeline(lambda p: p.produce(BURST))
 
     def action_lose_ack(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.lose_next_acks(1)
+        self._on_pipeline(lambda p: p.lose_next_acks(1))
 
     def action_crash_consumer(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.crash_consumer()
+        self._on_pipeline(lambda p: p.crash_consumer())
 
     def action_crash_before_commit(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.crash_before_next_commits(1)
+        self._on_pipeline(lambda p: p.crash_before_next_commits(1))
 
     def action_consumer_mode(self) -> None:
-        if self.pipeline is not None:
-            self.pipeline.set_consumer_mode(_CONSUMER_CYCLE[self.pipeline.config.consumer])
-            self._request_bank()
+        self._on_pipeline(lambda p: p.set_consumer_mode(_CONSUMER_CYCLE[p.config.consumer]))
+        self._request_bank()
 
     def action_consumer(self, mode: str) -> None:
-        if self.pipeline is not None and mode in _CONSUMER_CYCLE:
-            self.pipeline.set_consumer_mode(mode)  # type: ignore[arg-type]
+        if mode in _CONSUMER_CYCLE:
+            self._on_pipeline(lambda p: p.set_consumer_mode(mode))  # type: ignore[arg-type]
             self._request_bank()
 
     def action_producer_idempotence(self) -> None:
         # Kafka reads enable.idempotence when the producer starts, so the service restarts with it.
-        if self.pipeline is not None:
-            self.pipeline.set_producer_idempotent(not self.pipeline.config.producer_idempotent)
-            self.pipeline.restart_producer()
+        def restart(p: Pipeline) -> None:
+            p.set_producer_idempotent(not p.config.producer_idempotent)
+            p.restart_producer()
+
+        self._on_pipeline(restart)
 
     def action_withdraw(self) -> None:
         if self.engine is not None:
