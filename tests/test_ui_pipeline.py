@@ -78,7 +78,7 @@ async def test_naive_consumer_crash_before_commit_charges_twice(tmp_path: Path) 
         assert crash in events(app)
         assert "↻ M1 delivered again (delivery 2)" in text
         assert "committed: a restart reads from 1" in text
-        assert "M1 charged 2 times" in caption(app)
+        assert "M1 charged 2 times: its offset was not committed" in caption(app)
         bank = bank_text(app)
         assert "⚠ M1: debited twice" in bank
         assert "Balance: Rs 49,000" in bank
@@ -274,3 +274,22 @@ async def test_reset_closes_the_pipeline_and_p_opens_a_new_one(tmp_path: Path) -
         await run(app, pilot, "w", seconds=5)
         assert charges(db) == [("M1", 1)]
         assert balance(db) == 49_500
+
+
+async def test_plain_producer_and_naive_consumer_charge_a_log_duplicate_twice(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    db = tmp_path / "bank.db"
+    async with app.run_test(size=(120, 36)) as pilot:
+        await enter_pipeline(app, pilot)
+        await run(app, pilot, "i", "i", "I", seconds=3)
+        assert "⚠ PLAIN" in toggles(app) and "⚠ NAIVE" in toggles(app)
+        await run(app, pilot, "h", "w")
+        assert app.pipeline is not None
+        assert [r.message_id for r in app.pipeline.broker.log[0]] == ["M1", "M1"]
+        # No crash: the two charges come from two offsets, and the view says so.
+        assert app.pipe_model.counts["consumer_crashes"] == 0
+        assert charges(db) == [("M1", 2)]
+        assert query(db, "SELECT next_offset FROM consumer_offsets") == [(2,)]
+        assert "M1 charged 2 times: a second copy of it in the log was processed too" in caption(app)
+        text = panel(app)
+        assert text.count("⚠ DOUBLE: charged 2x ⧉ in log 2x") == 2

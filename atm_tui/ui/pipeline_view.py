@@ -83,6 +83,7 @@ class PipelineModel:
         self.double_charged: list[str] = []  # ids charged more than once, in the order it happened
         self.appended_ids: dict[str, int] = {}  # message id -> times it is in the log
         self._fetched_at: dict[str, tuple[int, int]] = {}  # message id -> (partition, offset) last read
+        self._charged_at: dict[str, tuple[int, int]] = {}  # message id -> where it was first charged
         self.caption = DEFAULT_CAPTION
         self.bank_changed = False
         self.events = 0
@@ -204,14 +205,16 @@ class PipelineModel:
         self.bank_changed = True
         n = self.charges.get(ev.txn_id, 0) + 1
         self.charges[ev.txn_id] = n
+        first = self._charged_at.setdefault(ev.txn_id, (ev.partition, ev.offset))
         if n > 1:
             if n == 2:
                 self.double_charged.append(ev.txn_id)
             self._add(ev, "⚠", f"{ev.txn_id} CHARGED AGAIN ({n}x): double charge, {rupees(ev.amount)}", HOT)
-            self.caption = (
-                f"{ev.txn_id} charged {n} times: the consumer crashed before committing its offset"
-                " and processed the re-delivery again. No idempotency: the disaster."
-            )
+            if first == (ev.partition, ev.offset):
+                why = "its offset was not committed, so the re-delivery was processed again"
+            else:
+                why = "a second copy of it in the log was processed too"
+            self.caption = f"{ev.txn_id} charged {n} times: {why}. No idempotency: the disaster."
         else:
             self._add(
                 ev, "$", f"{ev.txn_id} charged {rupees(ev.amount)}, balance {rupees(ev.balance_after)}", GOOD
