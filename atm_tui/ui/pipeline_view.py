@@ -516,7 +516,7 @@ class PipelinePanel(Widget):
         return _crop(row, width)
 
     def _columns(self, width: int) -> Text:
-        gutter = "          " if width >= 64 else "  "
+        gutter = "consumer  " if width >= 64 else "  "  # the gutter holds the consumer's marks
         return Text(_fit(f"{gutter} off msg   pid/ep/seq charges", width), style=DIM)
 
     def _counters(self, width: int, *, short: bool = False) -> list[Text]:

@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots into assets/: `python -m atm_tui.ui.screenshot`.
 
-Runs the lesson's story (h h w, and compare mode) headless on a throwaway database with a fake
+Runs the lesson's story (h h w, compare mode, the pipeline's disaster) headless on a throwaway database with a fake
 wall clock, so the pictures are the same on every run; writes SVG, and PNG via rsvg-convert.
 """
 
@@ -20,6 +20,8 @@ SHOTS: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
     "atm-tui-story": (("h", "h", "w"), (120, 36)),
     "atm-tui-compare": (("c", "h", "h", "w"), (120, 36)),
     "atm-tui-narrow": (("h", "h", "w"), (80, 24)),
+    # Pipeline mode, naive consumer, a crash before the commit: M1 charged twice.
+    "atm-tui-pipeline": (("p", "i", "i", "K", "w", "w"), (120, 36)),
 }
 
 
