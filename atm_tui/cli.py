@@ -243,7 +243,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         print(f"ATM: {c['dispensed']} dispensed, {c['unknown']} unknown{last}")
         print(
             f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
-            f" ({report.ledger_rows} ledger rows)"
+            f" ({report.ledger_rows} ledger row{'' if report.ledger_rows == 1 else 's'})"
         )
         if report.ok:
             print("exactly-once invariants: all hold")
