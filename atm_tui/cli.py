@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -166,6 +167,11 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """'1 withdrawal', '5,000 withdrawals'."""
+    return f"{count:,} {word if count == 1 else (plural or word + 's')}"
+
+
 def _default_db() -> str:
     return str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
 
@@ -213,6 +219,15 @@ def run_simulate(args: argparse.Namespace) -> int:
         trace=args.trace,
         bridge=args.bridge,
     )
+    if args.crash_in_gap and args.mode != "split":
+        sys.stderr.write(
+            f"atm-tui: note: --crash-in-gap acts only in --mode split; the {args.mode} bank has no gap\n"
+        )
+    if args.hard_crash and not args.crash_in_gap:
+        sys.stderr.write("atm-tui: note: --hard-crash acts only with --crash-in-gap N\n")
+    if args.hard_crash and args.crash_in_gap:
+        # Said before the run: the process is about to be killed, and the file is the evidence.
+        sys.stderr.write(f"atm-tui: the bank will be killed in the gap; its file: {db}\n")
     try:
         result = asyncio.run(simulate(config, store, options))
     except StoreError as exc:
@@ -232,18 +247,20 @@ def run_simulate(args: argparse.Namespace) -> int:
         c = report.counts
         print(f"database: {db} (WAL, synchronous={result.synchronous})")
         print(
-            f"mode {args.mode}, seed {args.seed}: {c['withdrawals']} withdrawals, {c['attempts']} attempts,"
-            f" {c['deliveries']} deliveries at the bank"
+            f"mode {args.mode}, seed {args.seed}: {_n(c['withdrawals'], 'withdrawal')},"
+            f" {_n(c['attempts'], 'attempt')}, {_n(c['deliveries'], 'delivery', 'deliveries')} at the bank"
         )
+        crashes = f", {_n(c['crashes'], 'crash', 'crashes')} in the gap" if c["crashes"] else ""
         print(
-            f"bank: {c['processed']} processed, {c['replayed']} replayed, {c['in_progress']} in progress,"
-            f" {c['rejected']} rejected, {c['declined']} declined"
+            f"bank: {c['processed']:,} processed, {c['replayed']:,} replayed,"
+            f" {c['in_progress']:,} in progress, {c['rejected']:,} rejected,"
+            f" {c['declined']:,} declined{crashes}"
         )
         last = f" (last: {result.last_txn})" if result.last_txn else ""
-        print(f"ATM: {c['dispensed']} dispensed, {c['unknown']} unknown{last}")
+        print(f"ATM: {c['dispensed']:,} dispensed, {c['unknown']:,} unknown{last}")
         print(
             f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
-            f" ({report.ledger_rows} ledger row{'' if report.ledger_rows == 1 else 's'})"
+            f" ({_n(report.ledger_rows, 'ledger row')})"
         )
         if report.ok:
             print("exactly-once invariants: all hold")
@@ -308,3 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_app(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `atm-tui simulate | head -1`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
