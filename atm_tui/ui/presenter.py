@@ -179,7 +179,9 @@ class Presenter:
         note.display = pipeline
         if pipeline:
             note.update(self._pipeline_text)
-        keys = [b for b in PRESENTER_KEYS if b.show] + [b for b in KEYS if b.action not in BLOCKED and b.action != "pause"]
+        # Space means "next" here, so the pause key is not listed; refused keys are left out.
+        keys = [b for b in PRESENTER_KEYS if b.show]
+        keys += [b for b in KEYS if b.action not in BLOCKED and b.action != "pause"]
         if keybar.keys != keys:
             keybar.keys = keys
             keybar.refresh(layout=True)
