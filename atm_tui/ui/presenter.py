@@ -37,12 +37,12 @@ BLOCKED = frozenset({
 
 # Priority: a focused scroll area would otherwise take the arrows and Page Up/Down.
 PRESENTER_KEYS: list[Binding] = [
-    Binding("right", "next_step", "next", key_display="→/n/space", id="atm-tui.next_step", priority=True,
-            tooltip="Scenario: play the next step (again while a step plays: jump to its end)"),
+    Binding("right", "next_step", "next", key_display="→", id="atm-tui.next_step",
+            priority=True, tooltip="Scenario: the next step (while one plays: jump to its end)"),
     Binding("n", "next_step", "next", show=False, id="atm-tui.next_step.n"),
     Binding("pagedown", "next_step", "next", show=False, id="atm-tui.next_step.pagedown", priority=True),
-    Binding("left", "previous_step", "back", key_display="←/PgUp", id="atm-tui.previous_step", priority=True,
-            tooltip="Scenario: one step back, replayed exactly from the seed"),
+    Binding("left", "previous_step", "back", key_display="←", id="atm-tui.previous_step",
+            priority=True, tooltip="Scenario: one step back, replayed exactly from the seed"),
     Binding("pageup", "previous_step", "back", show=False, id="atm-tui.previous_step.pageup", priority=True),
 ]
 
@@ -105,7 +105,7 @@ class Presenter:
         self.autoplay = autoplay
         self.instant = instant  # --no-animation: a step jumps to its end
         self.in_step = False
-        self.shown_step = 0  # the step whose caption is on screen (begun or finished)
+        self.shown_step = player.position  # the step whose caption is on screen (begun or finished)
         self._finished_at: float | None = None
         self._pipeline_text = Text()
 
@@ -147,9 +147,11 @@ class Presenter:
         self.show()
 
     async def _show_pipeline(self) -> None:
-        head = Text("The log pipeline's own view is not in the app yet; this is its state as text "
+        text = Text()
+        text.append("The log pipeline's own view is not in the app yet; this is its state as text "
                     "(as in `atm-tui export --frames txt`).\n\n", style="italic")  # fmt: skip
-        self._pipeline_text = head + Text(await render_text(self.player))
+        text.append(await render_text(self.player))
+        self._pipeline_text = text
         self.show()
 
     def show(self) -> None:
