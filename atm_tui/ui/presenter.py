@@ -138,6 +138,7 @@ class Presenter:
             app._use_engine(engine)
             app._t0 = 0  # a scenario's clock always starts at 0; back() must not shift the diagram
             view = app.view
+            view.atm.detail = "The scenario drives this ATM: → plays the next step."
             for ev in player.events:
                 view(ev)
             view.bank_changed = False
