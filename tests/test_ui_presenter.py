@@ -259,9 +259,46 @@ async def test_palette_plays_a_scenario_on_its_own_file(tmp_path: Path) -> None:
         while not app.presenter.player.done:
             await press(app, pilot, "right")
         assert balance(tmp_path / "scenarios" / "naive.db") == 35_000
-    # The user's bank was closed, not touched.
-    assert balance(tmp_path / "bank.db") == 45_000
-    assert query(tmp_path / "bank.db", "SELECT count(*) FROM ledger") == [(1,)]
+        # The user's bank was closed, not touched.
+        assert balance(tmp_path / "bank.db") == 45_000
+        assert query(tmp_path / "bank.db", "SELECT count(*) FROM ledger") == [(1,)]
+        # Leave the scenario from the palette: the app is back on the user's bank, keys work again.
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"leave it")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot, 0)
+        assert app.presenter is None and not app.query_one(CaptionBar).display
+        await pilot.press("w")
+        await settle(app, pilot, 60)
+        assert query(tmp_path / "bank.db", "SELECT txn_id FROM ledger ORDER BY id") == [("T123",), ("T124",)]
+        assert balance(tmp_path / "bank.db") == 40_000
+        assert balance(tmp_path / "scenarios" / "naive.db") == 35_000
+
+
+async def test_space_still_pauses_outside_a_scenario(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.paused
+        await pilot.press("n", "right")
+        await settle(app, pilot, 1)
+        assert app.presenter is None and app.engine is not None and app.engine.atm.last is None
+
+
+async def test_the_palette_pause_still_pauses_in_a_scenario(tmp_path: Path) -> None:
+    app = presenter_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot, 0)
+        await app.run_action("pause")
+        assert app.paused
+        await press(app, pilot, "right", seconds=5)
+        assert app.presenter is not None and app.presenter.in_step  # the clock is paused
+        await app.run_action("pause")
+        await settle(app, pilot, 1)
+        assert not app.presenter.in_step and "step 1 of 5" in caption(app)
 
 
 def test_autoplay_needs_a_scenario(capsys: pytest.CaptureFixture[str]) -> None:

@@ -155,6 +155,8 @@ class AtmApp(App[int]):
 
     @property
     def db_label(self) -> str:
+        if self.presenter is not None and not self.settings.shown_db:
+            return self.presenter.player.db_path
         return self.settings.shown_db or self.settings.db
 
     async def on_load(self) -> None:
@@ -491,9 +493,6 @@ class AtmApp(App[int]):
         self.view.show_twin = engine.compare
 
     def action_pause(self) -> None:
-        if self.presenter is not None:
-            self.presenter_next()  # a presenter's clicker: space is "next" while a scenario plays
-            return
         self.paused = not self.paused
         self._last_wall = self.settings.wall()
         self._render_now()
@@ -626,6 +625,13 @@ class AtmApp(App[int]):
 
         await switch(self, name)
 
+    @work(group="presenter", exit_on_error=False)
+    async def leave_scenario(self) -> None:
+        """Back from a scenario to the bank the app was started on (the palette)."""
+        from atm_tui.ui.presenter import leave
+
+        await leave(self)
+
     def on_key(self, event: events.Key) -> None:
         # A refused key (greyed out) reaches here: say why nothing happened.
         if self.presenter is not None:
@@ -682,26 +688,24 @@ def run(args: argparse.Namespace) -> int:
     """`atm-tui` with no sub-command: open the app on the chosen (or the default) database."""
     scenario = getattr(args, "scenario", None)
     seed = getattr(args, "seed", None)
-    if scenario is None:
-        for flag in ("autoplay",):
-            if getattr(args, flag, False):
-                sys.stderr.write(f"atm-tui: error: --{flag} plays a scenario; add --scenario NAME\n")
-                return EXIT_STORE
-        db_or_error = _live_db(args)
-    else:
-        db_or_error = _scenario_db(args, scenario)
-    if db_or_error.startswith("atm-tui: error: "):
-        sys.stderr.write(db_or_error + "\n")
+    if scenario is None and getattr(args, "autoplay", False):
+        sys.stderr.write("atm-tui: error: --autoplay plays a scenario; add --scenario NAME\n")
         return EXIT_STORE
+    scenario_db = _scenario_db(args, scenario) if scenario else ""
+    db = _live_db(args)
+    for checked in (scenario_db, db):
+        if checked.startswith("atm-tui: error: "):
+            sys.stderr.write(checked + "\n")
+            return EXIT_STORE
     settings = Settings(
-        db=db_or_error,
+        db=db,
         fresh=bool(getattr(args, "fresh", False)),
         seed=0 if seed is None else int(seed),
         opening_balance=int(getattr(args, "opening_balance", 50_000)),
         synchronous=getattr(args, "synchronous", "normal"),
         scenario=scenario,
         scenario_seed=seed,
-        scenario_dir=str(Path(db_or_error).parent) if scenario else None,
+        scenario_dir=str(Path(scenario_db).parent) if scenario else None,
         autoplay=bool(getattr(args, "autoplay", False)),
         no_animation=bool(getattr(args, "no_animation", False)),
     )

@@ -40,6 +40,8 @@ PRESENTER_KEYS: list[Binding] = [
     Binding("right", "next_step", "next", key_display="→", id="atm-tui.next_step",
             priority=True, tooltip="Scenario: the next step (while one plays: jump to its end)"),
     Binding("n", "next_step", "next", show=False, id="atm-tui.next_step.n"),
+    # Checked before the pause key: outside a scenario next_step is off and space pauses.
+    Binding("space", "next_step", "next", show=False, id="atm-tui.next_step.space", priority=True),
     Binding("pagedown", "next_step", "next", show=False, id="atm-tui.next_step.pagedown", priority=True),
     Binding("left", "previous_step", "back", key_display="←", id="atm-tui.previous_step",
             priority=True, tooltip="Scenario: one step back, replayed exactly from the seed"),
@@ -304,7 +306,6 @@ async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = N
             raise StoreError(f"scenario folder {folder}: {exc.strerror or exc}") from None
         db = str(scenario_db(folder, scenario))
         check_path(db)
-        s.db = db
         player = ScenarioPlayer(scenario, db, seed=s.scenario_seed, bridge="aiosqlite")
         await player.open()
         owned = True
@@ -320,6 +321,46 @@ async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = N
     return presenter
 
 
+async def _close_current(app: AtmApp) -> None:
+    old_engine, old = app.engine, app.presenter
+    app.engine = None  # the bank reader stops before anything is closed
+    while app._bank_reading:
+        await asyncio.sleep(0.005)
+    if app._unsubscribe is not None:
+        app._unsubscribe()
+        app._unsubscribe = None
+    if old is not None:
+        await old.close()
+    elif old_engine is not None:
+        await old_engine.close()
+    app.presenter = None
+
+
+async def leave(app: AtmApp) -> None:
+    """Close the scenario and open the app's own bank again, as at start-up."""
+    if app.presenter is None:
+        return
+    async with app._lock:
+        await _close_current(app)
+        for selector, shown in (("#scenario-caption", False), ("#scenario-pipeline", False),
+                                ("#caption", True), ("#panes", True)):  # fmt: skip
+            app.query_one(selector).display = shown
+        keybar = app.query_one(KeyBar)
+        keybar.keys = list(KEYS)
+        keybar.refresh(layout=True)
+        app.settings.fresh = False  # --fresh meant the start, not every return
+        try:
+            engine = await app._open()
+        except StoreError as exc:
+            app.notify(str(exc), severity="error", timeout=12)
+            return
+        app._use_engine(engine)
+        await app._read_bank_now()
+        app._bind_widgets()
+    app.notify(f"back on your bank: {app.db_label}", timeout=4)
+    app._render_all()
+
+
 async def switch(app: AtmApp, name: str) -> None:
     """The palette: close what is on screen (live bank or scenario) and play `name` instead."""
     try:
@@ -328,24 +369,16 @@ async def switch(app: AtmApp, name: str) -> None:
         app.notify(str(exc), title="scenario not loaded", severity="error", timeout=12)
         return
     async with app._lock:
-        old_engine, old = app.engine, app.presenter
-        app.engine = None  # the bank reader stops before anything is closed
-        while app._bank_reading:
-            await asyncio.sleep(0.005)
-        if app._unsubscribe is not None:
-            app._unsubscribe()
-            app._unsubscribe = None
-        if old is not None:
-            await old.close()
-        elif old_engine is not None:
-            await old_engine.close()
-        app.presenter = None
+        await _close_current(app)
         try:
             await start(app, name)
         except (ScenarioError, StoreError) as exc:
             app.notify(str(exc), title="scenario not loaded", severity="error", timeout=12)
             return
     app._render_all()
+
+
+LEAVE = "Scenario: leave it, back to your bank"
 
 
 class ScenarioCommands(Provider):
@@ -368,13 +401,25 @@ class ScenarioCommands(Provider):
         app: AtmApp = self.app  # type: ignore[assignment]
         app.play_scenario(name)
 
+    async def _leave(self) -> None:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        app.leave_scenario()
+
+    def _leave_hit(self) -> bool:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        return app.presenter is not None and app.presenter.owned
+
     async def discover(self) -> Hits:
+        if self._leave_hit():
+            yield DiscoveryHit(LEAVE, self._leave, help="Close the scenario and open your own bank again")
         for name, title in self._list():
             yield DiscoveryHit(f"Scenario: {name}", partial(self._play, name), help=title)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         typed = query.strip()
+        if self._leave_hit() and matcher.match(LEAVE) > 0:
+            yield Hit(matcher.match(LEAVE), matcher.highlight(LEAVE), self._leave, text=LEAVE)
         if typed.endswith(".toml"):
             yield Hit(1.0, f"Scenario file: {typed}", partial(self._play, typed), text=typed,
                       help="Play your own scenario file")
