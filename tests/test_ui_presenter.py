@@ -378,3 +378,17 @@ def test_snapshot_caption_bar_mid_scenario(
         await _at_step(app, pilot, 3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_help_lists_the_presenter_keys_and_the_refused_ones(tmp_path: Path) -> None:
+    from atm_tui.ui.screens import HelpScreen
+
+    app = presenter_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot, 0)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-keys", Static).render())
+        assert "Scenario: next step (also n, space, Page Down)" in text
+        assert "unless m changed it) (off while a scenario plays)" in text

@@ -38,13 +38,14 @@ BLOCKED = frozenset({
 # Priority: a focused scroll area would otherwise take the arrows and Page Up/Down.
 PRESENTER_KEYS: list[Binding] = [
     Binding("right", "next_step", "next", key_display="→", id="atm-tui.next_step",
-            priority=True, tooltip="Scenario: the next step (while one plays: jump to its end)"),
+            priority=True,
+            tooltip="Scenario: next step (also n, space, Page Down); while one plays, jump to its end"),
     Binding("n", "next_step", "next", show=False, id="atm-tui.next_step.n"),
     # Checked before the pause key: outside a scenario next_step is off and space pauses.
     Binding("space", "next_step", "next", show=False, id="atm-tui.next_step.space", priority=True),
     Binding("pagedown", "next_step", "next", show=False, id="atm-tui.next_step.pagedown", priority=True),
     Binding("left", "previous_step", "back", key_display="←", id="atm-tui.previous_step",
-            priority=True, tooltip="Scenario: one step back, replayed exactly from the seed"),
+            priority=True, tooltip="Scenario: one step back (also Page Up), replayed exactly from the seed"),
     Binding("pageup", "previous_step", "back", show=False, id="atm-tui.previous_step.pageup", priority=True),
 ]
 
