@@ -392,3 +392,17 @@ async def test_help_lists_the_presenter_keys_and_the_refused_ones(tmp_path: Path
         text = str(app.screen.query_one("#help-keys", Static).render())
         assert "Scenario: next step (also n, space, Page Down)" in text
         assert "unless m changed it) (off while a scenario plays)" in text
+
+
+def test_the_command_line_scenario_gets_its_own_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import atm_tui.ui.app as app_module
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    seen: list[Any] = []
+    monkeypatch.setattr(app_module.AtmApp, "run", lambda self: seen.append(self.settings) or 0)
+    assert main(["--scenario", "t123", "--autoplay", "--no-animation"]) == 0
+    s = seen[0]
+    assert s.scenario == "t123" and s.scenario_seed is None and s.autoplay and s.no_animation
+    assert Path(s.scenario_dir) == tmp_path / "atm-tui" / "scenarios"
+    assert Path(s.db) == tmp_path / "atm-tui" / "bank.db"  # the user's bank: opened only on leaving
+    assert not Path(s.db).exists()
