@@ -194,13 +194,13 @@ class Presenter:
         app._render_top()
 
     def explain(self, key: str) -> None:
-        """A refused key was pressed: say why, once per key and step."""
+        """A refused key was pressed: say why nothing happened."""
         action = _KEY_ACTIONS.get(key)
         if action not in BLOCKED:
             return
         self.app.notify(
-            f"{key} is off while a scenario plays: it would change the story on file. "
-            "Leave the scenario (q, then atm-tui) to try it on your own bank.",
+            f"{key} is off while a scenario plays: it would change the story on file. To try it on "
+            "your own bank, leave the scenario (ctrl+p, Scenario: leave it).",
             timeout=5,
         )
 
@@ -231,7 +231,11 @@ class Presenter:
             app.engine = None  # the bank reader stops before the file is emptied
             while app._bank_reading:
                 await asyncio.sleep(0.005)
-            moved = await self.player.back()
+            try:
+                moved = await self.player.back()
+            except StoreError as exc:  # the scenario's file became unusable (locked, disk full)
+                app.notify(str(exc), title="cannot step back", severity="error", timeout=12)
+                return
             self.in_step = False
             self.shown_step = self.player.position
             self._finished_at = app.settings.wall()
