@@ -85,7 +85,7 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
     p.add_argument("--seed", type=_int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
-                   help="seed of the one RNG every network decision draws from (default 0)")
+                   help="seed of the one RNG every network decision draws (default 0; a scenario: its own)")
     p.add_argument("--opening-balance", type=_opening, default=50_000, metavar="RS",
                    help="opening balance of a new account, whole rupees (default 50000)")
     p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
@@ -101,6 +101,12 @@ def build_parser() -> Parser:
     parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     parser.add_argument("--scenario", type=_scenario, metavar="NAME",
                         help="present a scenario step by step (see `atm-tui scenarios`), or a .toml file")
+    parser.add_argument("--autoplay", action="store_true",
+                        help="with --scenario: play every step with fixed pacing (for a recording)")
+    parser.add_argument("--no-animation", action="store_true",
+                        help="no Textual animations; a scenario's step jumps to its end (clean captures)")
+    # The app's --seed: a scenario keeps its own seed unless one is given; a live run uses 0.
+    parser.set_defaults(seed=None)
 
     sub.add_parser("scenarios", help="list the built-in scenarios, one line each",
                    description="List every built-in scenario with a one-line summary.")
@@ -113,7 +119,7 @@ def build_parser() -> Parser:
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
     exp.add_argument("--frames", default="txt", metavar="EXT",
-                     help="frame format by extension (default txt; the app adds svg)")
+                     help="frame format by extension: txt (default), or svg (the app's real screen)")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -290,6 +296,11 @@ def run_scenarios(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, export
     from atm_tui.scenarios.loader import ScenarioError, load
+
+    try:
+        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg: screenshots of the app)
+    except ImportError:  # pragma: no cover - the UI ships with the package
+        pass
 
     if args.frames not in FRAME_FORMATS:
         accepted = ", ".join(sorted(FRAME_FORMATS))
