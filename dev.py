@@ -52,6 +52,8 @@ def main(argv: list[str]) -> int:
         return 2
     ensure_venv()
     command, rest = argv[0], argv[1:]
+    if rest[:1] == ["--"]:  # `python3 dev.py demo -- --fresh` passes the rest through as is
+        rest = rest[1:]
     if command == "demo":
         return _run(BIN / "atm-tui", *rest)
     if command == "bench":

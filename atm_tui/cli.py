@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -84,7 +85,7 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
     p.add_argument("--seed", type=_int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
-                   help="seed of the one RNG every network decision draws from (default 0)")
+                   help="seed of the one RNG every network decision draws (default 0; a scenario: its own)")
     p.add_argument("--opening-balance", type=_opening, default=50_000, metavar="RS",
                    help="opening balance of a new account, whole rupees (default 50000)")
     p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
@@ -100,6 +101,12 @@ def build_parser() -> Parser:
     parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     parser.add_argument("--scenario", type=_scenario, metavar="NAME",
                         help="present a scenario step by step (see `atm-tui scenarios`), or a .toml file")
+    parser.add_argument("--autoplay", action="store_true",
+                        help="with --scenario: play every step with fixed pacing (for a recording)")
+    parser.add_argument("--no-animation", action="store_true",
+                        help="no Textual animations; a scenario's step jumps to its end (clean captures)")
+    # The app's --seed: a scenario keeps its own seed unless one is given; a live run uses 0.
+    parser.set_defaults(seed=None)
 
     sub.add_parser("scenarios", help="list the built-in scenarios, one line each",
                    description="List every built-in scenario with a one-line summary.")
@@ -112,7 +119,7 @@ def build_parser() -> Parser:
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
     exp.add_argument("--frames", default="txt", metavar="EXT",
-                     help="frame format by extension (default txt; the app adds svg)")
+                     help="frame format by extension: txt (default), or svg (the app's real screen)")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -166,6 +173,11 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """'1 withdrawal', '5,000 withdrawals'."""
+    return f"{count:,} {word if count == 1 else (plural or word + 's')}"
+
+
 def _default_db() -> str:
     return str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
 
@@ -213,6 +225,15 @@ def run_simulate(args: argparse.Namespace) -> int:
         trace=args.trace,
         bridge=args.bridge,
     )
+    if args.crash_in_gap and args.mode != "split":
+        sys.stderr.write(
+            f"atm-tui: note: --crash-in-gap acts only in --mode split; the {args.mode} bank has no gap\n"
+        )
+    if args.hard_crash and not args.crash_in_gap:
+        sys.stderr.write("atm-tui: note: --hard-crash acts only with --crash-in-gap N\n")
+    if args.hard_crash and args.crash_in_gap:
+        # Said before the run: the process is about to be killed, and the file is the evidence.
+        sys.stderr.write(f"atm-tui: the bank will be killed in the gap; its file: {db}\n")
     try:
         result = asyncio.run(simulate(config, store, options))
     except StoreError as exc:
@@ -232,18 +253,20 @@ def run_simulate(args: argparse.Namespace) -> int:
         c = report.counts
         print(f"database: {db} (WAL, synchronous={result.synchronous})")
         print(
-            f"mode {args.mode}, seed {args.seed}: {c['withdrawals']} withdrawals, {c['attempts']} attempts,"
-            f" {c['deliveries']} deliveries at the bank"
+            f"mode {args.mode}, seed {args.seed}: {_n(c['withdrawals'], 'withdrawal')},"
+            f" {_n(c['attempts'], 'attempt')}, {_n(c['deliveries'], 'delivery', 'deliveries')} at the bank"
         )
+        crashes = f", {_n(c['crashes'], 'crash', 'crashes')} in the gap" if c["crashes"] else ""
         print(
-            f"bank: {c['processed']} processed, {c['replayed']} replayed, {c['in_progress']} in progress,"
-            f" {c['rejected']} rejected, {c['declined']} declined"
+            f"bank: {c['processed']:,} processed, {c['replayed']:,} replayed,"
+            f" {c['in_progress']:,} in progress, {c['rejected']:,} rejected,"
+            f" {c['declined']:,} declined{crashes}"
         )
         last = f" (last: {result.last_txn})" if result.last_txn else ""
-        print(f"ATM: {c['dispensed']} dispensed, {c['unknown']} unknown{last}")
+        print(f"ATM: {c['dispensed']:,} dispensed, {c['unknown']:,} unknown{last}")
         print(
             f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
-            f" ({report.ledger_rows} ledger rows)"
+            f" ({_n(report.ledger_rows, 'ledger row')})"
         )
         if report.ok:
             print("exactly-once invariants: all hold")
@@ -273,6 +296,11 @@ def run_scenarios(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, export
     from atm_tui.scenarios.loader import ScenarioError, load
+
+    try:
+        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg: screenshots of the app)
+    except ImportError:  # pragma: no cover - the UI ships with the package
+        pass
 
     if args.frames not in FRAME_FORMATS:
         accepted = ", ".join(sorted(FRAME_FORMATS))
@@ -308,3 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_app(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `atm-tui simulate | head -1`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -225,3 +225,24 @@ def test_db_locked_mid_run(tmp_path: Path, bridge: str) -> None:
 def test_trace_that_cannot_be_written(tmp_path: Path) -> None:
     proc = run_cli("simulate", "--db", str(tmp_path / "bank.db"), "--trace", "/dev/full")
     assert_refused(proc, "--trace /dev/full", "No space left")
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`atm-tui simulate ... | head -1`: the pipe closes under the writer."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atm_tui", "simulate", "--db", str(tmp_path / "b.db"), "--withdrawals", "300"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `head` exiting before the report is printed
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err
+
+
+def test_a_crash_flag_that_cannot_act_says_so(tmp_path: Path) -> None:
+    proc = run_cli("simulate", "--db", str(tmp_path / "b.db"), "--crash-in-gap", "1")
+    assert proc.returncode == 0
+    note = "atm-tui: note: --crash-in-gap acts only in --mode split; the idempotent bank has no gap\n"
+    assert proc.stderr == note
+    assert query(str(tmp_path / "b.db"), "SELECT count(*) FROM ledger") == [(1,)]

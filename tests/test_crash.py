@@ -116,6 +116,7 @@ def test_split_mode_crash_in_the_gap_then_the_same_id_debits_twice(tmp_path: Pat
     story = ("--withdrawals", "1", "--db", str(db), "--mode", "split", "--bridge", bridge)
     killed = run_cli("simulate", *story, "--crash-in-gap", "1", "--hard-crash")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert str(db) in killed.stderr, "the killed run must have named its file first"
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

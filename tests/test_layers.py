@@ -1,4 +1,4 @@
-"""Layers: the bank and the engine never import Textual (DESIGN.md), checked two ways."""
+"""Layers: bank/, sim/ and scenarios/ never import Textual (DESIGN.md), checked two ways."""
 
 from __future__ import annotations
 
@@ -43,11 +43,17 @@ def offenders(folder: Path) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("layer", ["bank", "sim"])
+@pytest.mark.parametrize("layer", ["bank", "sim", "scenarios"])
 def test_no_textual_import_in_the_source(layer: str) -> None:
     files = list((PACKAGE / layer).rglob("*.py"))
     assert len(files) >= 4, "the scan must see the layer's files"
     assert offenders(PACKAGE / layer) == []
+
+
+def test_the_panes_model_is_textual_free() -> None:
+    # ui/view.py is plain Python, so the panes' logic can be read and tested alone.
+    view = PACKAGE / "ui" / "view.py"
+    assert [m for _, m in imported_modules(view) if m.split(".")[0] in FORBIDDEN] == []
 
 
 def test_the_scan_catches_a_textual_import(tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ def test_story_through_the_cli(tmp_path: Path) -> None:
     proc = run_cli(*STORY, "--db", str(db), "--trace", str(trace), "--check")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    assert "Rs 50,000 -> Rs 45,000 (1 ledger rows)" in proc.stdout
+    assert "Rs 50,000 -> Rs 45,000 (1 ledger row)" in proc.stdout
     assert "3 deliveries at the bank" in proc.stdout
     assert "1 dispensed" in proc.stdout
     assert_idempotent_story(str(db), trace)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -32,6 +32,7 @@ from atm_tui.sim.pipeline import Pipeline, PipelineConfig
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.messages import BankChanged, EngineChanged
 from atm_tui.ui.pipeline_view import PipelineModel, PipelinePanel, PipelineToggles
+from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS, CaptionBar, PipelineNote, Presenter
 from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
 from atm_tui.ui.view import View
 from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles, set_text
@@ -41,12 +42,20 @@ if TYPE_CHECKING:
 
     from textual.command import Provider
 
+    from atm_tui.scenarios.player import ScenarioPlayer
+
 
 def _commands() -> type[Provider]:
     # Loaded when the palette first opens, not at start-up.
     from atm_tui.ui.commands import AtmCommands
 
     return AtmCommands
+
+
+def _scenario_commands() -> type[Provider]:
+    from atm_tui.ui.presenter import ScenarioCommands
+
+    return ScenarioCommands
 
 
 FRAME_RATE = 20  # redraws a second from engine bursts (keys redraw at once)
@@ -86,6 +95,13 @@ class Settings:
     tick: float = 1 / 30
     theme: str = DEFAULT.name
     storm_size: int = STORM_SIZE
+    # Presenter mode: a scenario (name or .toml path) played on its own file in scenario_dir.
+    scenario: str | None = None
+    scenario_seed: int | None = None  # None: the scenario's own seed
+    scenario_dir: str | None = None  # default: <data dir>/scenarios
+    autoplay: bool = False
+    no_animation: bool = False
+    player: ScenarioPlayer | None = None  # the export's frames: show this player, do not own it
 
 
 class AtmApp(App[int]):
@@ -93,8 +109,8 @@ class AtmApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "atm-tui"
-    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
-    COMMANDS = App.COMMANDS | {_commands}
+    BINDINGS: ClassVar[list[BindingType]] = [*KEYS, *PRESENTER_KEYS]
+    COMMANDS = App.COMMANDS | {_commands, _scenario_commands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
@@ -138,11 +154,16 @@ class AtmApp(App[int]):
         self._pipe_unsubscribe: Callable[[], None] | None = None
         self._pipe_opening = False
         self._pipe_pending: list[Callable[[Pipeline], object]] = []
+        self.presenter: Presenter | None = None
+        if settings.no_animation:
+            self.animation_level = "none"
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
         yield Static(id="caption")
+        yield CaptionBar(id="scenario-caption")
+        yield PipelineNote(id="scenario-pipeline")
         with Horizontal(id="panes"):
             # Compose order suits the narrow grid; wide layouts dock the ATM left and the banks right.
             yield AtmPane(id="atm")
@@ -160,11 +181,18 @@ class AtmApp(App[int]):
 
     @property
     def db_label(self) -> str:
+        if self.presenter is not None and not self.settings.shown_db:
+            return self.presenter.player.db_path
         return self.settings.shown_db or self.settings.db
 
     async def on_load(self) -> None:
         # Open SQLite and read the bank before the first paint, so the first frame is complete.
         try:
+            if self.settings.scenario or self.settings.player:
+                from atm_tui.ui.presenter import start
+
+                await start(self, self.settings.scenario, self.settings.player)
+                return
             engine = await self._open()
         except StoreError as exc:
             self.error = str(exc)
@@ -184,6 +212,8 @@ class AtmApp(App[int]):
         self._bind_widgets()
         self._last_wall = self.settings.wall()
         self._render_all()
+        if self.presenter is not None:
+            self.presenter.show()
         self.set_interval(self.settings.tick, self.pace, name="pace")
 
     async def _open(self) -> Engine:
@@ -220,6 +250,9 @@ class AtmApp(App[int]):
         self._pending_bank = []
 
     async def on_unmount(self) -> None:
+        if self.presenter is not None:
+            await self.presenter.close()
+            self.engine = None
         await self._close_pipeline()
         if self.engine is not None:
             await self.engine.close()
@@ -232,7 +265,10 @@ class AtmApp(App[int]):
             wall = self.settings.wall()
             elapsed, self._last_wall = wall - self._last_wall, wall
             engine = self.engine
+            presenter = self.presenter
             if engine is None:
+                if presenter is not None and not self.paused:
+                    await presenter.advance(0)  # a pipeline scenario: autoplay only
                 return
             pipeline = self.pipeline
             if self.pipeline_mode and pipeline is not None:
@@ -246,7 +282,9 @@ class AtmApp(App[int]):
             elif not self.paused and elapsed > 0:
                 self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
                 target = int(self._virtual)
-                if target > engine.now:
+                if presenter is not None:
+                    await presenter.advance(target)
+                elif target > engine.now:
                     await engine.advance_to(target)
             self._render_top()
 
@@ -419,11 +457,11 @@ class AtmApp(App[int]):
             f" · cash {c['dispensed']} · unknown {c['unknown']}"
         )
         self._update("#counters", counters)
-        enabled = tuple(self.check_action(b.action, ()) for b in KEYS)
+        bar = self.query_one(KeyBar)
+        enabled = tuple(self.check_action(b.action, ()) for b in bar.keys)  # presenter mode lists its own
         if enabled != self._keys_enabled:
             self._keys_enabled = enabled
-            bar = self.query_one(KeyBar)
-            bar.states = {b.action: state for b, state in zip(KEYS, enabled, strict=True)}
+            bar.states = {b.action: state for b, state in zip(bar.keys, enabled, strict=True)}
             bar.refresh(layout=True)  # a mode switch can change how many keys are listed
         # On the panes only: a class on the screen would restyle every widget.
         self.query_one("#panes").set_class(engine is not None and engine.compare, "-compare")
@@ -458,6 +496,13 @@ class AtmApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("quit", "help", "screenshot", "projector", "command_palette"):
             return True
+        if action in ("next_step", "previous_step"):
+            return True if self.presenter is not None else False
+        if self.presenter is not None:
+            if action == "pipeline" or action in _PIPELINE_ACTIONS:
+                return False  # the scenario owns the screen; the pipeline view is for a live run
+            # The story is on file: a key that adds to it would make it another story.
+            return None if action in BLOCKED else True
         if self.engine is None:
             return None if action in _ACTIONS or action in ("pipeline", "consumer") else True
         if action == "pipeline":
@@ -524,6 +569,15 @@ class AtmApp(App[int]):
         finally:
             self._pipe_opening = False
             self._switched()
+
+    async def _leave_pipeline(self) -> None:
+        """Close the pipeline and show the ATM's panes again (a scenario is about to take the screen)."""
+        async with self._lock:
+            await self._close_pipeline()
+        if self.pipeline_mode:
+            self.pipeline_mode = False
+            with _teardown_safe():
+                self._show_mode()
 
     async def _close_pipeline(self) -> None:
         pipeline, self.pipeline = self.pipeline, None
@@ -751,6 +805,43 @@ class AtmApp(App[int]):
             return
         self.notify(f"screenshot saved: {saved}", timeout=8)
 
+    # -- presenter mode ---------------------------------------------------------------------------
+    def action_next_step(self) -> None:
+        self.presenter_next()
+
+    def action_previous_step(self) -> None:
+        self.presenter_back()
+
+    @work(group="presenter", exit_on_error=False)
+    async def presenter_next(self) -> None:
+        if self.presenter is not None:
+            await self.presenter.next()
+
+    @work(group="presenter", exit_on_error=False)
+    async def presenter_back(self) -> None:
+        if self.presenter is not None:
+            await self.presenter.back()
+
+    @work(group="presenter", exit_on_error=False)
+    async def play_scenario(self, name: str) -> None:
+        """Leave what is on screen and play scenario `name` (the palette's "Scenario: ...")."""
+        from atm_tui.ui.presenter import switch
+
+        await self._leave_pipeline()
+        await switch(self, name)
+
+    @work(group="presenter", exit_on_error=False)
+    async def leave_scenario(self) -> None:
+        """Back from a scenario to the bank the app was started on (the palette)."""
+        from atm_tui.ui.presenter import leave
+
+        await leave(self)
+
+    def on_key(self, event: events.Key) -> None:
+        # A refused key (greyed out) reaches here: say why nothing happened.
+        if self.presenter is not None:
+            self.presenter.explain(event.key)
+
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
         # Our own provider lists every key; keep Textual's theme and quit entries beside it.
         return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys", "Quit")]
@@ -802,24 +893,28 @@ def default_db() -> str:
 
 def run(args: argparse.Namespace) -> int:
     """`atm-tui` with no sub-command: open the app on the chosen (or the default) database."""
-    try:
-        db = args.db or default_db()
-    except OSError as exc:
-        sys.stderr.write(f"atm-tui: error: data folder {_data_dir()}: {exc.strerror or exc}; use --db PATH\n")
+    scenario = getattr(args, "scenario", None)
+    seed = getattr(args, "seed", None)
+    if scenario is None and getattr(args, "autoplay", False):
+        sys.stderr.write("atm-tui: error: --autoplay plays a scenario; add --scenario NAME\n")
         return EXIT_STORE
-    try:
-        # A wrong path fails here, in one line, before the screen is taken over; a locked or
-        # corrupt file is found on opening and shown on screen (and repeated here on exit).
-        check_path(db)
-    except StoreError as exc:
-        sys.stderr.write(f"atm-tui: error: {exc}\n")
-        return EXIT_STORE
+    scenario_db = _scenario_db(args, scenario) if scenario else ""
+    db = _live_db(args)
+    for checked in (scenario_db, db):
+        if checked.startswith("atm-tui: error: "):
+            sys.stderr.write(checked + "\n")
+            return EXIT_STORE
     settings = Settings(
         db=db,
         fresh=bool(getattr(args, "fresh", False)),
-        seed=int(getattr(args, "seed", 0)),
+        seed=0 if seed is None else int(seed),
         opening_balance=int(getattr(args, "opening_balance", 50_000)),
         synchronous=getattr(args, "synchronous", "normal"),
+        scenario=scenario,
+        scenario_seed=seed,
+        scenario_dir=str(Path(scenario_db).parent) if scenario else None,
+        autoplay=bool(getattr(args, "autoplay", False)),
+        no_animation=bool(getattr(args, "no_animation", False)),
     )
     app = AtmApp(settings)
     code = app.run()
@@ -827,3 +922,42 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"atm-tui: error: {app.error}\n")
         return EXIT_STORE
     return code or 0
+
+
+def _live_db(args: argparse.Namespace) -> str:
+    """The bank file to explore, checked; or the one-line error (prefixed "atm-tui: error: ")."""
+    try:
+        db = args.db or default_db()
+    except OSError as exc:
+        return f"atm-tui: error: data folder {_data_dir()}: {exc.strerror or exc}; use --db PATH"
+    try:
+        # A wrong path fails here, in one line, before the screen is taken over; a locked or
+        # corrupt file is found on opening and shown on screen (and repeated here on exit).
+        check_path(db)
+    except StoreError as exc:
+        return f"atm-tui: error: {exc}"
+    return db
+
+
+def _scenario_db(args: argparse.Namespace, name: str) -> str:
+    """A scenario's own file, <data dir>/scenarios/<name>.db: the player empties it on every run."""
+    from atm_tui.scenarios.loader import ScenarioError, load
+
+    if getattr(args, "db", None):
+        return (
+            "atm-tui: error: --db with --scenario: a scenario plays on its own file (it is emptied"
+            " on every step back), never on your bank; leave --db out"
+        )
+    try:
+        scenario = load(name)
+        folder = _data_dir() / "scenarios"
+        folder.mkdir(parents=True, exist_ok=True)
+        db = str(folder / f"{scenario.name}.db")
+        check_path(db)
+    except ScenarioError as exc:
+        return f"atm-tui: error: {exc}"
+    except OSError as exc:
+        return f"atm-tui: error: data folder {_data_dir()}: {exc.strerror or exc}"
+    except StoreError as exc:
+        return f"atm-tui: error: {exc}"
+    return db

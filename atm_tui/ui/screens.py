@@ -37,10 +37,15 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
+        from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS
+
         table = Text()
-        for b in KEYS:
-            table.append(f"{b.key_display or b.key:>6}  ", style="bold")
-            table.append(f"{b.tooltip}\n")
+        presenting = getattr(self.app, "presenter", None) is not None
+        for b in [*(k for k in PRESENTER_KEYS if k.show), *KEYS] if presenting else KEYS:
+            off = presenting and b.action in BLOCKED
+            table.append(f"{b.key_display or b.key:>6}  ", style="bold dim" if off else "bold")
+            note = " (off while a scenario plays)" if off else ""
+            table.append(f"{b.tooltip}{note}\n", style="dim" if off else "")
         with Vertical(id="help-box"):
             yield Label("atm-tui: keys", id="help-title")
             with VerticalScroll():

@@ -1,7 +1,9 @@
 """Regenerate the README's screenshots into assets/: `python -m atm_tui.ui.screenshot`.
 
-Runs the lesson's story (h h w, compare mode, the pipeline's disaster) headless on a throwaway database with a fake
-wall clock, so the pictures are the same on every run; writes SVG, and PNG via rsvg-convert.
+Runs the lesson's story (h h w, compare mode, the pipeline's disaster) headless on a throwaway
+database with a fake wall clock, and chosen steps of the scenarios through the export's SVG frame
+renderer (the same frames `atm-tui export --frames svg` writes), so the pictures are the same on
+every run; writes SVG, and PNG via rsvg-convert.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
+from atm_tui.scenarios.loader import load
+from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.ui.app import AtmApp, FakeClock, Settings
+from atm_tui.ui.frames import render_svg
 
 SHOTS: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
     "atm-tui-story": (("h", "h", "w"), (120, 36)),
@@ -22,6 +28,13 @@ SHOTS: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
     "atm-tui-narrow": (("h", "h", "w"), (80, 24)),
     # Pipeline mode, naive consumer, a crash before the commit: M1 charged twice.
     "atm-tui-pipeline": (("p", "i", "i", "K", "w", "w"), (120, 36)),
+}
+# Presenter mode, as the export renders it: name -> (scenario, step, size).
+SCENARIO_SHOTS: dict[str, tuple[str, int, tuple[int, int]]] = {
+    "atm-tui-presenter": ("t123", 3, (120, 36)),
+    "atm-tui-presenter-end": ("t123", 5, (120, 36)),
+    "atm-tui-presenter-naive": ("naive", 5, (120, 36)),
+    "atm-tui-presenter-narrow": ("t123", 3, (80, 24)),
 }
 
 
@@ -35,6 +48,16 @@ async def _shoot(keys: tuple[str, ...], size: tuple[int, int], folder: Path) -> 
         return app.export_screenshot(title="atm-tui")
 
 
+async def _scenario_shot(name: str, step: int, size: tuple[int, int], folder: Path) -> str:
+    player = ScenarioPlayer(load(name), str(folder / "scenario.db"))
+    await player.open()
+    try:
+        await player.goto(step)
+        return await render_svg(player, size)
+    finally:
+        await player.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m atm_tui.ui.screenshot", description=__doc__)
     parser.add_argument("--out", default="assets", help="folder for the SVG and PNG files (default assets)")
@@ -42,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     converter = shutil.which("rsvg-convert")
-    for name, (keys, size) in SHOTS.items():
+    jobs = [(name, partial(_shoot, keys, size)) for name, (keys, size) in SHOTS.items()]
+    jobs += [(name, partial(_scenario_shot, *shot)) for name, shot in SCENARIO_SHOTS.items()]
+    for name, shoot in jobs:
         with tempfile.TemporaryDirectory() as tmp:
-            svg = asyncio.run(_shoot(keys, size, Path(tmp)))
+            svg = asyncio.run(shoot(Path(tmp)))
         svg_path = out / f"{name}.svg"
         svg_path.write_text(svg, encoding="utf-8")
         print(svg_path)

@@ -1,0 +1,435 @@
+"""Presenter mode: a scenario played beat by beat in the app, under a caption bar, on its own file.
+
+The player (atm_tui/scenarios/player.py) owns the engine; the app shows it exactly as it shows a
+live run (the same world subscription, the same bank snapshots) and paces a step's virtual time
+with its own clock. Keys that would change the story are refused while a scenario plays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.css.query import NoMatches
+from textual.widgets import Static
+
+from atm_tui.bank.store import StoreError, check_path
+from atm_tui.scenarios.export import render_text
+from atm_tui.scenarios.loader import Scenario, ScenarioError, builtin_names, load
+from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.ui.bindings import KEYS
+from atm_tui.ui.widgets import KeyBar
+
+if TYPE_CHECKING:
+    from atm_tui.ui.app import AtmApp
+
+# Keys whose action would add to the story or change its settings: the scenario would no longer
+# be the one on file, and going back (a replay from the seed) would not reproduce the screen.
+BLOCKED = frozenset({
+    "withdraw", "amount", "balance", "status", "retry", "drop_reply", "drop_request", "duplicate",
+    "drop_all", "auto_retry", "idempotency", "compare", "storm", "reset", "mode",
+})  # fmt: skip
+
+# Priority: a focused scroll area would otherwise take the arrows and Page Up/Down.
+PRESENTER_KEYS: list[Binding] = [
+    Binding("right", "next_step", "next", key_display="→", id="atm-tui.next_step",
+            priority=True,
+            tooltip="Scenario: next step (also n, space, Page Down); while one plays, jump to its end"),
+    Binding("n", "next_step", "next", show=False, id="atm-tui.next_step.n"),
+    # Checked before the pause key: outside a scenario next_step is off and space pauses.
+    Binding("space", "next_step", "next", show=False, id="atm-tui.next_step.space", priority=True),
+    Binding("pagedown", "next_step", "next", show=False, id="atm-tui.next_step.pagedown", priority=True),
+    Binding("left", "previous_step", "back", key_display="←", id="atm-tui.previous_step",
+            priority=True, tooltip="Scenario: one step back (also Page Up), replayed exactly from the seed"),
+    Binding("pageup", "previous_step", "back", show=False, id="atm-tui.previous_step.pageup", priority=True),
+]
+
+AUTOPLAY_HOLD = 4.0  # wall seconds a finished step stays on screen before --autoplay plays the next
+
+
+class CaptionBar(Static):
+    """The scenario's title, "step 3 of 7", and what the step shows, in words."""
+
+    DEFAULT_CSS = """
+    CaptionBar {
+        display: none;
+        height: auto;
+        max-height: 5;
+        padding: 0 1;
+        background: $boost;
+        border-left: thick $accent;
+    }
+    """
+
+    def show_state(self, title: str, counter: str, caption: str, state: str) -> None:
+        text = Text(overflow="fold")
+        text.append(f" {counter} ", style="bold reverse")
+        text.append(f" {state} " if state else " ", style="bold")
+        text.append(title, style="bold")
+        text.append("\n")
+        text.append(caption)
+        self.update(text)
+
+
+class PipelineNote(Static):
+    """A pipeline scenario has no ATM panes: its state as text, until the pipeline view lands."""
+
+    DEFAULT_CSS = """
+    PipelineNote {
+        display: none;
+        height: 1fr;
+        padding: 0 1;
+        border: round $primary;
+        overflow-y: auto;
+    }
+    """
+
+
+def scenario_db(folder: Path, scenario: Scenario) -> Path:
+    """The scenario's own file in `folder` (the player empties it): never the user's bank."""
+    return folder / f"{scenario.name}.db"
+
+
+class Presenter:
+    """Drives a ScenarioPlayer for the app: next, back, the pacing of a step, autoplay."""
+
+    def __init__(
+        self, app: AtmApp, player: ScenarioPlayer, *, owned: bool = True, autoplay: bool = False,
+        instant: bool = False,
+    ) -> None:
+        self.app = app
+        self.player = player
+        self.owned = owned  # the export hands us a player it closes itself
+        self.autoplay = autoplay
+        self.instant = instant  # --no-animation: a step jumps to its end
+        self.in_step = False
+        self.shown_step = player.position  # the step whose caption is on screen (begun or finished)
+        self._finished_at: float | None = None
+        self._pipeline_text = Text()
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.player.scenario
+
+    @property
+    def counter(self) -> str:
+        return f"step {self.shown_step} of {self.player.total}"
+
+    @property
+    def caption(self) -> str:
+        k = self.shown_step
+        return self.scenario.summary if k == 0 else self.scenario.steps[k - 1].caption
+
+    # -- attaching the app to the player's engine -----------------------------------------------
+    async def attach(self) -> None:
+        """Show the player's current run: replay its events into a fresh view, read the bank."""
+        app, player = self.app, self.player
+        if app._unsubscribe is not None:
+            app._unsubscribe()
+            app._unsubscribe = None
+        engine = player.engine
+        app.engine = None
+        if engine is None:
+            await self._show_pipeline()
+        else:
+            app.amount = engine.config.amount
+            app._use_engine(engine)
+            app._t0 = 0  # a scenario's clock always starts at 0; back() must not shift the diagram
+            view = app.view
+            view.atm.detail = "The scenario drives this ATM: → plays the next step."
+            for ev in player.events:
+                view(ev)
+            view.bank_changed = False
+            await app._read_bank_now()
+            if app._widgets_ready:
+                app._bind_widgets()
+        self.show()
+
+    async def _show_pipeline(self) -> None:
+        text = Text()
+        text.append("The log pipeline's own view is not in the app yet; this is its state as text "
+                    "(as in `atm-tui export --frames txt`).\n\n", style="italic")  # fmt: skip
+        text.append(await render_text(self.player))
+        self._pipeline_text = text
+        self.show()
+
+    def show(self) -> None:
+        """Redraw the caption bar, and put the presenter's keys in the key bar."""
+        app = self.app
+        if self.in_step:
+            state = "▶ playing"
+        elif self.player.done:
+            state = "✓ last step"
+        else:
+            state = ""
+        if not app._widgets_ready:
+            return
+        try:
+            bar = app.query_one(CaptionBar)
+            panes = app.query_one("#panes")
+            note = app.query_one(PipelineNote)
+            keybar = app.query_one(KeyBar)
+            caption = app.query_one("#caption")
+        except NoMatches:  # not composed yet, or shutting down
+            return
+        bar.display = True
+        caption.display = False
+        bar.show_state(self.scenario.title, self.counter, self.caption, state)
+        pipeline = self.player.engine is None
+        panes.display = not pipeline
+        note.display = pipeline
+        if pipeline:
+            note.update(self._pipeline_text)
+        # Space means "next" here, so the pause key is not listed; refused keys are left out.
+        keys = [b for b in PRESENTER_KEYS if b.show]
+        keys += [b for b in KEYS if b.action not in BLOCKED and b.action != "pause"]
+        if keybar.keys != keys:
+            keybar.keys = keys
+            keybar.refresh(layout=True)
+        app._render_top()
+
+    def explain(self, key: str) -> None:
+        """A refused key was pressed: say why nothing happened."""
+        action = _KEY_ACTIONS.get(key)
+        if action not in BLOCKED:
+            return
+        self.app.notify(
+            f"{key} is off while a scenario plays: it would change the story on file. To try it on "
+            "your own bank, leave the scenario (ctrl+p, Scenario: leave it).",
+            timeout=5,
+        )
+
+    # -- stepping -------------------------------------------------------------------------------
+    async def next(self) -> None:
+        """The next beat; while one is playing, jump to its end instead."""
+        async with self.app._lock:
+            if self.in_step:
+                await self._finish()
+                return
+            if not await self.player.begin_step():
+                self.show()
+                return
+            self.in_step = True
+            self.shown_step = self.player.position + 1
+            self._finished_at = None
+            if self.player.engine is not None:
+                self.app._virtual = float(self.player.engine.now)
+            if self.instant or self.player.engine is None:
+                await self._finish()
+            else:
+                self.show()
+
+    async def back(self) -> None:
+        """One step back, exactly: the player replays from the seed on its emptied file."""
+        app = self.app
+        async with app._lock:
+            app.engine = None  # the bank reader stops before the file is emptied
+            while app._bank_reading:
+                await asyncio.sleep(0.005)
+            try:
+                moved = await self.player.back()
+            except StoreError as exc:  # the scenario's file became unusable (locked, disk full)
+                app.notify(str(exc), title="cannot step back", severity="error", timeout=12)
+                return
+            self.in_step = False
+            self.shown_step = self.player.position
+            self._finished_at = app.settings.wall()
+            if moved or self.player.engine is not None:
+                await self.attach()
+            app._render_all()
+
+    async def advance(self, target: int) -> None:
+        """Called from the app's clock with the virtual time reached: move the step on to it."""
+        player, engine = self.player, self.player.engine
+        if not self.in_step:
+            self._maybe_autoplay()
+            return
+        if engine is None:
+            return
+        end = player.step_target
+        if end is not None:
+            await engine.advance_to(min(target, end))
+            if engine.now >= end:
+                await self._finish()
+            return
+        # Until idle: run what falls due, but never move the clock past the last event, so the
+        # step ends at the very time it ends at headless.
+        world = engine.world
+        while (t := world.next_time()) is not None and t <= target:
+            await world.step()
+        if world.idle():
+            await self._finish()
+
+    async def _finish(self) -> None:
+        await self.player.finish_step()
+        self.in_step = False
+        self.shown_step = self.player.position
+        self._finished_at = self.app.settings.wall()
+        if self.player.engine is None:
+            await self._show_pipeline()
+        self.show()
+
+    def _maybe_autoplay(self) -> None:
+        if not self.autoplay or self.player.done or self._finished_at is None:
+            return
+        if self.app.settings.wall() - self._finished_at >= AUTOPLAY_HOLD:
+            self._finished_at = None
+            self.app.call_next(self.app.presenter_next)
+
+    async def close(self) -> None:
+        if self.owned:
+            await self.player.close()
+
+
+_KEY_ACTIONS = {b.key: b.action for b in KEYS} | {"+": "faster", "-": "slower", "?": "help"}
+
+
+def _scenario_dir(app: AtmApp) -> Path:
+    from atm_tui.ui.app import _data_dir
+
+    return Path(app.settings.scenario_dir) if app.settings.scenario_dir else _data_dir() / "scenarios"
+
+
+async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = None) -> Presenter:
+    """Open scenario `name` on its own file (or show `player`, the export's) and attach the app.
+
+    Raises ScenarioError or StoreError with one line naming the file.
+    """
+    s = app.settings
+    if player is None:
+        assert name is not None
+        scenario = load(name)
+        folder = _scenario_dir(app)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"scenario folder {folder}: {exc.strerror or exc}") from None
+        db = str(scenario_db(folder, scenario))
+        check_path(db)
+        player = ScenarioPlayer(scenario, db, seed=s.scenario_seed, bridge="aiosqlite")
+        await player.open()
+        owned = True
+    else:
+        owned = False
+    presenter = Presenter(app, player, owned=owned, autoplay=s.autoplay, instant=s.no_animation)
+    app.presenter = presenter
+    if player.engine is None:
+        await presenter._show_pipeline()
+    await presenter.attach()
+    if owned:
+        presenter._finished_at = s.wall()
+    return presenter
+
+
+async def _close_current(app: AtmApp) -> None:
+    old_engine, old = app.engine, app.presenter
+    app.engine = None  # the bank reader stops before anything is closed
+    while app._bank_reading:
+        await asyncio.sleep(0.005)
+    if app._unsubscribe is not None:
+        app._unsubscribe()
+        app._unsubscribe = None
+    if old is not None:
+        await old.close()
+    elif old_engine is not None:
+        await old_engine.close()
+    app.presenter = None
+
+
+async def leave(app: AtmApp) -> None:
+    """Close the scenario and open the app's own bank again, as at start-up."""
+    if app.presenter is None:
+        return
+    async with app._lock:
+        await _close_current(app)
+        for selector, shown in (("#scenario-caption", False), ("#scenario-pipeline", False),
+                                ("#caption", True), ("#panes", True)):  # fmt: skip
+            app.query_one(selector).display = shown
+        keybar = app.query_one(KeyBar)
+        keybar.keys = list(KEYS)
+        keybar.refresh(layout=True)
+        app.settings.fresh = False  # --fresh meant the start, not every return
+        try:
+            engine = await app._open()
+        except StoreError as exc:
+            app.notify(str(exc), severity="error", timeout=12)
+            return
+        app._use_engine(engine)
+        await app._read_bank_now()
+        app._bind_widgets()
+    app.notify(f"back on your bank: {app.db_label}", timeout=4)
+    app._render_all()
+
+
+async def switch(app: AtmApp, name: str) -> None:
+    """The palette: close what is on screen (live bank or scenario) and play `name` instead."""
+    try:
+        load(name)
+    except ScenarioError as exc:
+        app.notify(str(exc), title="scenario not loaded", severity="error", timeout=12)
+        return
+    async with app._lock:
+        await _close_current(app)
+        try:
+            await start(app, name)
+        except (ScenarioError, StoreError) as exc:
+            app.notify(str(exc), title="scenario not loaded", severity="error", timeout=12)
+            return
+    app._render_all()
+
+
+LEAVE = "Scenario: leave it, back to your bank"
+
+
+class ScenarioCommands(Provider):
+    """The palette: play any built-in scenario, or a .toml file typed as a path."""
+
+    SCENARIOS: ClassVar[list[tuple[str, str]]] = []
+
+    def _list(self) -> list[tuple[str, str]]:
+        if not ScenarioCommands.SCENARIOS:
+            out = []
+            for name in builtin_names():
+                try:
+                    out.append((name, load(name).title))
+                except ScenarioError as exc:
+                    out.append((name, str(exc)))
+            ScenarioCommands.SCENARIOS = out
+        return ScenarioCommands.SCENARIOS
+
+    async def _play(self, name: str) -> None:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        app.play_scenario(name)
+
+    async def _leave(self) -> None:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        app.leave_scenario()
+
+    def _leave_hit(self) -> bool:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        return app.presenter is not None and app.presenter.owned
+
+    async def discover(self) -> Hits:
+        if self._leave_hit():
+            yield DiscoveryHit(LEAVE, self._leave, help="Close the scenario and open your own bank again")
+        for name, title in self._list():
+            yield DiscoveryHit(f"Scenario: {name}", partial(self._play, name), help=title)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        typed = query.strip()
+        if self._leave_hit() and matcher.match(LEAVE) > 0:
+            yield Hit(matcher.match(LEAVE), matcher.highlight(LEAVE), self._leave, text=LEAVE)
+        if typed.endswith(".toml"):
+            yield Hit(1.0, f"Scenario file: {typed}", partial(self._play, typed), text=typed,
+                      help="Play your own scenario file")
+        for name, title in self._list():
+            text = f"Scenario: {name} {title}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self._play, name), text=text, help=title)
