@@ -293,3 +293,20 @@ async def test_plain_producer_and_naive_consumer_charge_a_log_duplicate_twice(tm
         assert "M1 charged 2 times: a second copy of it in the log was processed too" in caption(app)
         text = panel(app)
         assert text.count("⚠ DOUBLE: charged 2x ⧉ in log 2x") == 2
+
+
+async def test_a_scenario_closes_the_pipeline_and_hides_its_keys(tmp_path: Path) -> None:
+    app = make_app(tmp_path, scenario_dir=str(tmp_path / "scenarios"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await enter_pipeline(app, pilot)
+        await run(app, pilot, "w", seconds=5)
+        app.play_scenario("t123")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.presenter is not None
+        assert app.pipeline is None and not app.pipeline_mode
+        assert not app.query_one("#panes").has_class("-pipeline")
+        for action in ("pipeline", "produce", "crash_consumer", "consumer_mode"):
+            assert app.check_action(action, ()) is False
+        await run(app, pilot, "p", "k", seconds=0)
+        assert app.pipeline is None and not app.pipeline_mode

@@ -286,7 +286,8 @@ class Presenter:
             await self.player.close()
 
 
-_KEY_ACTIONS = {b.key: b.action for b in KEYS} | {"+": "faster", "-": "slower", "?": "help"}
+# A key's first binding is its ATM meaning (pipeline mode reuses w, h, i and S after it).
+_KEY_ACTIONS = {b.key: b.action for b in reversed(KEYS)} | {"+": "faster", "-": "slower", "?": "help"}
 
 
 def _scenario_dir(app: AtmApp) -> Path:
