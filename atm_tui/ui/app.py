@@ -22,7 +22,7 @@ from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import ConsumerMode
-from atm_tui.bank.service import BankSnapshot
+from atm_tui.bank.service import Bank, BankSnapshot
 from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
 from atm_tui.sim.compare import twin_path
 from atm_tui.sim.config import SimConfig
@@ -32,7 +32,7 @@ from atm_tui.sim.pipeline import Pipeline, PipelineConfig
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.messages import BankChanged, EngineChanged
 from atm_tui.ui.pipeline_view import PipelineModel, PipelinePanel, PipelineToggles
-from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS, CaptionBar, PipelineNote, Presenter
+from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS, CaptionBar, Presenter
 from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
 from atm_tui.ui.view import View
 from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles, set_text
@@ -163,7 +163,6 @@ class AtmApp(App[int]):
         yield Static(id="topbar")
         yield Static(id="caption")
         yield CaptionBar(id="scenario-caption")
-        yield PipelineNote(id="scenario-pipeline")
         with Horizontal(id="panes"):
             # Compose order suits the narrow grid; wide layouts dock the ATM left and the banks right.
             yield AtmPane(id="atm")
@@ -264,11 +263,18 @@ class AtmApp(App[int]):
         async with self._lock:
             wall = self.settings.wall()
             elapsed, self._last_wall = wall - self._last_wall, wall
-            engine = self.engine
             presenter = self.presenter
+            if presenter is not None:
+                # A scenario: its engine or pipeline runs up to the step's end, then waits.
+                runner = presenter.runner
+                if not self.paused and elapsed > 0:
+                    if runner is not None:
+                        self._virtual = max(self._virtual, float(runner.now)) + elapsed * 1000 * self.speed
+                    await presenter.advance(int(self._virtual))
+                self._render_top()
+                return
+            engine = self.engine
             if engine is None:
-                if presenter is not None and not self.paused:
-                    await presenter.advance(0)  # a pipeline scenario: autoplay only
                 return
             pipeline = self.pipeline
             if self.pipeline_mode and pipeline is not None:
@@ -282,9 +288,7 @@ class AtmApp(App[int]):
             elif not self.paused and elapsed > 0:
                 self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
                 target = int(self._virtual)
-                if presenter is not None:
-                    await presenter.advance(target)
-                elif target > engine.now:
+                if target > engine.now:
                     await engine.advance_to(target)
             self._render_top()
 
@@ -367,7 +371,7 @@ class AtmApp(App[int]):
     async def _read_bank(self) -> None:
         """Read the bank (and the twin) back from SQLite; one read covers every commit before it."""
         try:
-            while self._bank_dirty and self.engine is not None:
+            while self._bank_dirty and self._bank_source() is not None:
                 # At most BANK_READS_PER_SECOND reads; one read covers every commit before it.
                 wait = self._last_bank_read + 1 / BANK_READS_PER_SECOND - time.perf_counter()
                 if wait > 0:
@@ -381,18 +385,33 @@ class AtmApp(App[int]):
         finally:
             self._bank_reading = False
 
+    @property
+    def shown_pipeline(self) -> Pipeline | None:
+        """The pipeline the pipeline view draws: a pipeline scenario's, or the live one (`p`)."""
+        if self.presenter is not None:
+            return self.presenter.pipeline
+        return self.pipeline
+
+    def _bank_source(self) -> Bank | None:
+        """The bank the bank pane reads: the engine's, or a pipeline scenario's (it has no engine)."""
+        if self.engine is not None:
+            return self.engine.bank
+        return self.presenter.pipeline.bank if self.presenter and self.presenter.pipeline else None
+
     async def _read_bank_now(self) -> None:
         engine = self.engine
-        if engine is None:
+        bank = self._bank_source()
+        if bank is None:
             return
         # In pipeline mode the charges land in the same tables; the subtitle names the consumer.
-        mode: str = engine.bank.mode
-        if self.pipeline_mode and self.pipeline is not None:
-            mode = f"consumer: {self.pipeline.config.consumer}"
+        mode: str = bank.mode
+        pipeline = self.shown_pipeline
+        if self.pipeline_mode and pipeline is not None:
+            mode = f"consumer: {pipeline.config.consumer}"
         pending: list[tuple[str, BankSnapshot, str, str]] = [
-            ("#bank", await engine.bank.snapshot(), self.db_label, mode)
+            ("#bank", await bank.snapshot(), self.db_label, mode)
         ]
-        twin = engine.twin
+        twin = engine.twin if engine is not None else None
         if twin is not None:
             pending.append(("#twin", await twin.snapshot(), twin_path(self.db_label), "naive"))
         self.bank_reads += 1
@@ -415,8 +434,9 @@ class AtmApp(App[int]):
             top.append(" ⏸ PAUSED ", style="bold reverse")
         else:
             top.append(f" ▶ {self.speed:g}x ", style="bold")
-        if self.pipeline_mode and self.pipeline is not None:
-            top.append(f"  pipeline t {(self.pipeline.now - self.pipe_model.t0) / 1000:.1f} s")
+        pipeline = self.shown_pipeline
+        if self.pipeline_mode and pipeline is not None:
+            top.append(f"  pipeline t {(pipeline.now - self.pipe_model.t0) / 1000:.1f} s")
         elif engine is not None:
             top.append(f"  t {(engine.now - self._t0) / 1000:.1f} s")
         self._update("#topbar", top)
@@ -469,7 +489,7 @@ class AtmApp(App[int]):
     def _draw_pipeline(self) -> None:
         network = self.query_one("#network")
         for widget in (self.query_one(PipelineToggles), self.query_one(PipelinePanel)):
-            widget.pipeline = self.pipeline
+            widget.pipeline = self.shown_pipeline
         panel = self.query_one(PipelinePanel)
         panel.model = self.pipe_model
         toggles = self.query_one(PipelineToggles)
