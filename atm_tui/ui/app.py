@@ -464,6 +464,7 @@ class AtmApp(App[int]):
                 net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
                 engine.config.atm.auto_retry, engine.bank.mode, engine.compare,
                 net.request.config.drop, net.reply.config.drop, net.request.config.duplicate,
+                engine.server.crash_in_gap,
             )
         rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
         toggles.refresh(layout=rows != self._toggle_rows)
@@ -478,7 +479,7 @@ class AtmApp(App[int]):
         )
         self._update("#counters", counters)
         bar = self.query_one(KeyBar)
-        enabled = tuple(self.check_action(b.action, ()) for b in bar.keys)  # presenter mode lists its own
+        enabled = tuple(self._key_state(b.action) for b in bar.keys)  # presenter mode lists its own
         if enabled != self._keys_enabled:
             self._keys_enabled = enabled
             bar.states = {b.action: state for b, state in zip(bar.keys, enabled, strict=True)}
@@ -511,7 +512,12 @@ class AtmApp(App[int]):
         return self.check_action(action, ()) is True
 
     def _shown(self, action: str) -> bool:
-        return self.check_action(action, ()) is not False
+        return self._key_state(action) is not False
+
+    def _key_state(self, action: str) -> bool | None:
+        """check_action for the key bar: the split-mode crash key is left out of it elsewhere."""
+        state = self.check_action(action, ())
+        return False if action == "crash_gap" and state is None else state
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("quit", "help", "screenshot", "projector", "command_palette"):
@@ -539,6 +545,8 @@ class AtmApp(App[int]):
         if self.pipeline_mode and action in _ATM_ACTIONS:
             # The ATM's keys: hidden where the pipeline reuses the letter, greyed otherwise.
             return False if action in _PIPELINE_TWINS else None
+        if action == "crash_gap" and self.engine.bank.mode != "split":
+            return None  # one transaction has no gap to crash in
         if action in ("status", "retry") and self.engine.atm.last is None:
             return None
         return True
@@ -703,6 +711,11 @@ class AtmApp(App[int]):
             self.engine.set_mode("naive" if self.engine.bank.mode == "idempotent" else "idempotent")
             self._request_bank()
 
+    def action_crash_gap(self) -> None:
+        # Split mode commits the debit, then stores the key in a second transaction: die in between.
+        if self.engine is not None and self.engine.bank.mode == "split":
+            self.engine.crash_in_gap(1)
+
     def action_compare(self) -> None:
         engine = self.engine
         if engine is None:
@@ -861,6 +874,12 @@ class AtmApp(App[int]):
         # A refused key (greyed out) reaches here: say why nothing happened.
         if self.presenter is not None:
             self.presenter.explain(event.key)
+        elif event.key == "x" and self.check_action("crash_gap", ()) is None and self.engine is not None:
+            self.notify(
+                "x crashes the bank between the debit and storing the key, which only split mode has"
+                " (ctrl+p, Bank mode: split). In one transaction there is no gap.",
+                timeout=5,
+            )
 
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
         # Our own provider lists every key; keep Textual's theme and quit entries beside it.
