@@ -15,7 +15,8 @@ from ui_helpers import balance, make_app, query
 from atm_tui.cli import main
 from atm_tui.scenarios import load
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.presenter import AUTOPLAY_HOLD, CaptionBar, PipelineNote
+from atm_tui.ui.pipeline_view import PipelinePanel
+from atm_tui.ui.presenter import AUTOPLAY_HOLD, CaptionBar
 
 T123 = load("t123")
 
@@ -183,19 +184,112 @@ async def test_the_seed_option_overrides_the_scenario_seed(tmp_path: Path) -> No
         assert app.presenter is not None and app.presenter.player.seed == T123.seed
 
 
-async def test_kafka_shows_the_pipeline_as_text(tmp_path: Path) -> None:
+KAFKA = load("kafka")
+KAFKA_CHARGES = (
+    "SELECT txn_id, count(*) FROM ledger WHERE operation = 'charge' GROUP BY txn_id ORDER BY min(id)"
+)
+
+
+def pipeline_text(app: AtmApp) -> str:
+    return str(app.query_one(PipelinePanel).render())
+
+
+def bank_text(app: AtmApp) -> str:
+    return "\n".join(str(w.render()) for w in app.query_one("#bank").query(Static))
+
+
+async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
+    app = presenter_app(tmp_path, "kafka")
+    db = tmp_path / "kafka.db"
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot, 0)
+        # The live pipeline mode's panes: the pipeline view instead of the diagram, no ATM.
+        assert app.pipeline_mode and app.query_one("#network").has_class("-pipeline")
+        assert not app.query_one("#atm").display or app.query_one("#atm").region.width == 0
+        assert app.pipeline is None and app.shown_pipeline is app.presenter.player.pipeline  # type: ignore[union-attr]
+        assert "consumer ○ idle epoch 1 · naive" in pipeline_text(app)
+        for k in range(1, 3):
+            await press(app, pilot, "right")
+            assert f"step {k} of 11" in caption(app)
+        assert "✕ DOWN" in pipeline_text(app)  # the consumer died before its commit
+        assert query(db, KAFKA_CHARGES) == [("M1", 1), ("M2", 1)]
+        await press(app, pilot, "right")  # the naive replacement charges M2 again
+        assert "step 3 of 11" in caption(app)
+        text = pipeline_text(app)
+        assert "M2    1000/0/1   ⚠ DOUBLE: charged 2x" in text and "⚠ double-charged 1" in text
+        assert "⚠ M2 CHARGED AGAIN (2x)" in text
+        assert query(db, KAFKA_CHARGES) == [("M1", 1), ("M2", 2)]
+        bank = bank_text(app)
+        assert "⚠ M2: debited twice" in bank and "Balance: Rs 44,000" in bank
+        while not app.presenter.player.done:  # type: ignore[union-attr]
+            await press(app, pilot, "right")
+        assert "step 11 of 11" in caption(app) and "last step" in caption(app)
+        # The scenario's claims, on the file (tests/test_kafka_scenario.py): only M2 twice, Rs 36,000.
+        assert query(db, KAFKA_CHARGES) == [("M1", 1), ("M2", 2), ("M3", 1), ("M4", 1), ("M5", 1), ("M6", 1)]
+        assert balance(db) == 36_000
+        keys = dict(query(db, "SELECT key, hits FROM idempotency_keys"))
+        assert keys == {"M3": 2, "M4": 1, "M5": 1, "M6": 2}
+        assert query(db, "SELECT next_offset FROM consumer_offsets") == [(7,)]
+        text = pipeline_text(app)
+        assert "⧉ in log 2x" in text and "⚠ double-charged 1" in text and "dup dropped 1" in text
+        bank = bank_text(app)
+        assert "Balance: Rs 36,000" in bank and "⚠ M2: debited twice" in bank
+        # The pipeline scenario's keys are the presenter's: the live pipeline's are refused.
+        await press(app, pilot, "p")
+        await press(app, pilot, "k")
+        assert app.pipeline is None and app.check_action("produce", ()) is False
+        assert balance(db) == 36_000
+        assert any("p is off while a scenario plays" in n.message for n in app._notifications)
+
+
+async def test_kafka_back_gives_the_screen_reached_forwards(tmp_path: Path) -> None:
+    app = presenter_app(tmp_path, "kafka")
+    steps = len(KAFKA.steps)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot, 0)
+        forwards = [app.export_screenshot()]
+        for _ in range(steps):
+            await press(app, pilot, "right")
+            forwards.append(app.export_screenshot())
+        assert len(set(forwards)) == steps + 1
+        for k in range(steps - 1, -1, -1):
+            await press(app, pilot, "left")
+            assert app.export_screenshot() == forwards[k], f"step {k} reached by going back"
+        assert query(tmp_path / "kafka.db", "SELECT count(*) FROM ledger") == [(0,)]
+        for _ in range(3):
+            await press(app, pilot, "right")
+        assert app.export_screenshot() == forwards[3]
+        assert query(tmp_path / "kafka.db", KAFKA_CHARGES) == [("M1", 1), ("M2", 2)]
+
+
+async def test_a_kafka_step_is_paced_by_the_clock(tmp_path: Path) -> None:
     app = presenter_app(tmp_path, "kafka")
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot, 0)
-        note = app.query_one(PipelineNote)
-        assert note.display and not app.query_one("#panes").display
-        for k in range(1, 4):
-            await press(app, pilot, "right")
-            assert f"step {k} of 11" in caption(app)
-        text = str(note.render())
-        assert "not in the app yet" in text and "M2 x2" in text
-        await press(app, pilot, "left")
-        assert "step 2 of 11" in caption(app) and "M2 x1" in str(note.render())
+        await press(app, pilot, "right")
+        await press(app, pilot, "right", seconds=0.5)  # M2 and the crash: 1.5 s of virtual time
+        player = app.presenter.player  # type: ignore[union-attr]
+        assert app.presenter is not None and app.presenter.in_step and "playing" in caption(app)
+        assert player.pipeline is not None
+        start = player.step_target - 1500  # type: ignore[operator]
+        assert start < player.pipeline.now < player.step_target  # type: ignore[operator]
+        await settle(app, pilot, 5)
+        assert not app.presenter.in_step and player.pipeline.now == player.step_target
+        await settle(app, pilot, 5)
+        assert player.pipeline.now == start + 1500  # between steps the clock waits for the presenter
+
+
+async def test_leaving_kafka_returns_to_the_atm_view(tmp_path: Path) -> None:
+    app = presenter_app(tmp_path, "kafka")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot, 0)
+        await press(app, pilot, "right")
+        app.leave_scenario()
+        await settle(app, pilot, 0)
+        assert app.presenter is None and not app.pipeline_mode
+        assert not app.query_one("#network").has_class("-pipeline")
+        await press(app, pilot, "w")
+        assert query(tmp_path / "bank.db", "SELECT txn_id FROM ledger") == [("T123",)]
 
 
 BAD_FILES = {
@@ -357,9 +451,17 @@ def test_svg_frames_are_byte_identical(tmp_path: Path) -> None:
 
 
 def test_svg_frames_of_the_pipeline_scenario(tmp_path: Path) -> None:
-    assert main(["export", "--scenario", "kafka", "--frames", "svg", "--out", str(tmp_path)]) == 0
-    third = (tmp_path / "frame-003.svg").read_text().replace("&#160;", " ")
-    assert "step 3 of 11" in third and "M2 x2" in third
+    for folder in ("a", "b"):
+        out = str(tmp_path / folder)
+        assert main(["export", "--scenario", "kafka", "--frames", "svg", "--out", out]) == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert len([n for n in names if n.endswith(".svg")]) == len(KAFKA.steps)
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    # The pipeline view itself: the log, the double charge, the bank pane's flag.
+    third = (tmp_path / "a" / "frame-003.svg").read_text().replace("&#160;", " ")
+    assert "step 3 of 11" in third and "Pipeline: payments log" in third
+    assert "⚠ DOUBLE: charged 2x" in third and "⚠ M2: debited twice" in third
 
 
 async def _at_step(app: AtmApp, pilot: Pilot[int], k: int) -> None:

@@ -22,7 +22,7 @@ from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import ConsumerMode
-from atm_tui.bank.service import BankSnapshot
+from atm_tui.bank.service import Bank, BankSnapshot
 from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
 from atm_tui.sim.compare import twin_path
 from atm_tui.sim.config import SimConfig
@@ -32,7 +32,7 @@ from atm_tui.sim.pipeline import Pipeline, PipelineConfig
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.messages import BankChanged, EngineChanged
 from atm_tui.ui.pipeline_view import PipelineModel, PipelinePanel, PipelineToggles
-from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS, CaptionBar, PipelineNote, Presenter
+from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS, CaptionBar, Presenter
 from atm_tui.ui.themes import DEFAULT, PROJECTOR, THEMES
 from atm_tui.ui.view import View
 from atm_tui.ui.widgets import AtmPane, BankPane, KeyBar, SequenceDiagram, TogglePanel, Toggles, set_text
@@ -163,7 +163,6 @@ class AtmApp(App[int]):
         yield Static(id="topbar")
         yield Static(id="caption")
         yield CaptionBar(id="scenario-caption")
-        yield PipelineNote(id="scenario-pipeline")
         with Horizontal(id="panes"):
             # Compose order suits the narrow grid; wide layouts dock the ATM left and the banks right.
             yield AtmPane(id="atm")
@@ -264,11 +263,18 @@ class AtmApp(App[int]):
         async with self._lock:
             wall = self.settings.wall()
             elapsed, self._last_wall = wall - self._last_wall, wall
-            engine = self.engine
             presenter = self.presenter
+            if presenter is not None:
+                # A scenario: its engine or pipeline runs up to the step's end, then waits.
+                runner = presenter.runner
+                if not self.paused and elapsed > 0:
+                    if runner is not None:
+                        self._virtual = max(self._virtual, float(runner.now)) + elapsed * 1000 * self.speed
+                    await presenter.advance(int(self._virtual))
+                self._render_top()
+                return
+            engine = self.engine
             if engine is None:
-                if presenter is not None and not self.paused:
-                    await presenter.advance(0)  # a pipeline scenario: autoplay only
                 return
             pipeline = self.pipeline
             if self.pipeline_mode and pipeline is not None:
@@ -282,9 +288,7 @@ class AtmApp(App[int]):
             elif not self.paused and elapsed > 0:
                 self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
                 target = int(self._virtual)
-                if presenter is not None:
-                    await presenter.advance(target)
-                elif target > engine.now:
+                if target > engine.now:
                     await engine.advance_to(target)
             self._render_top()
 
@@ -367,7 +371,7 @@ class AtmApp(App[int]):
     async def _read_bank(self) -> None:
         """Read the bank (and the twin) back from SQLite; one read covers every commit before it."""
         try:
-            while self._bank_dirty and self.engine is not None:
+            while self._bank_dirty and self._bank_source() is not None:
                 # At most BANK_READS_PER_SECOND reads; one read covers every commit before it.
                 wait = self._last_bank_read + 1 / BANK_READS_PER_SECOND - time.perf_counter()
                 if wait > 0:
@@ -381,18 +385,33 @@ class AtmApp(App[int]):
         finally:
             self._bank_reading = False
 
+    @property
+    def shown_pipeline(self) -> Pipeline | None:
+        """The pipeline the pipeline view draws: a pipeline scenario's, or the live one (`p`)."""
+        if self.presenter is not None:
+            return self.presenter.pipeline
+        return self.pipeline
+
+    def _bank_source(self) -> Bank | None:
+        """The bank the bank pane reads: the engine's, or a pipeline scenario's (it has no engine)."""
+        if self.engine is not None:
+            return self.engine.bank
+        return self.presenter.pipeline.bank if self.presenter and self.presenter.pipeline else None
+
     async def _read_bank_now(self) -> None:
         engine = self.engine
-        if engine is None:
+        bank = self._bank_source()
+        if bank is None:
             return
         # In pipeline mode the charges land in the same tables; the subtitle names the consumer.
-        mode: str = engine.bank.mode
-        if self.pipeline_mode and self.pipeline is not None:
-            mode = f"consumer: {self.pipeline.config.consumer}"
+        mode: str = bank.mode
+        pipeline = self.shown_pipeline
+        if self.pipeline_mode and pipeline is not None:
+            mode = f"consumer: {pipeline.config.consumer}"
         pending: list[tuple[str, BankSnapshot, str, str]] = [
-            ("#bank", await engine.bank.snapshot(), self.db_label, mode)
+            ("#bank", await bank.snapshot(), self.db_label, mode)
         ]
-        twin = engine.twin
+        twin = engine.twin if engine is not None else None
         if twin is not None:
             pending.append(("#twin", await twin.snapshot(), twin_path(self.db_label), "naive"))
         self.bank_reads += 1
@@ -415,8 +434,9 @@ class AtmApp(App[int]):
             top.append(" ⏸ PAUSED ", style="bold reverse")
         else:
             top.append(f" ▶ {self.speed:g}x ", style="bold")
-        if self.pipeline_mode and self.pipeline is not None:
-            top.append(f"  pipeline t {(self.pipeline.now - self.pipe_model.t0) / 1000:.1f} s")
+        pipeline = self.shown_pipeline
+        if self.pipeline_mode and pipeline is not None:
+            top.append(f"  pipeline t {(pipeline.now - self.pipe_model.t0) / 1000:.1f} s")
         elif engine is not None:
             top.append(f"  t {(engine.now - self._t0) / 1000:.1f} s")
         self._update("#topbar", top)
@@ -444,6 +464,7 @@ class AtmApp(App[int]):
                 net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
                 engine.config.atm.auto_retry, engine.bank.mode, engine.compare,
                 net.request.config.drop, net.reply.config.drop, net.request.config.duplicate,
+                engine.server.crash_in_gap,
             )
         rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
         toggles.refresh(layout=rows != self._toggle_rows)
@@ -458,7 +479,7 @@ class AtmApp(App[int]):
         )
         self._update("#counters", counters)
         bar = self.query_one(KeyBar)
-        enabled = tuple(self.check_action(b.action, ()) for b in bar.keys)  # presenter mode lists its own
+        enabled = tuple(self._key_state(b.action) for b in bar.keys)  # presenter mode lists its own
         if enabled != self._keys_enabled:
             self._keys_enabled = enabled
             bar.states = {b.action: state for b, state in zip(bar.keys, enabled, strict=True)}
@@ -469,7 +490,7 @@ class AtmApp(App[int]):
     def _draw_pipeline(self) -> None:
         network = self.query_one("#network")
         for widget in (self.query_one(PipelineToggles), self.query_one(PipelinePanel)):
-            widget.pipeline = self.pipeline
+            widget.pipeline = self.shown_pipeline
         panel = self.query_one(PipelinePanel)
         panel.model = self.pipe_model
         toggles = self.query_one(PipelineToggles)
@@ -491,7 +512,12 @@ class AtmApp(App[int]):
         return self.check_action(action, ()) is True
 
     def _shown(self, action: str) -> bool:
-        return self.check_action(action, ()) is not False
+        return self._key_state(action) is not False
+
+    def _key_state(self, action: str) -> bool | None:
+        """check_action for the key bar: the split-mode crash key is left out of it elsewhere."""
+        state = self.check_action(action, ())
+        return False if action == "crash_gap" and state is None else state
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("quit", "help", "screenshot", "projector", "command_palette"):
@@ -519,6 +545,8 @@ class AtmApp(App[int]):
         if self.pipeline_mode and action in _ATM_ACTIONS:
             # The ATM's keys: hidden where the pipeline reuses the letter, greyed otherwise.
             return False if action in _PIPELINE_TWINS else None
+        if action == "crash_gap" and self.engine.bank.mode != "split":
+            return None  # one transaction has no gap to crash in
         if action in ("status", "retry") and self.engine.atm.last is None:
             return None
         return True
@@ -683,6 +711,11 @@ class AtmApp(App[int]):
             self.engine.set_mode("naive" if self.engine.bank.mode == "idempotent" else "idempotent")
             self._request_bank()
 
+    def action_crash_gap(self) -> None:
+        # Split mode commits the debit, then stores the key in a second transaction: die in between.
+        if self.engine is not None and self.engine.bank.mode == "split":
+            self.engine.crash_in_gap(1)
+
     def action_compare(self) -> None:
         engine = self.engine
         if engine is None:
@@ -841,6 +874,12 @@ class AtmApp(App[int]):
         # A refused key (greyed out) reaches here: say why nothing happened.
         if self.presenter is not None:
             self.presenter.explain(event.key)
+        elif event.key == "x" and self.check_action("crash_gap", ()) is None and self.engine is not None:
+            self.notify(
+                "x crashes the bank between the debit and storing the key, which only split mode has"
+                " (ctrl+p, Bank mode: split). In one transaction there is no gap.",
+                timeout=5,
+            )
 
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
         # Our own provider lists every key; keep Textual's theme and quit entries beside it.

@@ -19,6 +19,7 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("a", "auto_retry", "auto-retry", "Turn the ATM's automatic retries on or off"),
     ("i", "idempotency", "idempotency", "Idempotent bank, or naive (debits every delivery)"),
     ("c", "compare", "compare", "Show a naive twin bank fed the very same deliveries"),
+    ("x", "crash_gap", "crash gap", "Crash the bank between debit and key (split mode)"),
     ("p", "pipeline", "pipeline", "Pipeline view: a payment log and its consumer instead of the diagram"),
     # Pipeline mode: w, h, i and S take these meanings; the ATM's are hidden meanwhile.
     ("w", "produce", "produce", "Pipeline: the payment service produces one Rs 500 charge message"),

@@ -1,13 +1,15 @@
 """Presenter mode: a scenario played beat by beat in the app, under a caption bar, on its own file.
 
-The player (atm_tui/scenarios/player.py) owns the engine; the app shows it exactly as it shows a
-live run (the same world subscription, the same bank snapshots) and paces a step's virtual time
-with its own clock. Keys that would change the story are refused while a scenario plays.
+The player (atm_tui/scenarios/player.py) owns the engine (or, for a pipeline scenario, the log
+pipeline); the app shows it exactly as it shows a live run (the same world subscription, the same
+bank snapshots, the same panes) and paces a step's virtual time with its own clock. Keys that
+would change the story are refused while a scenario plays.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -19,20 +21,27 @@ from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from atm_tui.bank.store import StoreError, check_path
-from atm_tui.scenarios.export import render_text
 from atm_tui.scenarios.loader import Scenario, ScenarioError, builtin_names, load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.ui.bindings import KEYS
+from atm_tui.ui.pipeline_view import PipelineModel
 from atm_tui.ui.widgets import KeyBar
 
 if TYPE_CHECKING:
+    from atm_tui.sim.engine import Engine
+    from atm_tui.sim.pipeline import Pipeline
     from atm_tui.ui.app import AtmApp
 
 # Keys whose action would add to the story or change its settings: the scenario would no longer
 # be the one on file, and going back (a replay from the seed) would not reproduce the screen.
 BLOCKED = frozenset({
     "withdraw", "amount", "balance", "status", "retry", "drop_reply", "drop_request", "duplicate",
-    "drop_all", "auto_retry", "idempotency", "compare", "storm", "reset", "mode",
+    "drop_all", "auto_retry", "idempotency", "compare", "storm", "reset", "mode", "crash_gap",
+})  # fmt: skip
+# The live pipeline's keys: off in any scenario (a pipeline scenario's pipeline is the story's).
+PIPELINE_KEYS = frozenset({
+    "pipeline", "produce", "lose_ack", "consumer_mode", "consumer", "producer_idempotence",
+    "crash_consumer", "crash_before_commit", "burst",
 })  # fmt: skip
 
 # Priority: a focused scroll area would otherwise take the arrows and Page Up/Down.
@@ -76,20 +85,6 @@ class CaptionBar(Static):
         self.update(text)
 
 
-class PipelineNote(Static):
-    """A pipeline scenario has no ATM panes: its state as text, until the pipeline view lands."""
-
-    DEFAULT_CSS = """
-    PipelineNote {
-        display: none;
-        height: 1fr;
-        padding: 0 1;
-        border: round $primary;
-        overflow-y: auto;
-    }
-    """
-
-
 def scenario_db(folder: Path, scenario: Scenario) -> Path:
     """The scenario's own file in `folder` (the player empties it): never the user's bank."""
     return folder / f"{scenario.name}.db"
@@ -110,7 +105,10 @@ class Presenter:
         self.in_step = False
         self.shown_step = player.position  # the step whose caption is on screen (begun or finished)
         self._finished_at: float | None = None
-        self._pipeline_text = Text()
+        # A pipeline scenario's pipeline as shown: None while the player rebuilds it (back), so the
+        # bank reader stops before the file is emptied, as app.engine = None does for the ATM.
+        self.pipeline: Pipeline | None = None
+        self._unsubscribe_pipeline: Callable[[], None] | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -119,6 +117,12 @@ class Presenter:
     @property
     def counter(self) -> str:
         return f"step {self.shown_step} of {self.player.total}"
+
+    @property
+    def runner(self) -> Engine | Pipeline | None:
+        """What the scenario's virtual time runs on: the ATM engine or the log pipeline."""
+        player = self.player
+        return player.engine if player.engine is not None else player.pipeline
 
     @property
     def caption(self) -> str:
@@ -132,11 +136,13 @@ class Presenter:
         if app._unsubscribe is not None:
             app._unsubscribe()
             app._unsubscribe = None
+        self._detach_pipeline()
         engine = player.engine
         app.engine = None
-        if engine is None:
-            await self._show_pipeline()
-        else:
+        app.pipeline_mode = player.pipeline is not None
+        if player.pipeline is not None:
+            self._attach_pipeline(player.pipeline)
+        elif engine is not None:
             app.amount = engine.config.amount
             app._use_engine(engine)
             app._t0 = 0  # a scenario's clock always starts at 0; back() must not shift the diagram
@@ -145,18 +151,28 @@ class Presenter:
             for ev in player.events:
                 view(ev)
             view.bank_changed = False
-            await app._read_bank_now()
-            if app._widgets_ready:
-                app._bind_widgets()
+        await app._read_bank_now()
+        if app._widgets_ready:
+            app._bind_widgets()
         self.show()
 
-    async def _show_pipeline(self) -> None:
-        text = Text()
-        text.append("The log pipeline's own view is not in the app yet; this is its state as text "
-                    "(as in `atm-tui export --frames txt`).\n\n", style="italic")  # fmt: skip
-        text.append(await render_text(self.player))
-        self._pipeline_text = text
-        self.show()
+    def _attach_pipeline(self, pipeline: Pipeline) -> None:
+        """The pipeline view, as live pipeline mode shows it: the model replays the run so far."""
+        app = self.app
+        model = PipelineModel(0)  # a scenario's clock always starts at 0
+        for ev in self.player.events:
+            model(ev)
+        model.bank_changed = False
+        app.pipe_model = model
+        self._unsubscribe_pipeline = pipeline.subscribe(app._on_pipe_event)
+        app._virtual = float(pipeline.now)
+        self.pipeline = pipeline
+
+    def _detach_pipeline(self) -> None:
+        self.pipeline = None
+        if self._unsubscribe_pipeline is not None:
+            self._unsubscribe_pipeline()
+            self._unsubscribe_pipeline = None
 
     def show(self) -> None:
         """Redraw the caption bar, and put the presenter's keys in the key bar."""
@@ -171,20 +187,14 @@ class Presenter:
             return
         try:
             bar = app.query_one(CaptionBar)
-            panes = app.query_one("#panes")
-            note = app.query_one(PipelineNote)
             keybar = app.query_one(KeyBar)
             caption = app.query_one("#caption")
+            app._show_mode()  # a pipeline scenario: the pipeline view in the network pane
         except NoMatches:  # not composed yet, or shutting down
             return
         bar.display = True
         caption.display = False
         bar.show_state(self.scenario.title, self.counter, self.caption, state)
-        pipeline = self.player.engine is None
-        panes.display = not pipeline
-        note.display = pipeline
-        if pipeline:
-            note.update(self._pipeline_text)
         # Space means "next" here, so the pause key is not listed; refused keys are left out.
         keys = [b for b in PRESENTER_KEYS if b.show]
         keys += [b for b in KEYS if b.action not in BLOCKED and b.action != "pause"]
@@ -196,7 +206,7 @@ class Presenter:
     def explain(self, key: str) -> None:
         """A refused key was pressed: say why nothing happened."""
         action = _KEY_ACTIONS.get(key)
-        if action not in BLOCKED:
+        if action not in BLOCKED and action not in PIPELINE_KEYS:
             return
         self.app.notify(
             f"{key} is off while a scenario plays: it would change the story on file. To try it on "
@@ -217,9 +227,12 @@ class Presenter:
             self.in_step = True
             self.shown_step = self.player.position + 1
             self._finished_at = None
-            if self.player.engine is not None:
-                self.app._virtual = float(self.player.engine.now)
-            if self.instant or self.player.engine is None:
+            runner = self.runner
+            if runner is not None:
+                self.app._virtual = float(runner.now)
+            # The step's actions may change what the bank pane's title says (a mode).
+            self.app._request_bank()
+            if self.instant:
                 await self._finish()
             else:
                 self.show()
@@ -229,6 +242,7 @@ class Presenter:
         app = self.app
         async with app._lock:
             app.engine = None  # the bank reader stops before the file is emptied
+            self._detach_pipeline()
             while app._bank_reading:
                 await asyncio.sleep(0.005)
             try:
@@ -239,27 +253,27 @@ class Presenter:
             self.in_step = False
             self.shown_step = self.player.position
             self._finished_at = app.settings.wall()
-            if moved or self.player.engine is not None:
+            if moved or self.runner is not None:
                 await self.attach()
             app._render_all()
 
     async def advance(self, target: int) -> None:
         """Called from the app's clock with the virtual time reached: move the step on to it."""
-        player, engine = self.player, self.player.engine
+        player, runner = self.player, self.runner
         if not self.in_step:
             self._maybe_autoplay()
             return
-        if engine is None:
+        if runner is None:
             return
         end = player.step_target
         if end is not None:
-            await engine.advance_to(min(target, end))
-            if engine.now >= end:
+            await runner.advance_to(min(target, end))
+            if runner.now >= end:
                 await self._finish()
             return
         # Until idle: run what falls due, but never move the clock past the last event, so the
         # step ends at the very time it ends at headless.
-        world = engine.world
+        world = runner.world
         while (t := world.next_time()) is not None and t <= target:
             await world.step()
         if world.idle():
@@ -270,8 +284,7 @@ class Presenter:
         self.in_step = False
         self.shown_step = self.player.position
         self._finished_at = self.app.settings.wall()
-        if self.player.engine is None:
-            await self._show_pipeline()
+        self.app._request_bank()  # the screen at a step's end is the file at the step's end
         self.show()
 
     def _maybe_autoplay(self) -> None:
@@ -282,6 +295,7 @@ class Presenter:
             self.app.call_next(self.app.presenter_next)
 
     async def close(self) -> None:
+        self._detach_pipeline()
         if self.owned:
             await self.player.close()
 
@@ -319,8 +333,6 @@ async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = N
         owned = False
     presenter = Presenter(app, player, owned=owned, autoplay=s.autoplay, instant=s.no_animation)
     app.presenter = presenter
-    if player.engine is None:
-        await presenter._show_pipeline()
     await presenter.attach()
     if owned:
         presenter._finished_at = s.wall()
@@ -330,6 +342,8 @@ async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = N
 async def _close_current(app: AtmApp) -> None:
     old_engine, old = app.engine, app.presenter
     app.engine = None  # the bank reader stops before anything is closed
+    if old is not None:
+        old._detach_pipeline()
     while app._bank_reading:
         await asyncio.sleep(0.005)
     if app._unsubscribe is not None:
@@ -348,9 +362,10 @@ async def leave(app: AtmApp) -> None:
         return
     async with app._lock:
         await _close_current(app)
-        for selector, shown in (("#scenario-caption", False), ("#scenario-pipeline", False),
-                                ("#caption", True), ("#panes", True)):  # fmt: skip
+        for selector, shown in (("#scenario-caption", False), ("#caption", True)):
             app.query_one(selector).display = shown
+        app.pipeline_mode = False
+        app._show_mode()
         keybar = app.query_one(KeyBar)
         keybar.keys = list(KEYS)
         keybar.refresh(layout=True)

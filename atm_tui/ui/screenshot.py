@@ -35,6 +35,8 @@ SCENARIO_SHOTS: dict[str, tuple[str, int, tuple[int, int]]] = {
     "atm-tui-presenter-end": ("t123", 5, (120, 36)),
     "atm-tui-presenter-naive": ("naive", 5, (120, 36)),
     "atm-tui-presenter-narrow": ("t123", 3, (80, 24)),
+    # The kafka scenario in the pipeline view: the naive replacement has just charged M2 again.
+    "atm-tui-kafka": ("kafka", 3, (120, 36)),
 }
 
 

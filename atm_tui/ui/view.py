@@ -115,6 +115,7 @@ class View:
         self._last_body: dict[str, str] = {}
         self._delivery_counts: dict[str, int] = {}
         self._debits = 0  # debits of the current transaction, as the bank reported them
+        self._gap_crash = False  # the current transaction's debit outlived a crash before its key
         self.welcome(amount)
 
     # -- called by the UI ---------------------------------------------------------------------
@@ -275,6 +276,7 @@ class View:
             return
         self.atm = AtmView(txn_id=ev.txn_id, amount=ev.amount)
         self._debits = 0
+        self._gap_crash = False
         self.atm.screen = "Processing..."
         self.atm.detail = f"Withdraw {rupees(ev.amount)}, id {ev.txn_id}."
 
@@ -325,6 +327,11 @@ class View:
                     f"{ev.txn_id}: delivered {delivered} times, debited {self._debits} times:"
                     f" {rupees(self._debits * atm.amount)} gone for one withdrawal. No idempotency."
                 )
+                if self._gap_crash:
+                    self.caption = (
+                        f"{ev.txn_id}: debited {self._debits} times: the crash fell between the debit and"
+                        " the key (split mode), so the retry found no key. Debit and key: one transaction."
+                    )
             elif atm.last_reply_replayed:
                 self.caption = (
                     f"{ev.txn_id}: delivered {delivered} times, debited once."
@@ -365,10 +372,25 @@ class View:
         self.caption = f"{ev.txn_id}: the status query tells the truth: {ev.truth}."
 
     def _crashed(self, ev: Crashed) -> None:
-        self._row(Row(ev.t, "bank", f"✕ bank crashed ({ev.where})", NOTE))
+        if ev.where.startswith("between the debit"):
+            # Split mode's gap: the first transaction (the debit) is on disk, the second (the key) never ran.
+            if self._is_current(ev.txn_id):
+                self._debits += 1
+                self._gap_crash = True
+            self._row(Row(ev.t, "bank", "✕ BANK CRASHED", NOTE))
+            self._row(Row(ev.t, "bank", f"✕ {ev.txn_id} debited, no key", NOTE))
+            self.caption = (
+                f"✕ The bank crashed between the debit of {ev.txn_id} and storing its key: the debit is"
+                " committed, the key is not. The retry will find no key."
+            )
+        else:
+            self._row(Row(ev.t, "bank", f"✕ BANK CRASHED ({ev.where})", NOTE))
+            self.caption = f"✕ The bank crashed ({ev.where}): what it had not committed is gone."
+        self.bank_changed = True
 
     def _recovered(self, ev: Recovered) -> None:
-        self._row(Row(ev.t, "bank", "bank back up", NOTE))
+        self._row(Row(ev.t, "bank", "● bank back up", NOTE))
+        self.caption = "The bank is back up, with only what it had committed."
 
     def _control(self, ev: Control) -> None:
         text = _CONTROL_CAPTIONS.get(ev.name)
@@ -424,6 +446,9 @@ _CONTROL_CAPTIONS = {
     "auto_retry": "Automatic retry: {value}.",
     "mode": "The bank is now {value}.",
     "compare": "Compare mode: {value}. The naive twin gets the very same deliveries.",
+    "crash_in_gap": (
+        "Crash armed: in split mode the bank will die after its next debit, before storing the key."
+    ),
 }
 
 _HANDLERS: dict[type[Event], Callable[[View, Any], None]] = {

@@ -75,7 +75,8 @@ class SequenceDiagram(Widget):
         if row.state == NOTE:
             text = _fit(row.label, inner)
             if row.direction == "bank":
-                out.append(text.rjust(inner), style=NOTE_STYLE)
+                # A crash is the one note that must stand out: ✕ and the alarm colour.
+                out.append(text.rjust(inner), style=LOST_STYLE if text.startswith("✕") else NOTE_STYLE)
                 out.append("│")
             else:
                 out.append(text.ljust(inner), style=NOTE_STYLE)
@@ -154,6 +155,7 @@ class Toggles:
     request_drop: float = 0.0
     reply_drop: float = 0.0
     request_duplicate: float = 0.0
+    crash_in_gap: int = 0  # split mode: crashes armed between the debit and the key (x)
 
 
 class TogglePanel(Widget):
@@ -177,7 +179,8 @@ class TogglePanel(Widget):
             ("a", "auto-retry", "✓ on" if s.auto_retry else "✗ OFF", not s.auto_retry),
             ("i", "bank", "● idempotent" if s.mode == "idempotent" else f"⚠ {s.mode.upper()}",
              s.mode != "idempotent"),
-        ]
+        ] + ([("x", "crash gap", _armed("✕ crash", s.crash_in_gap), bool(s.crash_in_gap))]
+             if s.mode == "split" else [])  # fmt: skip
 
     def render(self) -> RenderResult:
         width = self.size.width or 40
