@@ -194,11 +194,13 @@ class TogglePanel(Widget):
             piece.append(f"{key} ", style="bold reverse")
             piece.append(f"{name}: ")
             piece.append(state, style="bold #FF5F5F" if hot else "")
-            piece.truncate(cell - 1, pad=cols > 1 and i % cols == 0)
+            last = i % cols == cols - 1
+            # Every column but the last is padded to its cell, so the columns line up row to row.
+            piece.truncate(cell - 1, pad=cols > 1 and not last)
             out.append_text(piece)
-            if i % cols == cols - 1 and i < len(items) - 1:
+            if last and i < len(items) - 1:
                 out.append("\n")
-            elif cols > 1:
+            elif cols > 1 and not last:
                 out.append(" ")
         return out
 
