@@ -111,7 +111,8 @@ class AtmApp(App[int]):
     TITLE = "atm-tui"
     BINDINGS: ClassVar[list[BindingType]] = [*KEYS, *PRESENTER_KEYS]
     COMMANDS = App.COMMANDS | {_commands, _scenario_commands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (80, "-narrow"), (100, "-medium"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (24, "-short"), (30, "-tall")]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, settings: Settings) -> None:
@@ -164,6 +165,7 @@ class AtmApp(App[int]):
         yield Static(id="caption")
         yield CaptionBar(id="scenario-caption")
         yield PipelineNote(id="scenario-pipeline")
+        yield Static("terminal too small: make it 80x24 or larger", id="too-small")
         with Horizontal(id="panes"):
             # Compose order suits the narrow grid; wide layouts dock the ATM left and the banks right.
             yield AtmPane(id="atm")
