@@ -50,7 +50,7 @@ class SequenceDiagram(Widget):
     def render(self) -> RenderResult:
         width, height = self.size
         out = Text(no_wrap=True, overflow="crop")
-        if width < 24 or height < 2:
+        if width < 24 or height < 1:
             return out
         note_w = 11 if width >= 44 else 9
         atm_x = 6
@@ -273,7 +273,7 @@ def set_text(widget: Static, text: Text | str) -> None:
 _set = set_text
 
 
-class PathLine(Widget):
+class PathLine(Static):
     """`db: PATH`, folded over lines after a `/` when it must be, never inside a name."""
 
     DEFAULT_CSS = """
