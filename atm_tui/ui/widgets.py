@@ -336,7 +336,8 @@ class AtmPane(Vertical):
         for title in ("what the ATM believes", "ATM believes", "believes"):
             if len(title) <= room:
                 break
-        beliefs.border_title = title
+        if beliefs.border_title != title:
+            beliefs.border_title = title
 
     def show(self, view: View, amount: int) -> None:
         atm = view.atm
