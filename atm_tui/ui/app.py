@@ -423,6 +423,8 @@ class AtmApp(App[int]):
         elif engine is not None:
             top.append(f"  t {(engine.now - self._t0) / 1000:.1f} s")
         self._update("#topbar", top)
+        # Every tick, as a resize may cross a breakpoint: the compare layout is set per breakpoint.
+        self._show_compare(engine is not None and engine.compare)
 
     def _render_all(self) -> None:
         with _teardown_safe():
@@ -466,7 +468,6 @@ class AtmApp(App[int]):
             self._keys_enabled = enabled
             bar.states = {b.action: state for b, state in zip(bar.keys, enabled, strict=True)}
             bar.refresh(layout=True)  # a mode switch can change how many keys are listed
-        self._show_compare(engine is not None and engine.compare)
 
     def _show_compare(self, on: bool) -> None:
         """Show or hide the naive twin. Wide and medium: the twin's display and two widths, set
@@ -491,10 +492,6 @@ class AtmApp(App[int]):
         else:
             banks.styles.width = None
             atm.styles.width = None
-
-    def on_resize(self) -> None:
-        # A breakpoint may have been crossed: the compare layout is set per breakpoint.
-        self.call_after_refresh(self._render_all)
 
     def _draw_pipeline(self) -> None:
         network = self.query_one("#network")
