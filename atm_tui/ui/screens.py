@@ -144,5 +144,5 @@ class ErrorScreen(ModalScreen[None]):
             yield Label("The bank's database cannot be used", id="error-title")
             yield Static(self.message, id="error-message")
             yield Label(
-                "Start again with --db PATH (a new file or an atm-tui bank). q: quit", id="error-foot"
+                "Start again with --db PATH (a new file or an atm-tui bank).\nq: quit", id="error-foot"
             )
