@@ -79,7 +79,7 @@ def test_bench_startup_vs_minimal_textual_app() -> None:
 def _shown_state(app: AtmApp, key: str) -> bool:
     """What the screen shows for the pressed key's toggle (not the engine's own flag)."""
     if key == "c":
-        return app.query_one("#panes").has_class("-compare")
+        return bool(app.query_one("#twin").display)
     return app.query_one(TogglePanel).state.drop_all_replies
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.table import Table
 from textual.pilot import Pilot
 from textual.widgets import Static
 from ui_helpers import balance, make_app, query
@@ -491,7 +492,11 @@ async def test_help_lists_the_presenter_keys_and_the_refused_ones(tmp_path: Path
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        text = str(app.screen.query_one("#help-keys", Static).render())
+        # The keys are a two-column table: read its cells, not the wrapped lines.
+        table = app.screen.query_one("#help-keys", Static).content
+        assert isinstance(table, Table)
+        keys, descriptions = (list(col.cells) for col in table.columns)
+        text = "\n".join(f"{k} {d}" for k, d in zip(keys, descriptions, strict=True))
         assert "Scenario: next step (also n, space, Page Down)" in text
         assert "unless m changed it) (off while a scenario plays)" in text
 

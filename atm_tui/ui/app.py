@@ -111,7 +111,8 @@ class AtmApp(App[int]):
     TITLE = "atm-tui"
     BINDINGS: ClassVar[list[BindingType]] = [*KEYS, *PRESENTER_KEYS]
     COMMANDS = App.COMMANDS | {_commands, _scenario_commands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (80, "-narrow"), (100, "-medium"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (24, "-short"), (30, "-tall")]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, settings: Settings) -> None:
@@ -146,6 +147,7 @@ class AtmApp(App[int]):
         self._toggle_rows = 0
         self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
         self._keys_enabled: tuple[bool | None, ...] = ()
+        self._compare_shown: tuple[bool, ...] = ()
         # Pipeline mode: a log pipeline on the same bank file, opened on the first `p`.
         self.pipeline: Pipeline | None = None
         self.pipeline_mode = False
@@ -163,6 +165,7 @@ class AtmApp(App[int]):
         yield Static(id="topbar")
         yield Static(id="caption")
         yield CaptionBar(id="scenario-caption")
+        yield Static("terminal too small: make it 80x24 or larger", id="too-small")
         with Horizontal(id="panes"):
             # Compose order suits the narrow grid; wide layouts dock the ATM left and the banks right.
             yield AtmPane(id="atm")
@@ -440,6 +443,8 @@ class AtmApp(App[int]):
         elif engine is not None:
             top.append(f"  t {(engine.now - self._t0) / 1000:.1f} s")
         self._update("#topbar", top)
+        # Every tick, as a resize may cross a breakpoint: the compare layout is set per breakpoint.
+        self._show_compare(engine is not None and engine.compare)
 
     def _render_all(self) -> None:
         with _teardown_safe():
@@ -484,8 +489,30 @@ class AtmApp(App[int]):
             self._keys_enabled = enabled
             bar.states = {b.action: state for b, state in zip(bar.keys, enabled, strict=True)}
             bar.refresh(layout=True)  # a mode switch can change how many keys are listed
-        # On the panes only: a class on the screen would restyle every widget.
-        self.query_one("#panes").set_class(engine is not None and engine.compare, "-compare")
+
+    def _show_compare(self, on: bool) -> None:
+        """Show or hide the naive twin. Wide and medium: the twin's display and two widths, set
+        directly; a class on #panes would re-match the CSS of every widget in every pane, the
+        slowest part of `c`. Narrow: the grid changes shape, so the class does it."""
+        screen = self.screen_stack[0]
+        narrow = screen.has_class("-narrow")
+        medium = screen.has_class("-medium")
+        state = (on, narrow, medium, self.pipeline_mode)
+        if state == self._compare_shown:
+            return
+        self._compare_shown = state
+        twin_shown = on and not self.pipeline_mode
+        self.query_one("#panes").set_class(twin_shown and narrow, "-compare")
+        self.query_one("#twin").styles.display = "block" if twin_shown else "none"
+        for deliveries in self.query(".bank-deliveries"):
+            deliveries.styles.display = "none" if twin_shown else None
+        banks, atm = self.query_one("#banks"), self.query_one(AtmPane)
+        if twin_shown and not narrow:
+            banks.styles.width = 44 if medium else 50
+            atm.styles.width = 20 if medium else 24
+        else:
+            banks.styles.width = None
+            atm.styles.width = None
 
     def _draw_pipeline(self) -> None:
         network = self.query_one("#network")

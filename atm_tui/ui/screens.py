@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -39,19 +40,25 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS
 
-        table = Text()
+        # Two columns: a description wraps inside its own column, never back under the keys.
+        table = Table.grid(padding=(0, 2, 0, 0))
+        table.add_column(justify="right", no_wrap=True, style="bold")
+        table.add_column(ratio=1)
         presenting = getattr(self.app, "presenter", None) is not None
         for b in [*(k for k in PRESENTER_KEYS if k.show), *KEYS] if presenting else KEYS:
             off = presenting and b.action in BLOCKED
-            table.append(f"{b.key_display or b.key:>6}  ", style="bold dim" if off else "bold")
             note = " (off while a scenario plays)" if off else ""
-            table.append(f"{b.tooltip}{note}\n", style="dim" if off else "")
+            table.add_row(
+                Text(b.key_display or b.key, style="dim" if off else ""),
+                Text(f"{b.tooltip}{note}", style="dim" if off else ""),
+            )
         with Vertical(id="help-box"):
-            yield Label("atm-tui: keys", id="help-title")
+            yield Label("atm-tui: the lesson and every key", id="help-title")
             with VerticalScroll():
-                yield Static(table, id="help-keys")
+                # The lesson first: on a small screen the keys are what scrolls out of view.
                 yield Static(LESSON, id="help-lesson")
-            yield Label("escape, ? or q: close · ctrl+p: command palette", id="help-foot")
+                yield Static(table, id="help-keys")
+            yield Label("↑↓ scroll · escape, ? or q: close · ctrl+p: command palette", id="help-foot")
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -137,5 +144,5 @@ class ErrorScreen(ModalScreen[None]):
             yield Label("The bank's database cannot be used", id="error-title")
             yield Static(self.message, id="error-message")
             yield Label(
-                "Start again with --db PATH (a new file or an atm-tui bank). q: quit", id="error-foot"
+                "Start again with --db PATH (a new file or an atm-tui bank).\nq: quit", id="error-foot"
             )

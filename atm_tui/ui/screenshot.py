@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from functools import partial
 from pathlib import Path
+
+from rich.cells import cell_len
 
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.player import ScenarioPlayer
@@ -38,6 +42,60 @@ SCENARIO_SHOTS: dict[str, tuple[str, int, tuple[int, int]]] = {
     # The kafka scenario in the pipeline view: the naive replacement has just charged M2 again.
     "atm-tui-kafka": ("kafka", 3, (120, 36)),
 }
+
+
+# The PNGs are drawn with a font installed here: Rich's SVG names Fira Code from a CDN, which
+# rsvg-convert cannot fetch offline, and its fallback has other metrics and no box-drawing glyphs.
+PNG_FONT = "DejaVu Sans Mono"
+PNG_FONT_PACKAGE = "fonts-dejavu-core"
+_RUN = re.compile(
+    r'(<text class="[^"]+" x=")([\d.]+)(" y="[\d.]+" textLength=")([\d.]+)("[^>]*>)(.*?)(</text>)'
+)
+_FONT_FACE = re.compile(r"@font-face \{.*?\}\s*", re.S)
+
+
+def place_runs(svg: str) -> str:
+    """Give every word of Rich's SVG its own x, and drop the spaces between words.
+
+    Rich writes a run of text as one <text> with its spaces as &#160;; renderers such as
+    rsvg-convert drop leading spaces and draw with their own font's advance, so a right-aligned
+    note lands on the wrong lane. One <text> per word, at its terminal column, reads the same anywhere.
+    """
+
+    def split(m: re.Match[str]) -> str:
+        head, x, mid, length, attrs, body, tail = m.groups()
+        text = html.unescape(body)
+        cells = cell_len(text)
+        if cells == 0 or " " not in text and "\xa0" not in text:
+            return m.group(0)
+        width = float(length) / cells
+        out = []
+        column = 0
+        for word in re.split(r"([ \xa0]+)", text):
+            if word and not word.isspace():
+                size = cell_len(word)
+                out.append(
+                    f"{head}{float(x) + column * width:g}{mid}{size * width:g}{attrs}"
+                    f"{html.escape(word, quote=False)}{tail}"
+                )
+            column += cell_len(word)
+        return "".join(out)
+
+    return _RUN.sub(split, svg)
+
+
+def png_svg(svg: str, font: str = PNG_FONT) -> str:
+    """The SVG to hand to rsvg-convert: words placed, and drawn with a local monospace font."""
+    svg = _FONT_FACE.sub("", place_runs(svg))
+    return re.sub(r"font-family: Fira Code, monospace;", f'font-family: "{font}", monospace;', svg)
+
+
+def font_installed(font: str = PNG_FONT) -> bool:
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    found = subprocess.run([fc_list, font], capture_output=True, text=True, check=False)
+    return bool(found.stdout.strip())
 
 
 async def _shoot(keys: tuple[str, ...], size: tuple[int, int], folder: Path) -> str:
@@ -67,17 +125,24 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     converter = shutil.which("rsvg-convert")
+    if converter and not font_installed():
+        print(
+            f"screenshot: the PNGs need the font {PNG_FONT!r}, which fc-list does not find"
+            f" (apt-get install {PNG_FONT_PACKAGE})",
+            file=sys.stderr,
+        )
+        return 2
     jobs = [(name, partial(_shoot, keys, size)) for name, (keys, size) in SHOTS.items()]
     jobs += [(name, partial(_scenario_shot, *shot)) for name, shot in SCENARIO_SHOTS.items()]
     for name, shoot in jobs:
         with tempfile.TemporaryDirectory() as tmp:
             svg = asyncio.run(shoot(Path(tmp)))
         svg_path = out / f"{name}.svg"
-        svg_path.write_text(svg, encoding="utf-8")
+        svg_path.write_text(place_runs(svg), encoding="utf-8")
         print(svg_path)
         if converter:
             png_path = out / f"{name}.png"
-            subprocess.run([converter, str(svg_path), "-o", str(png_path)], check=True)
+            subprocess.run([converter, "-o", str(png_path)], input=png_svg(svg).encode(), check=True)
             print(png_path)
     if not converter:
         print("rsvg-convert not found (apt-get install librsvg2-bin); wrote SVG only", file=sys.stderr)

@@ -50,7 +50,7 @@ class SequenceDiagram(Widget):
     def render(self) -> RenderResult:
         width, height = self.size
         out = Text(no_wrap=True, overflow="crop")
-        if width < 24 or height < 2:
+        if width < 24 or height < 1:
             return out
         note_w = 11 if width >= 44 else 9
         atm_x = 6
@@ -60,17 +60,44 @@ class SequenceDiagram(Widget):
         if header:
             head = "    t ATM" + " " * max(0, inner - 6) + "Bank"
             out.append(_fit(head, width) + "\n", style="bold underline")
-        rows = list(self.view.rows)[-(height - header):]
-        for i, row in enumerate(rows):
-            self._line(out, row, inner, note_w)
-            if i < len(rows) - 1:
-                out.append("\n")
+        # The newest rows that fit, bottom up; a note too long for the lanes takes a second line.
+        room = height - header
+        picked: list[tuple[Row, list[str]]] = []
+        for row in reversed(self.view.rows):
+            if room <= 0:
+                break
+            notes = _wrap_note(row.label, inner)[:room] if row.state == NOTE else []
+            picked.append((row, notes))
+            room -= max(1, len(notes))
+        lines: list[Text] = []
+        for row, notes in reversed(picked):
+            if notes:
+                for i, note in enumerate(notes):
+                    line = Text()
+                    self._time(line, row if i == 0 else None)
+                    placed = note.rjust(inner) if row.direction == "bank" else note.ljust(inner)
+                    # A crash is the one note that must stand out: ✕ and the alarm colour.
+                    alarm = row.direction == "bank" and row.label.startswith("✕")
+                    line.append(placed, style=LOST_STYLE if alarm else NOTE_STYLE)
+                    line.append("│")
+                    lines.append(line)
+            else:
+                line = Text()
+                self._line(line, row, inner, note_w)
+                lines.append(line)
+        out.append_text(Text("\n").join(lines))
         return out
 
-    def _line(self, out: Text, row: Row, inner: int, note_w: int) -> None:
-        secs = (row.t - self.t0) / 1000
-        out.append(f"{secs:5.1f}" if secs < 1_000 else f"{secs / 60:4.0f}m"[-5:], style="dim")
+    def _time(self, out: Text, row: Row | None) -> None:
+        if row is None:
+            out.append(" " * 5)
+        else:
+            secs = (row.t - self.t0) / 1000
+            out.append(f"{secs:5.1f}" if secs < 1_000 else f"{secs / 60:4.0f}m"[-5:], style="dim")
         out.append("│")
+
+    def _line(self, out: Text, row: Row, inner: int, note_w: int) -> None:
+        self._time(out, row)
         label = ("⧉ " if row.duplicate else "") + row.label
         if row.state == NOTE:
             text = _fit(row.label, inner)
@@ -120,6 +147,16 @@ class SequenceDiagram(Widget):
             reach = max(len(body) + 2, inner // 2)
             out.append(" " * max(0, inner - reach))
             out.append(_fit("◁" + body.rjust(reach - 1, "─"), reach), style=style)
+
+
+def _wrap_note(text: str, width: int) -> list[str]:
+    """A lane note over at most two lines of `width` cells, broken between words."""
+    if cell_len(text) <= width or width < 8:
+        return [_fit(text, width)]
+    cut = text.rfind(" ", 0, width + 1)
+    if cut <= 0:
+        return [_fit(text, width)]
+    return [text[:cut], _fit(text[cut + 1 :], width)]
 
 
 def _note(row: Row) -> tuple[str, str]:
@@ -197,11 +234,13 @@ class TogglePanel(Widget):
             piece.append(f"{key} ", style="bold reverse")
             piece.append(f"{name}: ")
             piece.append(state, style="bold #FF5F5F" if hot else "")
-            piece.truncate(cell - 1, pad=cols > 1 and i % cols == 0)
+            last = i % cols == cols - 1
+            # Every column but the last is padded to its cell, so the columns line up row to row.
+            piece.truncate(cell - 1, pad=cols > 1 and not last)
             out.append_text(piece)
-            if i % cols == cols - 1 and i < len(items) - 1:
+            if last and i < len(items) - 1:
                 out.append("\n")
-            elif cols > 1:
+            elif cols > 1 and not last:
                 out.append(" ")
         return out
 
@@ -248,10 +287,53 @@ def set_text(widget: Static, text: Text | str) -> None:
 _set = set_text
 
 
+class PathLine(Static):
+    """`db: PATH`, folded over lines after a `/` when it must be, never inside a name."""
+
+    DEFAULT_CSS = """
+    PathLine { height: auto; }
+    """
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self.path = ""
+
+    def set_path(self, path: str) -> None:
+        if path != self.path:
+            self.path = path
+            self.refresh(layout=True)
+
+    def _lines(self, width: int) -> list[str]:
+        return fold_path(f"db: {self.path}", width)
+
+    def render(self) -> RenderResult:
+        return Text("\n".join(self._lines(self.size.width or 80)), no_wrap=True, overflow="crop")
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines(width))
+
+
+def fold_path(text: str, width: int) -> list[str]:
+    """Lines of at most `width` cells, broken after a `/` (or a space); mid-name only if a name is longer."""
+    if width <= 0:
+        return [text]
+    lines: list[str] = []
+    while cell_len(text) > width:
+        head = text[:width]
+        cut = max(head.rfind("/"), head.rfind(" ")) + 1
+        if cut <= 0:
+            cut = width
+        lines.append(text[:cut])
+        text = text[cut:]
+    lines.append(text)
+    return lines
+
+
 class AtmPane(Vertical):
     """What the customer sees, the receipt, and what the ATM believes about each attempt."""
 
     def compose(self) -> ComposeResult:
+        yield Static(id="atm-status")
         yield Static(id="atm-screen")
         yield Static(id="atm-receipt")
         yield Static(id="atm-beliefs")
@@ -260,7 +342,16 @@ class AtmPane(Vertical):
         self.border_title = "ATM"
         self.query_one("#atm-screen").border_title = "screen"
         self.query_one("#atm-receipt").border_title = "receipt"
-        self.query_one("#atm-beliefs").border_title = "what the ATM believes"
+
+    def on_resize(self) -> None:
+        # The longest title that fits the frame: a cut title ("what the ATM be…") reads as a bug.
+        beliefs = self.query_one("#atm-beliefs")
+        room = beliefs.outer_size.width - 4
+        for title in ("what the ATM believes", "ATM believes", "believes"):
+            if len(title) <= room:
+                break
+        if beliefs.border_title != title:
+            beliefs.border_title = title
 
     def show(self, view: View, amount: int) -> None:
         atm = view.atm
@@ -272,6 +363,11 @@ class AtmPane(Vertical):
         if view.storm_total:
             screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")
         _set(self.query_one("#atm-screen", Static), screen)
+        # One line for when the pane is squeezed to a strip (compare mode at 80 columns).
+        status = Text(no_wrap=True, overflow="ellipsis")
+        status.append("ATM ", style="bold reverse")
+        status.append(" " + atm.screen, style="bold")
+        _set(self.query_one("#atm-status", Static), status)
         receipt = Text()
         r = atm.receipt
         if r is None:
@@ -312,9 +408,10 @@ class BankPane(Vertical):
         self.title = title
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="bank-path")
+        yield PathLine(classes="bank-path")
         yield Digits("", classes="bank-digits")
         yield Static(classes="bank-plain")
+        yield Static(classes="bank-flags")
         yield Static(classes="bank-opened")
         with VerticalScroll(classes="bank-lists"):
             yield Static(classes="bank-keys")
@@ -324,10 +421,22 @@ class BankPane(Vertical):
     def on_mount(self) -> None:
         self.border_title = self.title
 
+    def on_resize(self) -> None:
+        # On a short screen the ledger comes before the keys: it is the evidence of what was paid.
+        short = self.app.size.height < SHORT_SCREEN
+        lists = self.query_one(".bank-lists")
+        ledger = self.query_one(".bank-ledger")
+        keys = self.query_one(".bank-keys")
+        if short != (lists.children.index(ledger) < lists.children.index(keys)):
+            if short:
+                lists.move_child(ledger, before=keys)
+            else:
+                lists.move_child(ledger, after=keys)
+
     def show(self, snap: BankSnapshot, path: str, mode: str, *, rows: int = 8) -> None:
         self.border_subtitle = mode
         # The whole path, folded over lines if it must be: people type it into sqlite3.
-        _set(self.query_one(".bank-path", Static), Text(f"db: {path}", overflow="fold"))
+        self.query_one(PathLine).set_path(path)
         digits = self.query_one(".bank-digits", Digits)
         if digits.value != f"{snap.balance:,}":
             digits.update(f"{snap.balance:,}")
@@ -360,9 +469,14 @@ class BankPane(Vertical):
         debits: dict[str, int] = {}
         for _id, txn, *_ in snap.ledger:
             debits[txn] = debits.get(txn, 0) + 1
+        flags = Text(style="bold #FF5F5F")
         for txn, n in list(debits.items())[:rows]:
             if n > 1:
-                keys.append(f"⚠ {txn}: debited {_times(n)}\n", style="bold #FF5F5F")
+                flags.append(f"{chr(10) if flags else ''}⚠ {txn}: debited {_times(n)}")
+        # Right under the balance, so no screen size hides the damage.
+        flags_widget = self.query_one(".bank-flags", Static)
+        flags_widget.display = bool(flags)
+        _set(flags_widget, flags)
         _set(self.query_one(".bank-keys", Static), keys)
         deliveries = Text()
         deliveries.append(f"Deliveries: {snap.delivery_count}\n", style="bold")
@@ -370,6 +484,9 @@ class BankPane(Vertical):
             mark = {"processed": "$", "replayed": "↺", "declined": "✗", "in_progress": "…", "rejected": "✗"}
             deliveries.append(f"{mark.get(outcome, '·')} {txn} #{attempt} {outcome.replace('_', ' ')}\n")
         _set(self.query_one(".bank-deliveries", Static), deliveries)
+
+
+SHORT_SCREEN = 30  # rows: below this the big figures give way to the ledger
 
 
 def _times(n: int) -> str:
