@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -143,6 +144,8 @@ class AtmApp(App[int]):
         self._key_render = False
         self._last_bank_read = 0.0
         self._storm_engine: Engine | None = None
+        self.store_failures = 0  # transactions the bank's file refused (locked by another program)
+        self._store_trouble = ""  # the last such message, until the bank commits again
         self._toggle_rows = 0
         self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
         self._keys_enabled: tuple[bool | None, ...] = ()
@@ -264,29 +267,83 @@ class AtmApp(App[int]):
         async with self._lock:
             wall = self.settings.wall()
             elapsed, self._last_wall = wall - self._last_wall, wall
-            engine = self.engine
-            presenter = self.presenter
-            if engine is None:
-                if presenter is not None and not self.paused:
-                    await presenter.advance(0)  # a pipeline scenario: autoplay only
-                return
-            pipeline = self.pipeline
-            if self.pipeline_mode and pipeline is not None:
-                # Only the shown one runs: the other waits, frozen, until it is shown again.
-                if not self.paused and elapsed > 0:
-                    start = max(self._pipe_virtual, float(pipeline.now))
-                    self._pipe_virtual = start + elapsed * 1000 * self.speed
-                    target = int(self._pipe_virtual)
-                    if target > pipeline.now:
-                        await pipeline.advance_to(target)
-            elif not self.paused and elapsed > 0:
-                self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
-                target = int(self._virtual)
-                if presenter is not None:
-                    await presenter.advance(target)
-                elif target > engine.now:
-                    await engine.advance_to(target)
+            try:
+                await self._drive(elapsed)
+            except (sqlite3.Error, StoreError) as exc:
+                # Another program holds the file: this step's work is lost like a lost message,
+                # rolled back, and the clock goes on (the ATM times out and retries the same id).
+                self._store_failed(exc)
             self._render_top()
+
+    async def _drive(self, elapsed: float) -> None:
+        engine = self.engine
+        presenter = self.presenter
+        if engine is None:
+            if presenter is not None and not self.paused:
+                await presenter.advance(0)  # a pipeline scenario: autoplay only
+            return
+        pipeline = self.pipeline
+        if self.pipeline_mode and pipeline is not None:
+            # Only the shown one runs: the other waits, frozen, until it is shown again.
+            if not self.paused and elapsed > 0:
+                start = max(self._pipe_virtual, float(pipeline.now))
+                self._pipe_virtual = start + elapsed * 1000 * self.speed
+                target = int(self._pipe_virtual)
+                if target > pipeline.now:
+                    await pipeline.advance_to(target)
+        elif not self.paused and elapsed > 0:
+            self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
+            target = int(self._virtual)
+            if presenter is not None:
+                await presenter.advance(target)
+            elif target > engine.now:
+                await engine.advance_to(target)
+
+    @staticmethod
+    def _consumer_failed(pipeline: Pipeline) -> str:
+        # Only the consumer writes the file. A consumer whose charge or commit raises dies, as a
+        # real one would; its replacement reads again from the committed offset.
+        consumer = pipeline.consumer
+        if consumer.current is not None:
+            pipeline.crash_consumer()
+        else:  # joining the group failed: try again after the usual restart delay
+            consumer.starting = False
+            consumer.schedule_start(consumer.config.restart)
+        return "the consumer failed and restarts from its committed offset once the file is free."
+
+    def _store_failed(self, exc: Exception, *, lost: bool = True) -> None:
+        """Say on screen that the bank's file refused a transaction, and what to do; the app goes on.
+
+        `lost`: a step of the run failed (a delivery is lost); otherwise only a read of the panes.
+        """
+        text = str(exc)
+        locked = "locked" in text or "busy" in text
+        name = Path(self.db_label).name
+        if isinstance(exc, StoreError):
+            message = caption = text
+        elif locked:
+            message = (
+                f"database {self.db_label} is locked by another program (e.g. a sqlite3 shell holding"
+                " a transaction); close it — the ATM retries with the same id (r retries by hand)"
+            )
+            caption = (
+                f"database {name} is locked by another program: the delivery is lost;"
+                " close it and the ATM's retry gets through."
+            )
+        else:
+            message = f"database {self.db_label}: {text}; the delivery is lost, the ATM retries"
+            caption = f"database {name}: {text}; the delivery is lost."
+        if lost:
+            self.store_failures += 1
+            now = self.engine.now if self.engine is not None else 0
+            if self.pipeline_mode and self.pipeline is not None:
+                self.pipe_model.caption = f"✕ {caption.split(':')[0]}: {self._consumer_failed(self.pipeline)}"
+            else:
+                self.view.store_failed(now, caption, "db locked" if locked else "db error")
+        if message != self._store_trouble:
+            self._store_trouble = message
+            self.notify(message, title="bank database", severity="error", timeout=10)
+        self._changed()
 
     async def settle(self, seconds: float) -> None:
         """Tests: pretend `seconds` of wall time passed, run what falls due, and wait for the reads."""
@@ -306,6 +363,7 @@ class AtmApp(App[int]):
         view(ev)
         if view.bank_changed:
             view.bank_changed = False
+            self._store_trouble = ""  # the bank commits again: a next lock is news
             self._request_bank()
         if self._storm_engine is not None and not view.storm_running:
             self.call_next(self._storm_over)
@@ -376,8 +434,8 @@ class AtmApp(App[int]):
                 self._bank_dirty = False
                 await self._read_bank_now()
                 self._bind_widgets()
-        except StoreError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+        except (sqlite3.Error, StoreError) as exc:
+            self._store_failed(exc, lost=False)
         finally:
             self._bank_reading = False
 
@@ -456,6 +514,8 @@ class AtmApp(App[int]):
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
             f" · cash {c['dispensed']} · unknown {c['unknown']}"
         )
+        if self.store_failures:
+            counters.append(f" · db refused {self.store_failures}", style="bold")
         self._update("#counters", counters)
         bar = self.query_one(KeyBar)
         enabled = tuple(self.check_action(b.action, ()) for b in bar.keys)  # presenter mode lists its own
@@ -921,7 +981,8 @@ def run(args: argparse.Namespace) -> int:
     if app.error:
         sys.stderr.write(f"atm-tui: error: {app.error}\n")
         return EXIT_STORE
-    return code or 0
+    # Textual prints an unexpected exception's traceback and sets return_code; never exit 0 then.
+    return code or app.return_code or 0
 
 
 def _live_db(args: argparse.Namespace) -> str:

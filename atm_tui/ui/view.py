@@ -364,6 +364,11 @@ class View:
     def _resolved(self, ev: Resolved) -> None:
         self.caption = f"{ev.txn_id}: the status query tells the truth: {ev.truth}."
 
+    def store_failed(self, t: int, message: str, what: str = "db locked") -> None:
+        """The app's note that the bank's file refused a transaction: the delivery is lost."""
+        self._row(Row(t, "bank", f"✕ {what}: delivery lost", NOTE))
+        self.caption = f"✕ {message}"
+
     def _crashed(self, ev: Crashed) -> None:
         self._row(Row(ev.t, "bank", f"✕ bank crashed ({ev.where})", NOTE))
 

@@ -1,0 +1,103 @@
+"""The new-user review's fixes, driven through the keys (Pilot) and checked on screen and on file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from textual.widgets import Static
+from ui_helpers import balance, make_app, query
+
+from atm_tui.sim.report import check_database
+from atm_tui.ui.app import AtmApp
+
+
+def text_of(app: AtmApp, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+def notes(app: AtmApp) -> str:
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+async def test_a_database_locked_by_another_program_is_a_message_and_the_demo_goes_on(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.engine is not None
+        # Another program (a sqlite3 shell, say) takes the write lock and keeps it.
+        other = sqlite3.connect(str(db), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("w")
+            for _ in range(20):  # the first delivery reaches the bank within 2 s of virtual time
+                await app.settle(0.5)
+                if app.store_failures:
+                    break
+            await pilot.pause()
+            assert app.store_failures == 1
+            caption = text_of(app, "#caption")
+            assert "database bank.db is locked by another program" in caption
+            assert "sqlite3 shell holding a transaction" in notes(app)
+            assert "✕ db locked: delivery lost" in str(app.query_one("#diagram").render())
+            assert "db refused 1" in text_of(app, "#counters")
+            # Nothing half-written, and the key the failed delivery held is free again.
+            assert other.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+            assert other.execute("SELECT count(*) FROM ledger").fetchone() == (0,)
+            assert app.engine.server.in_flight == {}
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        # The lock is gone: the ATM times out and resends T123, which now gets through once.
+        await app.settle(60)
+        await pilot.pause()
+        assert app.is_running
+        assert query(db, "SELECT txn_id FROM ledger") == [("T123",)]
+        attempts = query(db, "SELECT attempt, outcome FROM deliveries WHERE txn_id = 'T123'")
+        assert attempts and attempts[0][0] >= 2 and attempts[0][1] == "processed"
+        assert balance(db) == 45_000
+        assert "Please take your cash" in text_of(app, "#atm-screen")
+        conn = sqlite3.connect(str(db))
+        try:
+            tally = app.view.tally
+            _, _, _, checks = check_database(
+                conn, "A-1001", tally.dispensed, tally.expected_bodies, tally.replay_mismatches
+            )
+        finally:
+            conn.close()
+        assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+async def test_a_lock_in_pipeline_mode_crashes_the_consumer_and_its_replacement_charges_once(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("p")
+        await app.settle(0.1)
+        other = sqlite3.connect(str(db), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("w")
+            for _ in range(20):
+                await app.settle(0.5)
+                if app.store_failures:
+                    break
+            await pilot.pause()
+            assert app.store_failures == 1
+            caption = text_of(app, "#caption")
+            assert "database bank.db is locked by another program" in caption
+            assert "the consumer failed and restarts from its committed offset" in caption
+            assert other.execute("SELECT count(*) FROM ledger").fetchone() == (0,)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        for _ in range(10):
+            await app.settle(3)
+        await pilot.pause()
+        assert app.is_running
+        assert query(db, "SELECT txn_id, amount FROM ledger") == [("M1", 500)]
+        assert balance(db) == 49_500
