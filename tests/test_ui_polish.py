@@ -101,3 +101,68 @@ async def test_a_lock_in_pipeline_mode_crashes_the_consumer_and_its_replacement_
         assert app.is_running
         assert query(db, "SELECT txn_id, amount FROM ledger") == [("M1", 500)]
         assert balance(db) == 49_500
+
+
+async def test_toggle_captions_say_on_and_off_in_words(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        said: list[str] = []
+        for key in ("c", "c", "a", "a", "d", "d"):
+            await pilot.press(key)
+            await pilot.pause()
+            said.append(text_of(app, "#caption"))
+        for caption in said:
+            assert "True" not in caption and "False" not in caption, caption
+        assert "Compare mode on: a naive twin" in said[0]
+        assert "Compare mode off" in said[1] and "very same deliveries" not in said[1]
+        assert "Automatic retry off" in said[2] and "press r" in said[2]
+        assert "Automatic retry on" in said[3]
+        assert "Every reply is dropped" in said[4]
+        assert "Replies get through again" in said[5]
+        # What the captions claim is what the engine did.
+        assert app.engine is not None and app.engine.config.atm.auto_retry
+        assert not app.engine.compare and not app.engine.network.reply.drop_all
+
+
+async def test_balance_amount_theme_and_speed_each_get_a_caption(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("b")
+        await app.settle(5)
+        await pilot.pause()
+        caption = text_of(app, "#caption")
+        assert "Balance inquiry: Rs 50,000" in caption and "needs no key" in caption
+        assert query(tmp_path / "bank.db", "SELECT count(*) FROM deliveries") == [(0,)]  # a read
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"2000", "enter")
+        await pilot.pause()
+        assert "Amount set to Rs 2,000" in text_of(app, "#caption")
+        await pilot.press("t")
+        await pilot.pause()
+        assert "Projector theme" in text_of(app, "#caption")
+        await pilot.press("t")
+        await pilot.pause()
+        assert "Default theme" in text_of(app, "#caption")
+        await pilot.press("plus")
+        await pilot.pause()
+        assert "Speed 2x" in text_of(app, "#caption")
+        await pilot.press("minus", "minus", "minus", "minus")
+        await pilot.pause()
+        assert "Speed 0.25x" in text_of(app, "#caption") and "slowest" in text_of(app, "#caption")
+        await pilot.press("space")
+        await pilot.pause()
+        assert "Paused" in text_of(app, "#caption")
+
+
+async def test_a_decline_is_explained_in_the_caption(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path, opening_balance=3_000)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("w")
+        await app.settle(60)
+        await pilot.pause()
+        assert query(db, "SELECT txn_id, outcome FROM deliveries") == [("T123", "declined")]
+        assert query(db, "SELECT count(*) FROM ledger") == [(0,)]
+        caption = text_of(app, "#caption")
+        assert "T123: declined" in caption and "Rs 3,000" in caption and "nothing was debited" in caption

@@ -700,7 +700,7 @@ class AtmApp(App[int]):
                     self.engine.config.amount = value
                 self.view.welcome(value)
                 self.notify(f"amount: {rupees(value)}", timeout=3)
-                self._changed()
+                self.say(f"Amount set to {rupees(value)}: the next w withdraws it under a new id.")
 
         self.push_screen(AmountScreen(self.amount), chosen)
 
@@ -754,10 +754,21 @@ class AtmApp(App[int]):
         # The twin's pane is kept current while hidden, so showing it needs no read.
         self.view.show_twin = engine.compare
 
+    def say(self, caption: str) -> None:
+        """Put the app's own caption (not the engine's) on the caption line of the view shown."""
+        if self.pipeline_mode:
+            self.pipe_model.caption = caption
+        else:
+            self.view.caption = caption
+        self._render_now()
+
     def action_pause(self) -> None:
         self.paused = not self.paused
         self._last_wall = self.settings.wall()
-        self._render_now()
+        if self.paused:
+            self.say("Paused: the virtual clock stands still; space runs it again.")
+        else:
+            self.say(f"Running again at {self.speed:g}x.")
 
     def action_faster(self) -> None:
         self._set_speed(+1)
@@ -768,7 +779,9 @@ class AtmApp(App[int]):
     def _set_speed(self, step: int) -> None:
         i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
         self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
-        self._render_now()
+        end = {SPEEDS[0]: " (the slowest)", SPEEDS[-1]: " (the fastest)"}.get(self.speed, "")
+        self.say(f"Speed {self.speed:g}x{end}: each second on the wall clock runs {self.speed:g} s of"
+                 " the network's virtual time.")
 
     def action_storm(self) -> None:
         engine = self.engine
@@ -847,6 +860,10 @@ class AtmApp(App[int]):
 
     def action_projector(self) -> None:
         self.theme = DEFAULT.name if self.theme == PROJECTOR.name else PROJECTOR.name
+        if self.theme == PROJECTOR.name:
+            self.say("Projector theme: high contrast, white on black with yellow accents. t switches back.")
+        else:
+            self.say("Default theme. t switches to the high-contrast projector theme.")
 
     def action_help(self) -> None:
         from atm_tui.ui.screens import HelpScreen

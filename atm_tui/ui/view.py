@@ -231,6 +231,10 @@ class View:
     def _declined(self, ev: Declined) -> None:
         self.bank_changed = True
         self._row(Row(ev.t, "bank", f"declined: balance {rupees(ev.balance)}", NOTE))
+        self.caption = (
+            f"{ev.txn_id}: declined: the balance is {rupees(ev.balance)}, less than {rupees(ev.amount)};"
+            " nothing was debited. The decline is stored under the id and replayed like any answer."
+        )
 
     def _in_progress(self, ev: InProgress) -> None:
         self.bank_changed = True
@@ -351,6 +355,10 @@ class View:
             balance = _field(ev.body, "balance")
             self.atm.screen = f"Your balance: {rupees(balance or 0)}."
             self.atm.detail = "A read: asking twice changes nothing, so it needs no key."
+            self.caption = (
+                f"Balance inquiry: {rupees(balance or 0)}. A read changes nothing, so asking twice is"
+                " safe and it needs no key."
+            )
         elif ev.op == "status":
             data = _load(ev.body)
             debits = _int(data.get("debits"))
@@ -376,6 +384,10 @@ class View:
         self._row(Row(ev.t, "bank", "bank back up", NOTE))
 
     def _control(self, ev: Control) -> None:
+        switch = _SWITCH_CAPTIONS.get(ev.name)
+        if switch is not None:
+            self.caption = switch[0] if ev.value == "True" else switch[1]
+            return
         text = _CONTROL_CAPTIONS.get(ev.name)
         if text is not None:
             self.caption = text.format(value=ev.value)
@@ -425,10 +437,23 @@ _CONTROL_CAPTIONS = {
     "drop_next_replies": "Hiccup armed: the network will lose the next reply.",
     "drop_next_requests": "Hiccup armed: the network will lose the next request.",
     "duplicate_next_requests": "Hiccup armed: the network will deliver the next request twice.",
-    "drop_all_replies": "Drop every reply: {value}.",
-    "auto_retry": "Automatic retry: {value}.",
     "mode": "The bank is now {value}.",
-    "compare": "Compare mode: {value}. The naive twin gets the very same deliveries.",
+    "balance": "Balance inquiry sent: a read, safe to repeat.",
+}
+# Switches: the engine records str(bool); the caption says what on and off mean.
+_SWITCH_CAPTIONS = {
+    "drop_all_replies": (
+        "Every reply is dropped from now on: the bank still acts, the ATM hears nothing back.",
+        "Replies get through again.",
+    ),
+    "auto_retry": (
+        "Automatic retry on: after a timeout the ATM resends the same id by itself.",
+        "Automatic retry off: after a timeout the ATM gives up; press r to resend the same id by hand.",
+    ),
+    "compare": (
+        "Compare mode on: a naive twin bank beside the real one gets the very same deliveries.",
+        "Compare mode off: the real bank alone is shown.",
+    ),
 }
 
 _HANDLERS: dict[type[Event], Callable[[View, Any], None]] = {
