@@ -166,3 +166,49 @@ async def test_a_decline_is_explained_in_the_caption(tmp_path: Path) -> None:
         assert query(db, "SELECT count(*) FROM ledger") == [(0,)]
         caption = text_of(app, "#caption")
         assert "T123: declined" in caption and "Rs 3,000" in caption and "nothing was debited" in caption
+
+
+async def test_after_an_unknown_outcome_status_puts_the_banks_answer_on_the_receipt(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("d", "w")
+        await app.settle(60)
+        await pilot.pause()
+        assert "outcome: unknown" in text_of(app, "#atm-receipt")
+        assert "unknown 1" in text_of(app, "#counters")
+        await pilot.press("d", "s")
+        await app.settle(10)
+        await pilot.pause()
+        receipt = text_of(app, "#atm-receipt")
+        assert "bank says: T123 debited Rs 5,000" in receipt
+        assert "no cash was dispensed" in receipt and "press r" in receipt
+        counters = text_of(app, "#counters")
+        assert "unknown 0" in counters and "resolved 1" in counters
+        assert query(db, "SELECT txn_id FROM ledger") == [("T123",)]
+        # r resends T123: the bank replays its stored answer, the cash comes out, no second debit.
+        await pilot.press("r")
+        await app.settle(10)
+        await pilot.pause()
+        assert "Please take your cash" in text_of(app, "#atm-screen")
+        assert "bank says" not in text_of(app, "#atm-receipt")
+        assert query(db, "SELECT txn_id FROM ledger") == [("T123",)]
+        assert query(db, "SELECT outcome FROM deliveries ORDER BY id")[-1] == ("replayed",)
+        assert balance(db) == 45_000
+
+
+async def test_a_status_that_finds_nothing_says_nothing_was_taken(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("H", "H", "H", "w")
+        await app.settle(60)
+        await pilot.pause()
+        assert "outcome: unknown" in text_of(app, "#atm-receipt")
+        await pilot.press("s")
+        await app.settle(10)
+        await pilot.pause()
+        assert "bank says: T123 never processed — nothing was taken" in text_of(app, "#atm-receipt")
+        assert "resolved 1" in text_of(app, "#counters")
+        assert query(db, "SELECT count(*) FROM ledger") == [(0,)]
+        assert balance(db) == 50_000

@@ -512,8 +512,10 @@ class AtmApp(App[int]):
         counters.append(
             f"attempts {c['attempts']} · delivered {c['deliveries']} · replays {c['replayed']}"
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
-            f" · cash {c['dispensed']} · unknown {c['unknown']}"
+            f" · cash {c['dispensed']} · unknown {len(view.unknown)}"
         )
+        if view.resolved:
+            counters.append(f" · resolved {view.resolved}")
         if self.store_failures:
             counters.append(f" · db refused {self.store_failures}", style="bold")
         self._update("#counters", counters)

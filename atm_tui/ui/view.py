@@ -78,6 +78,7 @@ class Receipt:
     balance_after: int | None
     replayed: bool
     attempts: int
+    bank_says: str = ""  # after an unknown outcome: the bank's answer to a status query
 
 
 @dataclass(slots=True)
@@ -115,6 +116,8 @@ class View:
         self._last_body: dict[str, str] = {}
         self._delivery_counts: dict[str, int] = {}
         self._debits = 0  # debits of the current transaction, as the bank reported them
+        self.unknown: set[str] = set()  # ids whose outcome the ATM does not know (yet)
+        self.resolved = 0  # unknown outcomes a status query settled
         self.welcome(amount)
 
     # -- called by the UI ---------------------------------------------------------------------
@@ -307,6 +310,10 @@ class View:
                     f"Storm over: {self.storm_total} withdrawals finished;"
                     f" {self.tally.counts['deliveries']} deliveries reached the bank."
                 )
+        if ev.outcome == "unknown":
+            self.unknown.add(ev.txn_id)
+        else:
+            self.unknown.discard(ev.txn_id)  # r resent it and an answer came
         mark = {"dispensed": "✓", "declined": "✗", "unknown": "?", "rejected": "✗"}.get(ev.outcome, "·")
         self._row(Row(ev.t, "atm", f"{mark} {ev.txn_id} {ev.outcome}", NOTE))
         if not self._is_current(ev.txn_id):
@@ -368,9 +375,23 @@ class View:
                 f"The bank's ledger has {debits} debit{'s' if debits != 1 else ''} for {ev.txn_id}"
                 f" ({rupees(_int(data.get('debited')))})."
             )
+            receipt = self.atm.receipt
+            if receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome == "unknown":
+                receipt.bank_says = _bank_says(ev.txn_id, status, debits, _int(data.get("debited")))
 
     def _resolved(self, ev: Resolved) -> None:
-        self.caption = f"{ev.txn_id}: the status query tells the truth: {ev.truth}."
+        self.unknown.discard(ev.txn_id)
+        self.resolved += 1
+        if ev.truth == "debited":
+            self.caption = (
+                f"{ev.txn_id}: the status query tells the truth: debited, but no cash came out."
+                f" r resends {ev.txn_id}: the bank replays its answer, no second debit."
+            )
+        else:
+            self.caption = (
+                f"{ev.txn_id}: the status query tells the truth: not debited, nothing was taken."
+                f" r sends {ev.txn_id} again, safely."
+            )
 
     def store_failed(self, t: int, message: str, what: str = "db locked") -> None:
         """The app's note that the bank's file refused a transaction: the delivery is lost."""
@@ -414,6 +435,20 @@ def _cause(cause: str) -> str:
         "random": "random loss",
         "bank-down": "the bank is down",
     }.get(cause, cause)
+
+
+def _bank_says(txn_id: str, status: str, debits: int, debited: int) -> str:
+    """The receipt's line after a status query settles an unknown outcome."""
+    if debits:
+        return (
+            f"{txn_id} debited {rupees(debited)} — no cash was dispensed;"
+            " press r to retry with the same id and get your cash"
+        )
+    if status == "declined":
+        return f"{txn_id} declined — nothing was taken"
+    if status == "not_found":
+        return f"{txn_id} never processed — nothing was taken; r sends it again, safely"
+    return f"{txn_id} {status.replace('_', ' ')} — nothing debited yet; press s again shortly"
 
 
 def _load(body: str) -> dict[str, object]:

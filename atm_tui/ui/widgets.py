@@ -287,6 +287,8 @@ class AtmPane(Vertical):
             else:
                 receipt.append("✓ fresh", style=FRESH_STYLE)
             receipt.append(f"\nattempts: {r.attempts}")
+            if r.bank_says:
+                receipt.append(f"\nbank says: {r.bank_says}", style="bold")
         _set(self.query_one("#atm-receipt", Static), receipt)
         beliefs = Text()
         if not atm.attempts:
