@@ -212,3 +212,28 @@ async def test_a_status_that_finds_nothing_says_nothing_was_taken(tmp_path: Path
         assert "resolved 1" in text_of(app, "#counters")
         assert query(db, "SELECT count(*) FROM ledger") == [(0,)]
         assert balance(db) == 50_000
+
+
+async def test_the_storm_withdraws_rs_100_each_so_it_shows_replays_not_declines(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path)  # the default Rs 50,000: 100 x Rs 5,000 would be declined 90 times
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("S")
+        await pilot.pause()
+        assert "100 withdrawals of Rs 100" in text_of(app, "#caption")
+        for _ in range(20):
+            await app.settle(30)
+            if not app.view.storm_running:
+                break
+        await pilot.pause()
+        counts = app.view.tally.counts
+        assert app.view.storm_done == 100
+        assert query(db, "SELECT count(*) FROM deliveries WHERE outcome = 'declined'") == [(0,)]
+        assert query(db, "SELECT DISTINCT amount FROM ledger") == [(100,)]
+        rows = query(db, "SELECT count(*) FROM ledger")[0][0]
+        assert balance(db) == 50_000 - 100 * rows
+        replays = query(db, "SELECT count(*) FROM deliveries WHERE outcome = 'replayed'")[0][0]
+        assert replays == counts["replayed"] > 0 and counts["retries"] > 0
+        caption = text_of(app, "#caption")
+        assert f"{replays} replays" in caption and "Storm over" in caption
+        assert app.amount == 5_000  # w still withdraws the chosen amount

@@ -63,6 +63,8 @@ FRAME_RATE = 20  # redraws a second from engine bursts (keys redraw at once)
 BANK_READS_PER_SECOND = 10
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 STORM_SIZE = 100
+# Small, so 100 of them fit in a Rs 50,000 account: the storm shows retries and replays, not declines.
+STORM_AMOUNT = 100
 STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
 EXIT_STORE = 2
 BURST = 20  # messages produced by S in pipeline mode
@@ -796,10 +798,11 @@ class AtmApp(App[int]):
         for name, p in STORM_FAULTS.items():
             direction, what = name.split("_")
             engine.set_rate(direction, what, p)
-        self.view.start_storm(n)
+        self.view.start_storm(n, STORM_AMOUNT)
         self._storm_engine = engine
         for _ in range(n):
-            self.view.add_storm_id(engine.withdraw(self.amount))
+            self.view.add_storm_id(engine.withdraw(STORM_AMOUNT))
+        self.view.storm_sent()
         self._changed()
 
     def _storm_over(self) -> None:

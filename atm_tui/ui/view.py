@@ -109,6 +109,11 @@ class View:
         self.storm_total = 0
         self.storm_done = 0
         self._storm_ids: set[str] = set()
+        self._storm_start: dict[str, int] = {}  # the counts when the storm began
+        # Every storm id ever: their events keep the storm's own caption instead of 100 of theirs.
+        self._storm_every: set[str] = set()
+        self._storm_caption = ""
+        self._storm_opening = False  # between start_storm and storm_sent: each withdrawal is the storm's
         self._requests: dict[tuple[str, int, int], Row] = {}
         self._replies: dict[tuple[str, int], deque[Row]] = {}
         self.bank_changed = False
@@ -127,12 +132,23 @@ class View:
             self.atm.detail = f"Press w to withdraw {rupees(amount)}."
         self.atm.amount = amount
 
-    def start_storm(self, n: int) -> None:
+    def start_storm(self, n: int, amount: int) -> None:
         self.storm_total += n
-        self.caption = f"Storm: {n} withdrawals at once, with faults on the network."
+        self._storm_start = dict(self.tally.counts)
+        self.caption = self._storm_caption = (
+            f"Storm: {n} withdrawals of {rupees(amount)} at once, with 30 % faults on the network:"
+            " watch the retries and the replays."
+        )
+
+        self._storm_opening = True
 
     def add_storm_id(self, txn_id: str) -> None:
         self._storm_ids.add(txn_id)
+        self._storm_every.add(txn_id)
+
+    def storm_sent(self) -> None:
+        """Every withdrawal of the storm is on its way; the ones after it are the customer's."""
+        self._storm_opening = False
 
     @property
     def storm_running(self) -> bool:
@@ -145,6 +161,8 @@ class View:
         handler = _HANDLERS.get(type(ev))
         if handler is not None:
             handler(self, ev)
+            if ev.txn_id in self._storm_every:
+                self.caption = self._storm_caption
 
     def _row(self, row: Row) -> Row:
         self.rows.append(row)
@@ -278,6 +296,9 @@ class View:
     def _requested(self, ev: Requested) -> None:
         if ev.op != "withdraw":
             return
+        if self._storm_opening:
+            # The engine mints the id and sends at once: learn it here, before its first event.
+            self.add_storm_id(ev.txn_id)
         if ev.txn_id in self._storm_ids:
             return
         self.atm = AtmView(txn_id=ev.txn_id, amount=ev.amount)
@@ -306,9 +327,12 @@ class View:
             self._storm_ids.discard(ev.txn_id)
             self.storm_done += 1
             if not self.storm_running:
-                self.caption = (
-                    f"Storm over: {self.storm_total} withdrawals finished;"
-                    f" {self.tally.counts['deliveries']} deliveries reached the bank."
+                c, before = self.tally.counts, self._storm_start
+                since = {k: c[k] - before.get(k, 0) for k in ("deliveries", "retries", "replayed", "unknown")}
+                self._storm_caption = (
+                    f"Storm over: {self.storm_total} withdrawals, {since['deliveries']} deliveries,"
+                    f" {since['retries']} retries, {since['replayed']} replays (no second debit),"
+                    f" {since['unknown']} unknown."
                 )
         if ev.outcome == "unknown":
             self.unknown.add(ev.txn_id)
