@@ -237,3 +237,25 @@ async def test_the_storm_withdraws_rs_100_each_so_it_shows_replays_not_declines(
         caption = text_of(app, "#caption")
         assert f"{replays} replays" in caption and "Storm over" in caption
         assert app.amount == 5_000  # w still withdraws the chosen amount
+
+
+async def test_reopened_bank_the_screen_shows_the_times_stored_in_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    first = make_app(tmp_path)
+    async with first.run_test(size=(120, 36)) as pilot:
+        await pilot.press("w")
+        await first.settle(60)
+    # The same file again: the engine's clock goes on from the stored times.
+    app = make_app(tmp_path, fresh=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.engine is not None
+        start = app.engine.now
+        assert start > 1_000  # one tick after the first run's last stored time
+        assert f"t {start / 1000:.1f} s" in text_of(app, "#topbar")
+        await pilot.press("w")
+        await app.settle(60)
+        await pilot.pause()
+        [(at,)] = query(db, "SELECT at FROM deliveries WHERE txn_id = 'T124' AND outcome = 'processed'")
+        debit = [line for line in str(app.query_one("#diagram").render()).splitlines() if "debit Rs" in line]
+        assert len(debit) == 1 and debit[0].startswith(f"{at / 1000:5.1f}│"), (at, debit)
+        assert f"t {app.engine.now / 1000:.1f} s" in text_of(app, "#topbar")

@@ -238,7 +238,9 @@ class AtmApp(App[int]):
         self.view.show_twin = engine.compare
         self._unsubscribe = engine.world.subscribe(self._on_event)
         self._virtual = float(engine.now)
-        self._t0 = engine.now
+        # Times on screen are the engine's own, as stored in the file's `at` columns: a reopened
+        # bank's clock goes on from its last stored time, and so does the screen's.
+        self._t0 = 0
         if self._widgets_ready:
             self._bind_widgets()
 
@@ -617,7 +619,7 @@ class AtmApp(App[int]):
             async with self._lock:
                 config = PipelineConfig(seed=s.seed, messages=0)
                 pipeline = await Pipeline.open(config, store, bridge="aiosqlite")
-                self.pipe_model = PipelineModel(pipeline.now)
+                self.pipe_model = PipelineModel(0)  # the pipeline's clock as stored, like the ATM's
                 self._pipe_unsubscribe = pipeline.subscribe(self._on_pipe_event)
                 self._pipe_virtual = float(pipeline.now)
                 self.pipeline = pipeline

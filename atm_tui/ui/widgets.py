@@ -69,7 +69,9 @@ class SequenceDiagram(Widget):
 
     def _line(self, out: Text, row: Row, inner: int, note_w: int) -> None:
         secs = (row.t - self.t0) / 1000
-        out.append(f"{secs:5.1f}" if secs < 1_000 else f"{secs / 60:4.0f}m"[-5:], style="dim")
+        # Seconds as stored (`at` / 1000); a long-lived bank's clock drops the tenths, then goes to minutes.
+        shown = f"{secs:5.1f}" if secs < 1_000 else f"{secs:5.0f}" if secs < 100_000 else f"{secs / 60:4.0f}m"
+        out.append(shown[-5:], style="dim")
         out.append("│")
         label = ("⧉ " if row.duplicate else "") + row.label
         if row.state == NOTE:
