@@ -259,3 +259,29 @@ async def test_reopened_bank_the_screen_shows_the_times_stored_in_the_file(tmp_p
         debit = [line for line in str(app.query_one("#diagram").render()).splitlines() if "debit Rs" in line]
         assert len(debit) == 1 and debit[0].startswith(f"{at / 1000:5.1f}│"), (at, debit)
         assert f"t {app.engine.now / 1000:.1f} s" in text_of(app, "#topbar")
+
+
+async def test_the_palette_lists_each_command_once_with_its_key_and_what_it_does(tmp_path: Path) -> None:
+    from textual.command import CommandList
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        options = app.screen.query_one(CommandList).options
+        entries = [getattr(o.prompt, "plain", str(o.prompt)).split("\n") for o in options]
+        titles = [e[0] for e in entries]
+        assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)
+        for entry in entries:
+            assert len(entry) == 1 or entry[1] != entry[0], entry
+        described = {e[0]: e[1] for e in entries if len(e) == 2}
+        assert described["Withdraw"].startswith("key w: ")
+        assert described["Balance inquiry"].startswith("key b: ")
+        assert described["Retry now, same id"].startswith("key r: ")
+        assert described["Reset the bank"].startswith("key ^r: ")
+        assert described["Pipeline: produce one charge"].startswith("key w, in the pipeline view: ")
+        assert "Quit" in titles and titles.count("Quit") == 1
+        # Choosing one runs its action on the engine.
+        await pilot.press(*"drop the next reply", "enter")
+        await pilot.pause()
+        assert app.engine is not None and app.engine.network.reply.drop_next == 1

@@ -927,8 +927,8 @@ class AtmApp(App[int]):
             self.presenter.explain(event.key)
 
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
-        # Our own provider lists every key; keep Textual's theme and quit entries beside it.
-        return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys", "Quit")]
+        # Our own provider lists every key (Quit too); keep Textual's theme and keys entries beside it.
+        return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys")]
 
 
 @contextmanager
