@@ -105,7 +105,7 @@ async def test_reset_asks_first(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     db = tmp_path / "bank.db"
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("w")
+        await pilot.press("c", "w")  # c: the naive twin too, which ctrl+r resets with the bank
         await app.settle(60)
         assert balance(db) == 45_000
         await pilot.press("ctrl+r")

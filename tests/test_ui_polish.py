@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.widgets import Static
 from ui_helpers import balance, make_app, query
 
+from atm_tui.sim.compare import twin_path
 from atm_tui.sim.report import check_database
 from atm_tui.ui.app import AtmApp
 
@@ -109,6 +110,7 @@ async def test_toggle_captions_say_on_and_off_in_words(tmp_path: Path) -> None:
         said: list[str] = []
         for key in ("c", "c", "a", "a", "d", "d"):
             await pilot.press(key)
+            await app.settle(0)  # the first c opens the twin's file first
             await pilot.pause()
             said.append(text_of(app, "#caption"))
         for caption in said:
@@ -285,3 +287,36 @@ async def test_the_palette_lists_each_command_once_with_its_key_and_what_it_does
         await pilot.press(*"drop the next reply", "enter")
         await pilot.pause()
         assert app.engine is not None and app.engine.network.reply.drop_next == 1
+
+
+async def test_the_naive_twin_file_is_made_on_the_first_c_only(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    twin = Path(twin_path(str(db)))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("w")
+        await app.settle(60)
+        await pilot.pause()
+        assert balance(db) == 45_000
+    assert sorted(p.name for p in tmp_path.iterdir() if "naive" in p.name) == []
+    # The first c opens it, from the bank's balance at that moment: from then on it gets every
+    # delivery the bank gets, and debits each one.
+    app = make_app(tmp_path, fresh=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("c", "h", "h", "w")
+        await app.settle(60)
+        await pilot.pause()
+        assert twin.exists()
+        assert balance(db) == 40_000
+        assert balance(twin) == 30_000
+        assert query(twin, "SELECT opening_balance FROM accounts") == [(45_000,)]
+        assert "Balance: Rs 30,000" in "\n".join(
+            str(w.render()) for w in app.query_one("#twin").query(Static)
+        )
+        assert app.engine is not None and app.engine.compare and app.query_one("#twin").display
+        # ctrl+r empties both, each back to the bank's opening balance.
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press("y")
+        await app.settle(0)
+        assert balance(db) == 50_000 and balance(twin) == 50_000

@@ -25,7 +25,7 @@ from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import BankSnapshot
 from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
-from atm_tui.sim.compare import twin_path
+from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Control, Event
@@ -139,7 +139,7 @@ class AtmApp(App[int]):
         self.bank_reads = 0
         self.frames = 0
         self._t0 = 0
-        self._twin_error = ""
+        self._twin_wanted = False  # c was pressed and the twin is not open yet
         self._widgets_ready = False
         self._last_render = 0.0
         self._render_scheduled = False
@@ -211,8 +211,6 @@ class AtmApp(App[int]):
             from atm_tui.ui.screens import ErrorScreen
 
             self.push_screen(ErrorScreen(self.error))
-        if self._twin_error:
-            self.notify(f"compare mode is off: {self._twin_error}", severity="warning", timeout=8)
         self._widgets_ready = True
         self._bind_widgets()
         self._last_wall = self.settings.wall()
@@ -224,13 +222,8 @@ class AtmApp(App[int]):
     async def _open(self) -> Engine:
         s = self.settings
         store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=s.fresh, synchronous=s.synchronous)
-        engine = await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
-        try:
-            fresh_twin = s.fresh or not Path(twin_path(s.db)).exists()
-            await engine.open_twin(fresh=fresh_twin)
-        except StoreError as exc:
-            self._twin_error = str(exc)
-        return engine
+        # The naive twin's file is made on the first c only (_open_twin), never just for opening.
+        return await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
 
     def _use_engine(self, engine: Engine) -> None:
         self.engine = engine
@@ -280,6 +273,8 @@ class AtmApp(App[int]):
             self._render_top()
 
     async def _drive(self, elapsed: float) -> None:
+        if self._twin_wanted:
+            await self._open_twin()  # before any delivery after the c: the twin gets every one
         engine = self.engine
         presenter = self.presenter
         if engine is None:
@@ -754,11 +749,43 @@ class AtmApp(App[int]):
         if engine is None:
             return
         if engine.twin is None:
-            self.notify("compare mode is off: the naive twin could not be opened", severity="warning")
+            # The first c: open the twin, then turn compare mode on (pace will not move the clock
+            # before it is open, so it misses no delivery).
+            if not self._twin_wanted:
+                self._twin_wanted = True
+                self.open_twin()
             return
         engine.set_compare(not engine.compare)
         # The twin's pane is kept current while hidden, so showing it needs no read.
         self.view.show_twin = engine.compare
+
+    @work(exclusive=True, group="twin", exit_on_error=False)
+    async def open_twin(self) -> None:
+        async with self._lock:
+            await self._open_twin()
+
+    async def _open_twin(self) -> None:
+        """Open the naive twin next to the bank's file, emptied, starting from the bank's balance now.
+
+        Called with the lock held, by whichever of pace and the c key's worker runs first.
+        """
+        engine = self.engine
+        if not self._twin_wanted or engine is None:
+            return
+        self._twin_wanted = False
+        cfg = engine.bank.config
+        try:
+            balance = await engine.bank.balance()
+            path = twin_path(cfg.path)
+            store = StoreConfig(path, balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
+            twin = await NaiveTwin(store, bridge=engine.bank.bridge).open()
+        except (sqlite3.Error, StoreError) as exc:
+            self.notify(f"compare mode is off: {exc}", severity="warning", timeout=8)
+            return
+        engine.attach_twin(twin)
+        engine.set_compare(True)
+        self.view.show_twin = True
+        self._request_bank()
 
     def say(self, caption: str) -> None:
         """Put the app's own caption (not the engine's) on the caption line of the view shown."""
@@ -845,7 +872,7 @@ class AtmApp(App[int]):
             try:
                 await old.bank.reset()
                 if old.twin is not None:
-                    await old.twin.reset()
+                    await old.twin.reset(old.bank.config.opening_balance)
             except StoreError as exc:
                 self.notify(str(exc), severity="error", timeout=10)
                 return
