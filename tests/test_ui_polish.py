@@ -320,3 +320,16 @@ async def test_the_naive_twin_file_is_made_on_the_first_c_only(tmp_path: Path) -
         await pilot.press("y")
         await app.settle(0)
         assert balance(db) == 50_000 and balance(twin) == 50_000
+
+
+async def test_a_key_pressed_during_the_storm_keeps_its_caption(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("S")
+        await app.settle(2)
+        assert app.view.storm_running
+        await pilot.press("d")
+        await app.settle(1)
+        await pilot.pause()
+        assert app.view.storm_running and app.view.tally.counts["deliveries"] > 0
+        assert "Every reply is dropped" in text_of(app, "#caption")

@@ -159,10 +159,16 @@ class View:
         self.events += 1
         self.tally(ev)
         handler = _HANDLERS.get(type(ev))
-        if handler is not None:
+        if handler is None:
+            return
+        if ev.txn_id not in self._storm_every:
             handler(self, ev)
-            if ev.txn_id in self._storm_every:
-                self.caption = self._storm_caption
+            return
+        # A storm withdrawal's event leaves the caption as it was (the storm's, or a key's), and
+        # the last one to finish puts up the storm's summary.
+        before, running = self.caption, self.storm_running
+        handler(self, ev)
+        self.caption = self._storm_caption if running and not self.storm_running else before
 
     def _row(self, row: Row) -> Row:
         self.rows.append(row)
@@ -253,8 +259,8 @@ class View:
         self.bank_changed = True
         self._row(Row(ev.t, "bank", f"declined: balance {rupees(ev.balance)}", NOTE))
         self.caption = (
-            f"{ev.txn_id}: declined: the balance is {rupees(ev.balance)}, less than {rupees(ev.amount)};"
-            " nothing was debited. The decline is stored under the id and replayed like any answer."
+            f"{ev.txn_id}: declined, balance {rupees(ev.balance)} < {rupees(ev.amount)}; nothing was"
+            " debited. The decline is stored and replayed like any answer."
         )
 
     def _in_progress(self, ev: InProgress) -> None:
@@ -408,12 +414,12 @@ class View:
         self.resolved += 1
         if ev.truth == "debited":
             self.caption = (
-                f"{ev.txn_id}: the status query tells the truth: debited, but no cash came out."
-                f" r resends {ev.txn_id}: the bank replays its answer, no second debit."
+                f"{ev.txn_id}: the status query says debited, but no cash came out:"
+                f" r resends {ev.txn_id}, the bank replays, no second debit."
             )
         else:
             self.caption = (
-                f"{ev.txn_id}: the status query tells the truth: not debited, nothing was taken."
+                f"{ev.txn_id}: the status query says not debited, nothing was taken:"
                 f" r sends {ev.txn_id} again, safely."
             )
 
