@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 from ui_helpers import balance, make_app, query
 
@@ -333,3 +334,19 @@ async def test_a_key_pressed_during_the_storm_keeps_its_caption(tmp_path: Path) 
         await pilot.pause()
         assert app.view.storm_running and app.view.tally.counts["deliveries"] > 0
         assert "Every reply is dropped" in text_of(app, "#caption")
+
+
+def test_an_unexpected_crash_does_not_exit_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from textual.app import App
+
+    from atm_tui.ui import app as app_module
+
+    async def broken(self: AtmApp, elapsed: float) -> None:
+        raise RuntimeError("a bug, not a database")
+
+    monkeypatch.setattr(app_module.AtmApp, "_drive", broken)
+    monkeypatch.setattr(app_module.AtmApp, "run", lambda self: App.run(self, headless=True))
+    args = argparse.Namespace(db=str(tmp_path / "bank.db"), fresh=True, seed=None)
+    assert app_module.run(args) == 1
