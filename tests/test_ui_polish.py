@@ -350,3 +350,24 @@ def test_an_unexpected_crash_does_not_exit_0(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(app_module.AtmApp, "run", lambda self: App.run(self, headless=True))
     args = argparse.Namespace(db=str(tmp_path / "bank.db"), fresh=True, seed=None)
     assert app_module.run(args) == 1
+
+
+async def test_the_pipeline_on_a_locked_file_says_so_and_stays_in_the_atm_view(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        other = sqlite3.connect(str(db), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("p")
+            await app.settle(0)
+            await pilot.pause()
+            assert "pipeline not opened" in notes(app) and "locked" in notes(app)
+            assert not app.pipeline_mode and app.pipeline is None
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await pilot.press("p")  # the file is free: it opens now
+        await app.settle(0.1)
+        await pilot.pause()
+        assert app.pipeline_mode and app.pipeline is not None

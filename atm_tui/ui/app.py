@@ -24,7 +24,7 @@ from textual.widgets import Static
 from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import BankSnapshot
-from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
+from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, _describe, check_path
 from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
@@ -199,11 +199,12 @@ class AtmApp(App[int]):
                 await start(self, self.settings.scenario, self.settings.player)
                 return
             engine = await self._open()
+            self._use_engine(engine)
+            await self._read_bank_now()
         except StoreError as exc:
             self.error = str(exc)
-            return
-        self._use_engine(engine)
-        await self._read_bank_now()
+        except sqlite3.Error as exc:
+            self.error = str(_describe(self.settings.db, exc))
 
     async def on_mount(self) -> None:
         self.query_one("#network").border_title = "Network"
@@ -622,7 +623,7 @@ class AtmApp(App[int]):
                 pending, self._pipe_pending = self._pipe_pending, []
                 for call in pending:
                     call(pipeline)
-        except StoreError as exc:
+        except (sqlite3.Error, StoreError) as exc:
             self.notify(f"pipeline not opened: {exc}", severity="error", timeout=10)
             self.pipeline_mode = False
             self._pipe_pending = []
