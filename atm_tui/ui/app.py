@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,8 +24,8 @@ from textual.widgets import Static
 from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import Bank, BankSnapshot
-from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path
-from atm_tui.sim.compare import twin_path
+from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, _describe, check_path
+from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Control, Event
@@ -62,6 +63,8 @@ FRAME_RATE = 20  # redraws a second from engine bursts (keys redraw at once)
 BANK_READS_PER_SECOND = 10
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 STORM_SIZE = 100
+# Small, so 100 of them fit in a Rs 50,000 account: the storm shows retries and replays, not declines.
+STORM_AMOUNT = 100
 STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
 EXIT_STORE = 2
 BURST = 20  # messages produced by S in pipeline mode
@@ -137,13 +140,15 @@ class AtmApp(App[int]):
         self.bank_reads = 0
         self.frames = 0
         self._t0 = 0
-        self._twin_error = ""
+        self._twin_wanted = False  # c was pressed and the twin is not open yet
         self._widgets_ready = False
         self._last_render = 0.0
         self._render_scheduled = False
         self._key_render = False
         self._last_bank_read = 0.0
         self._storm_engine: Engine | None = None
+        self.store_failures = 0  # transactions the bank's file refused (locked by another program)
+        self._store_trouble = ""  # the last such message, until the bank commits again
         self._toggle_rows = 0
         self._pending_bank: list[tuple[str, BankSnapshot, str, str]] = []
         self._keys_enabled: tuple[bool | None, ...] = ()
@@ -196,11 +201,12 @@ class AtmApp(App[int]):
                 await start(self, self.settings.scenario, self.settings.player)
                 return
             engine = await self._open()
+            self._use_engine(engine)
+            await self._read_bank_now()
         except StoreError as exc:
             self.error = str(exc)
-            return
-        self._use_engine(engine)
-        await self._read_bank_now()
+        except sqlite3.Error as exc:
+            self.error = str(_describe(self.settings.db, exc))
 
     async def on_mount(self) -> None:
         self.query_one("#network").border_title = "Network"
@@ -208,8 +214,6 @@ class AtmApp(App[int]):
             from atm_tui.ui.screens import ErrorScreen
 
             self.push_screen(ErrorScreen(self.error))
-        if self._twin_error:
-            self.notify(f"compare mode is off: {self._twin_error}", severity="warning", timeout=8)
         self._widgets_ready = True
         self._bind_widgets()
         self._last_wall = self.settings.wall()
@@ -221,13 +225,8 @@ class AtmApp(App[int]):
     async def _open(self) -> Engine:
         s = self.settings
         store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=s.fresh, synchronous=s.synchronous)
-        engine = await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
-        try:
-            fresh_twin = s.fresh or not Path(twin_path(s.db)).exists()
-            await engine.open_twin(fresh=fresh_twin)
-        except StoreError as exc:
-            self._twin_error = str(exc)
-        return engine
+        # The naive twin's file is made on the first c only (_open_twin), never just for opening.
+        return await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
 
     def _use_engine(self, engine: Engine) -> None:
         self.engine = engine
@@ -235,7 +234,9 @@ class AtmApp(App[int]):
         self.view.show_twin = engine.compare
         self._unsubscribe = engine.world.subscribe(self._on_event)
         self._virtual = float(engine.now)
-        self._t0 = engine.now
+        # Times on screen are the engine's own, as stored in the file's `at` columns: a reopened
+        # bank's clock goes on from its last stored time, and so does the screen's.
+        self._t0 = 0
         if self._widgets_ready:
             self._bind_widgets()
 
@@ -266,34 +267,89 @@ class AtmApp(App[int]):
         async with self._lock:
             wall = self.settings.wall()
             elapsed, self._last_wall = wall - self._last_wall, wall
-            presenter = self.presenter
-            if presenter is not None:
-                # A scenario: its engine or pipeline runs up to the step's end, then waits.
-                runner = presenter.runner
-                if not self.paused and elapsed > 0:
-                    if runner is not None:
-                        self._virtual = max(self._virtual, float(runner.now)) + elapsed * 1000 * self.speed
-                    await presenter.advance(int(self._virtual))
-                self._render_top()
-                return
-            engine = self.engine
-            if engine is None:
-                return
-            pipeline = self.pipeline
-            if self.pipeline_mode and pipeline is not None:
-                # Only the shown one runs: the other waits, frozen, until it is shown again.
-                if not self.paused and elapsed > 0:
-                    start = max(self._pipe_virtual, float(pipeline.now))
-                    self._pipe_virtual = start + elapsed * 1000 * self.speed
-                    target = int(self._pipe_virtual)
-                    if target > pipeline.now:
-                        await pipeline.advance_to(target)
-            elif not self.paused and elapsed > 0:
-                self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
-                target = int(self._virtual)
-                if target > engine.now:
-                    await engine.advance_to(target)
+            try:
+                await self._drive(elapsed)
+            except (sqlite3.Error, StoreError) as exc:
+                # Another program holds the file: this step's work is lost like a lost message,
+                # rolled back, and the clock goes on (the ATM times out and retries the same id).
+                self._store_failed(exc)
             self._render_top()
+
+    async def _drive(self, elapsed: float) -> None:
+        if self._twin_wanted:
+            await self._open_twin()  # before any delivery after the c: the twin gets every one
+        presenter = self.presenter
+        if presenter is not None:
+            # A scenario: its engine or pipeline runs up to the step's end, then waits.
+            runner = presenter.runner
+            if not self.paused and elapsed > 0:
+                if runner is not None:
+                    self._virtual = max(self._virtual, float(runner.now)) + elapsed * 1000 * self.speed
+                await presenter.advance(int(self._virtual))
+            return
+        engine = self.engine
+        if engine is None:
+            return
+        pipeline = self.pipeline
+        if self.pipeline_mode and pipeline is not None:
+            # Only the shown one runs: the other waits, frozen, until it is shown again.
+            if not self.paused and elapsed > 0:
+                start = max(self._pipe_virtual, float(pipeline.now))
+                self._pipe_virtual = start + elapsed * 1000 * self.speed
+                target = int(self._pipe_virtual)
+                if target > pipeline.now:
+                    await pipeline.advance_to(target)
+        elif not self.paused and elapsed > 0:
+            self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
+            target = int(self._virtual)
+            if target > engine.now:
+                await engine.advance_to(target)
+
+    @staticmethod
+    def _consumer_failed(pipeline: Pipeline) -> str:
+        # Only the consumer writes the file. A consumer whose charge or commit raises dies, as a
+        # real one would; its replacement reads again from the committed offset.
+        consumer = pipeline.consumer
+        if consumer.current is not None:
+            pipeline.crash_consumer()
+        else:  # joining the group failed: try again after the usual restart delay
+            consumer.starting = False
+            consumer.schedule_start(consumer.config.restart)
+        return "the consumer failed and restarts from its committed offset once the file is free."
+
+    def _store_failed(self, exc: Exception, *, lost: bool = True) -> None:
+        """Say on screen that the bank's file refused a transaction, and what to do; the app goes on.
+
+        `lost`: a step of the run failed (a delivery is lost); otherwise only a read of the panes.
+        """
+        text = str(exc)
+        locked = "locked" in text or "busy" in text
+        name = Path(self.db_label).name
+        if isinstance(exc, StoreError):
+            message = caption = text
+        elif locked:
+            message = (
+                f"database {self.db_label} is locked by another program (e.g. a sqlite3 shell holding"
+                " a transaction); close it — the ATM retries with the same id (r retries by hand)"
+            )
+            caption = (
+                f"database {name} is locked by another program: the delivery is lost;"
+                " close it and the ATM's retry gets through."
+            )
+        else:
+            message = f"database {self.db_label}: {text}; the delivery is lost, the ATM retries"
+            caption = f"database {name}: {text}; the delivery is lost."
+        if lost:
+            self.store_failures += 1
+            now = self.engine.now if self.engine is not None else 0
+            if self.pipeline_mode and self.pipeline is not None:
+                self.pipe_model.caption = f"✕ {caption.split(':')[0]}: {self._consumer_failed(self.pipeline)}"
+            else:
+                self.view.store_failed(now, caption, "db locked" if locked else "db error")
+        if message != self._store_trouble:
+            self._store_trouble = message
+            self.notify(message, title="bank database", severity="error", timeout=10)
+        self._changed()
 
     async def settle(self, seconds: float) -> None:
         """Tests: pretend `seconds` of wall time passed, run what falls due, and wait for the reads."""
@@ -313,6 +369,7 @@ class AtmApp(App[int]):
         view(ev)
         if view.bank_changed:
             view.bank_changed = False
+            self._store_trouble = ""  # the bank commits again: a next lock is news
             self._request_bank()
         if self._storm_engine is not None and not view.storm_running:
             self.call_next(self._storm_over)
@@ -383,8 +440,8 @@ class AtmApp(App[int]):
                 self._bank_dirty = False
                 await self._read_bank_now()
                 self._bind_widgets()
-        except StoreError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+        except (sqlite3.Error, StoreError) as exc:
+            self._store_failed(exc, lost=False)
         finally:
             self._bank_reading = False
 
@@ -480,8 +537,12 @@ class AtmApp(App[int]):
         counters.append(
             f"attempts {c['attempts']} · delivered {c['deliveries']} · replays {c['replayed']}"
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
-            f" · cash {c['dispensed']} · unknown {c['unknown']}"
+            f" · cash {c['dispensed']} · unknown {len(view.unknown)}"
         )
+        if view.resolved:
+            counters.append(f" · resolved {view.resolved}")
+        if self.store_failures:
+            counters.append(f" · db refused {self.store_failures}", style="bold")
         self._update("#counters", counters)
         bar = self.query_one(KeyBar)
         enabled = tuple(self._key_state(b.action) for b in bar.keys)  # presenter mode lists its own
@@ -608,7 +669,7 @@ class AtmApp(App[int]):
             async with self._lock:
                 config = PipelineConfig(seed=s.seed, messages=0)
                 pipeline = await Pipeline.open(config, store, bridge="aiosqlite")
-                self.pipe_model = PipelineModel(pipeline.now)
+                self.pipe_model = PipelineModel(0)  # the pipeline's clock as stored, like the ATM's
                 self._pipe_unsubscribe = pipeline.subscribe(self._on_pipe_event)
                 self._pipe_virtual = float(pipeline.now)
                 self.pipeline = pipeline
@@ -616,7 +677,7 @@ class AtmApp(App[int]):
                 pending, self._pipe_pending = self._pipe_pending, []
                 for call in pending:
                     call(pipeline)
-        except StoreError as exc:
+        except (sqlite3.Error, StoreError) as exc:
             self.notify(f"pipeline not opened: {exc}", severity="error", timeout=10)
             self.pipeline_mode = False
             self._pipe_pending = []
@@ -695,7 +756,7 @@ class AtmApp(App[int]):
                     self.engine.config.amount = value
                 self.view.welcome(value)
                 self.notify(f"amount: {rupees(value)}", timeout=3)
-                self._changed()
+                self.say(f"Amount set to {rupees(value)}: the next w withdraws it under a new id.")
 
         self.push_screen(AmountScreen(self.amount), chosen)
 
@@ -748,16 +809,59 @@ class AtmApp(App[int]):
         if engine is None:
             return
         if engine.twin is None:
-            self.notify("compare mode is off: the naive twin could not be opened", severity="warning")
+            # The first c: open the twin, then turn compare mode on (pace will not move the clock
+            # before it is open, so it misses no delivery).
+            if not self._twin_wanted:
+                self._twin_wanted = True
+                self.open_twin()
             return
         engine.set_compare(not engine.compare)
         # The twin's pane is kept current while hidden, so showing it needs no read.
         self.view.show_twin = engine.compare
 
+    @work(exclusive=True, group="twin", exit_on_error=False)
+    async def open_twin(self) -> None:
+        async with self._lock:
+            await self._open_twin()
+
+    async def _open_twin(self) -> None:
+        """Open the naive twin next to the bank's file, emptied, starting from the bank's balance now.
+
+        Called with the lock held, by whichever of pace and the c key's worker runs first.
+        """
+        engine = self.engine
+        if not self._twin_wanted or engine is None:
+            return
+        self._twin_wanted = False
+        cfg = engine.bank.config
+        try:
+            balance = await engine.bank.balance()
+            path = twin_path(cfg.path)
+            store = StoreConfig(path, balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
+            twin = await NaiveTwin(store, bridge=engine.bank.bridge).open()
+        except (sqlite3.Error, StoreError) as exc:
+            self.notify(f"compare mode is off: {exc}", severity="warning", timeout=8)
+            return
+        engine.attach_twin(twin)
+        engine.set_compare(True)
+        self.view.show_twin = True
+        self._request_bank()
+
+    def say(self, caption: str) -> None:
+        """Put the app's own caption (not the engine's) on the caption line of the view shown."""
+        if self.pipeline_mode:
+            self.pipe_model.caption = caption
+        else:
+            self.view.caption = caption
+        self._render_now()
+
     def action_pause(self) -> None:
         self.paused = not self.paused
         self._last_wall = self.settings.wall()
-        self._render_now()
+        if self.paused:
+            self.say("Paused: the virtual clock stands still; space runs it again.")
+        else:
+            self.say(f"Running again at {self.speed:g}x.")
 
     def action_faster(self) -> None:
         self._set_speed(+1)
@@ -768,7 +872,9 @@ class AtmApp(App[int]):
     def _set_speed(self, step: int) -> None:
         i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 2
         self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, i + step))]
-        self._render_now()
+        end = {SPEEDS[0]: " (the slowest)", SPEEDS[-1]: " (the fastest)"}.get(self.speed, "")
+        self.say(f"Speed {self.speed:g}x{end}: each second on the wall clock runs {self.speed:g} s of"
+                 " the network's virtual time.")
 
     def action_storm(self) -> None:
         engine = self.engine
@@ -781,10 +887,11 @@ class AtmApp(App[int]):
         for name, p in STORM_FAULTS.items():
             direction, what = name.split("_")
             engine.set_rate(direction, what, p)
-        self.view.start_storm(n)
+        self.view.start_storm(n, STORM_AMOUNT)
         self._storm_engine = engine
         for _ in range(n):
-            self.view.add_storm_id(engine.withdraw(self.amount))
+            self.view.add_storm_id(engine.withdraw(STORM_AMOUNT))
+        self.view.storm_sent()
         self._changed()
 
     def _storm_over(self) -> None:
@@ -825,7 +932,7 @@ class AtmApp(App[int]):
             try:
                 await old.bank.reset()
                 if old.twin is not None:
-                    await old.twin.reset()
+                    await old.twin.reset(old.bank.config.opening_balance)
             except StoreError as exc:
                 self.notify(str(exc), severity="error", timeout=10)
                 return
@@ -847,6 +954,10 @@ class AtmApp(App[int]):
 
     def action_projector(self) -> None:
         self.theme = DEFAULT.name if self.theme == PROJECTOR.name else PROJECTOR.name
+        if self.theme == PROJECTOR.name:
+            self.say("Projector theme: high contrast, white on black with yellow accents. t switches back.")
+        else:
+            self.say("Default theme. t switches to the high-contrast projector theme.")
 
     def action_help(self) -> None:
         from atm_tui.ui.screens import HelpScreen
@@ -909,8 +1020,8 @@ class AtmApp(App[int]):
             )
 
     def get_system_commands(self, screen: Screen) -> list[SystemCommand]:
-        # Our own provider lists every key; keep Textual's theme and quit entries beside it.
-        return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys", "Quit")]
+        # Our own provider lists every key (Quit too); keep Textual's theme and keys entries beside it.
+        return [c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys")]
 
 
 @contextmanager
@@ -987,7 +1098,8 @@ def run(args: argparse.Namespace) -> int:
     if app.error:
         sys.stderr.write(f"atm-tui: error: {app.error}\n")
         return EXIT_STORE
-    return code or 0
+    # Textual prints an unexpected exception's traceback and sets return_code; never exit 0 then.
+    return code or app.return_code or 0
 
 
 def _live_db(args: argparse.Namespace) -> str:

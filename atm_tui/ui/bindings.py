@@ -32,7 +32,7 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("space", "pause", "pause", "Pause or resume the clock"),
     ("plus", "faster", "faster", "Speed up (up to 4x)"),
     ("minus", "slower", "slower", "Slow down (down to 0.25x)"),
-    ("S", "storm", "storm", "Storm: 100 withdrawals at once with 30% network faults"),
+    ("S", "storm", "storm", "Storm: 100 withdrawals of Rs 100 at once with 30% network faults"),
     ("ctrl+r", "reset", "reset", "Reset the bank to its opening balance (asks first)"),
     ("t", "projector", "theme", "Switch to or from the high-contrast projector theme"),
     ("question_mark", "help", "help", "Every key and what it shows"),

@@ -6,18 +6,66 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 from atm_tui.ui.bindings import KEYS
 
 if TYPE_CHECKING:
     from atm_tui.ui.app import AtmApp
 
+# The palette's name for each key's action; its description is the key and the key's tooltip.
+# Titles hold no square brackets: the palette reads them as markup.
+TITLES: dict[str, str] = {
+    "withdraw": "Withdraw",
+    "amount": "Choose the amount",
+    "balance": "Balance inquiry",
+    "status": "Status of the last transaction",
+    "retry": "Retry now, same id",
+    "drop_reply": "Hiccup: drop the next reply",
+    "drop_request": "Hiccup: drop the next request",
+    "duplicate": "Hiccup: duplicate the next request",
+    "drop_all": "Drop every reply, on or off",
+    "auto_retry": "Automatic retry, on or off",
+    "idempotency": "Idempotency, on or off",
+    "compare": "Compare mode: naive twin, on or off",
+    "pipeline": "Pipeline view, on or off",
+    "produce": "Pipeline: produce one charge",
+    "lose_ack": "Pipeline: lose the next ack",
+    "consumer_mode": "Pipeline: next consumer mode",
+    "producer_idempotence": "Pipeline: producer idempotence, on or off",
+    "crash_consumer": "Pipeline: crash the consumer now",
+    "crash_before_commit": "Pipeline: crash before the next commit",
+    "burst": "Pipeline: produce 20 messages",
+    "pause": "Pause or resume the clock",
+    "faster": "Speed up",
+    "slower": "Slow down",
+    "storm": "Storm",
+    "reset": "Reset the bank",
+    "projector": "Projector theme, on or off",
+    "help": "Help: every key",
+    "screenshot": "Save a screenshot",
+    "quit": "Quit",
+}
+_PIPELINE_PREFIX = "Pipeline: "
+
+
+def _key_commands() -> list[tuple[str, str, str]]:
+    out = []
+    for b in KEYS:
+        tip = b.tooltip or ""
+        where = ""
+        if tip.startswith(_PIPELINE_PREFIX):
+            tip, where = tip.removeprefix(_PIPELINE_PREFIX), ", in the pipeline view"
+        key = b.key_display or b.key
+        out.append((TITLES.get(b.action, tip), b.action, f"key {key}{where}: {tip}"))
+    return out
+
 
 class AtmCommands(Provider):
-    """Commands named after what they do, each showing its key, so the palette teaches the keys."""
+    """Commands named after what they do, each describing its key, so the palette teaches the keys."""
 
     def _commands(self) -> list[tuple[str, str, str]]:
-        out = [(f"{b.tooltip} [{b.key_display or b.key}]", b.action, b.tooltip or "") for b in KEYS]
+        out = _key_commands()
         out += [
             ("Bank mode: idempotent", "mode('idempotent')", "Look up the key first; replay stored answers"),
             ("Bank mode: naive", "mode('naive')", "No check: every delivery debits"),
@@ -39,12 +87,13 @@ class AtmCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, action, help_text in self._commands():
-            yield DiscoveryHit(text, partial(self._run, action), help=help_text)
+            yield DiscoveryHit(text, partial(self._run, action), help=escape(help_text))
 
     async def search(self, query: str) -> Hits:
+        # The description counts too: "loses the next reply" finds the hiccup by what it does.
         matcher = self.matcher(query)
         for text, action, help_text in self._commands():
-            score = matcher.match(text)
+            score = max(matcher.match(text), matcher.match(help_text))
             if score > 0:
                 run = partial(self._run, action)
-                yield Hit(score, matcher.highlight(text), run, text=text, help=help_text)
+                yield Hit(score, matcher.highlight(text), run, text=text, help=escape(help_text))

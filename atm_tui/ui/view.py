@@ -78,6 +78,7 @@ class Receipt:
     balance_after: int | None
     replayed: bool
     attempts: int
+    bank_says: str = ""  # after an unknown outcome: the bank's answer to a status query
 
 
 @dataclass(slots=True)
@@ -108,6 +109,11 @@ class View:
         self.storm_total = 0
         self.storm_done = 0
         self._storm_ids: set[str] = set()
+        self._storm_start: dict[str, int] = {}  # the counts when the storm began
+        # Every storm id ever: their events keep the storm's own caption instead of 100 of theirs.
+        self._storm_every: set[str] = set()
+        self._storm_caption = ""
+        self._storm_opening = False  # between start_storm and storm_sent: each withdrawal is the storm's
         self._requests: dict[tuple[str, int, int], Row] = {}
         self._replies: dict[tuple[str, int], deque[Row]] = {}
         self.bank_changed = False
@@ -116,6 +122,8 @@ class View:
         self._delivery_counts: dict[str, int] = {}
         self._debits = 0  # debits of the current transaction, as the bank reported them
         self._gap_crash = False  # the current transaction's debit outlived a crash before its key
+        self.unknown: set[str] = set()  # ids whose outcome the ATM does not know (yet)
+        self.resolved = 0  # unknown outcomes a status query settled
         self.welcome(amount)
 
     # -- called by the UI ---------------------------------------------------------------------
@@ -125,12 +133,23 @@ class View:
             self.atm.detail = f"Press w to withdraw {rupees(amount)}."
         self.atm.amount = amount
 
-    def start_storm(self, n: int) -> None:
+    def start_storm(self, n: int, amount: int) -> None:
         self.storm_total += n
-        self.caption = f"Storm: {n} withdrawals at once, with faults on the network."
+        self._storm_start = dict(self.tally.counts)
+        self.caption = self._storm_caption = (
+            f"Storm: {n} withdrawals of {rupees(amount)} at once, with 30 % faults on the network:"
+            " watch the retries and the replays."
+        )
+
+        self._storm_opening = True
 
     def add_storm_id(self, txn_id: str) -> None:
         self._storm_ids.add(txn_id)
+        self._storm_every.add(txn_id)
+
+    def storm_sent(self) -> None:
+        """Every withdrawal of the storm is on its way; the ones after it are the customer's."""
+        self._storm_opening = False
 
     @property
     def storm_running(self) -> bool:
@@ -141,8 +160,16 @@ class View:
         self.events += 1
         self.tally(ev)
         handler = _HANDLERS.get(type(ev))
-        if handler is not None:
+        if handler is None:
+            return
+        if ev.txn_id not in self._storm_every:
             handler(self, ev)
+            return
+        # A storm withdrawal's event leaves the caption as it was (the storm's, or a key's), and
+        # the last one to finish puts up the storm's summary.
+        before, running = self.caption, self.storm_running
+        handler(self, ev)
+        self.caption = self._storm_caption if running and not self.storm_running else before
 
     def _row(self, row: Row) -> Row:
         self.rows.append(row)
@@ -232,6 +259,10 @@ class View:
     def _declined(self, ev: Declined) -> None:
         self.bank_changed = True
         self._row(Row(ev.t, "bank", f"declined: balance {rupees(ev.balance)}", NOTE))
+        self.caption = (
+            f"{ev.txn_id}: declined, balance {rupees(ev.balance)} < {rupees(ev.amount)}; nothing was"
+            " debited. The decline is stored and replayed like any answer."
+        )
 
     def _in_progress(self, ev: InProgress) -> None:
         self.bank_changed = True
@@ -272,6 +303,9 @@ class View:
     def _requested(self, ev: Requested) -> None:
         if ev.op != "withdraw":
             return
+        if self._storm_opening:
+            # The engine mints the id and sends at once: learn it here, before its first event.
+            self.add_storm_id(ev.txn_id)
         if ev.txn_id in self._storm_ids:
             return
         self.atm = AtmView(txn_id=ev.txn_id, amount=ev.amount)
@@ -301,10 +335,17 @@ class View:
             self._storm_ids.discard(ev.txn_id)
             self.storm_done += 1
             if not self.storm_running:
-                self.caption = (
-                    f"Storm over: {self.storm_total} withdrawals finished;"
-                    f" {self.tally.counts['deliveries']} deliveries reached the bank."
+                c, before = self.tally.counts, self._storm_start
+                since = {k: c[k] - before.get(k, 0) for k in ("deliveries", "retries", "replayed", "unknown")}
+                self._storm_caption = (
+                    f"Storm over: {self.storm_total} withdrawals, {since['deliveries']} deliveries,"
+                    f" {since['retries']} retries, {since['replayed']} replays (no second debit),"
+                    f" {since['unknown']} unknown."
                 )
+        if ev.outcome == "unknown":
+            self.unknown.add(ev.txn_id)
+        else:
+            self.unknown.discard(ev.txn_id)  # r resent it and an answer came
         mark = {"dispensed": "✓", "declined": "✗", "unknown": "?", "rejected": "✗"}.get(ev.outcome, "·")
         self._row(Row(ev.t, "atm", f"{mark} {ev.txn_id} {ev.outcome}", NOTE))
         if not self._is_current(ev.txn_id):
@@ -358,6 +399,10 @@ class View:
             balance = _field(ev.body, "balance")
             self.atm.screen = f"Your balance: {rupees(balance or 0)}."
             self.atm.detail = "A read: asking twice changes nothing, so it needs no key."
+            self.caption = (
+                f"Balance inquiry: {rupees(balance or 0)}. A read changes nothing, so asking twice is"
+                " safe and it needs no key."
+            )
         elif ev.op == "status":
             data = _load(ev.body)
             debits = _int(data.get("debits"))
@@ -367,9 +412,28 @@ class View:
                 f"The bank's ledger has {debits} debit{'s' if debits != 1 else ''} for {ev.txn_id}"
                 f" ({rupees(_int(data.get('debited')))})."
             )
+            receipt = self.atm.receipt
+            if receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome == "unknown":
+                receipt.bank_says = _bank_says(ev.txn_id, status, debits, _int(data.get("debited")))
 
     def _resolved(self, ev: Resolved) -> None:
-        self.caption = f"{ev.txn_id}: the status query tells the truth: {ev.truth}."
+        self.unknown.discard(ev.txn_id)
+        self.resolved += 1
+        if ev.truth == "debited":
+            self.caption = (
+                f"{ev.txn_id}: the status query says debited, but no cash came out:"
+                f" r resends {ev.txn_id}, the bank replays, no second debit."
+            )
+        else:
+            self.caption = (
+                f"{ev.txn_id}: the status query says not debited, nothing was taken:"
+                f" r sends {ev.txn_id} again, safely."
+            )
+
+    def store_failed(self, t: int, message: str, what: str = "db locked") -> None:
+        """The app's note that the bank's file refused a transaction: the delivery is lost."""
+        self._row(Row(t, "bank", f"✕ {what}: delivery lost", NOTE))
+        self.caption = f"✕ {message}"
 
     def _crashed(self, ev: Crashed) -> None:
         if ev.where.startswith("between the debit"):
@@ -393,6 +457,10 @@ class View:
         self.caption = "The bank is back up, with only what it had committed."
 
     def _control(self, ev: Control) -> None:
+        switch = _SWITCH_CAPTIONS.get(ev.name)
+        if switch is not None:
+            self.caption = switch[0] if ev.value == "True" else switch[1]
+            return
         text = _CONTROL_CAPTIONS.get(ev.name)
         if text is not None:
             self.caption = text.format(value=ev.value)
@@ -421,6 +489,20 @@ def _cause(cause: str) -> str:
     }.get(cause, cause)
 
 
+def _bank_says(txn_id: str, status: str, debits: int, debited: int) -> str:
+    """The receipt's line after a status query settles an unknown outcome."""
+    if debits:
+        return (
+            f"{txn_id} debited {rupees(debited)} — no cash was dispensed;"
+            " press r to retry with the same id and get your cash"
+        )
+    if status == "declined":
+        return f"{txn_id} declined — nothing was taken"
+    if status == "not_found":
+        return f"{txn_id} never processed — nothing was taken; r sends it again, safely"
+    return f"{txn_id} {status.replace('_', ' ')} — nothing debited yet; press s again shortly"
+
+
 def _load(body: str) -> dict[str, object]:
     try:
         data = json.loads(body)
@@ -442,12 +524,25 @@ _CONTROL_CAPTIONS = {
     "drop_next_replies": "Hiccup armed: the network will lose the next reply.",
     "drop_next_requests": "Hiccup armed: the network will lose the next request.",
     "duplicate_next_requests": "Hiccup armed: the network will deliver the next request twice.",
-    "drop_all_replies": "Drop every reply: {value}.",
-    "auto_retry": "Automatic retry: {value}.",
     "mode": "The bank is now {value}.",
-    "compare": "Compare mode: {value}. The naive twin gets the very same deliveries.",
     "crash_in_gap": (
         "Crash armed: in split mode the bank will die after its next debit, before storing the key."
+    ),
+    "balance": "Balance inquiry sent: a read, safe to repeat.",
+}
+# Switches: the engine records str(bool); the caption says what on and off mean.
+_SWITCH_CAPTIONS = {
+    "drop_all_replies": (
+        "Every reply is dropped from now on: the bank still acts, the ATM hears nothing back.",
+        "Replies get through again.",
+    ),
+    "auto_retry": (
+        "Automatic retry on: after a timeout the ATM resends the same id by itself.",
+        "Automatic retry off: after a timeout the ATM gives up; press r to resend the same id by hand.",
+    ),
+    "compare": (
+        "Compare mode on: a naive twin bank beside the real one gets the very same deliveries.",
+        "Compare mode off: the real bank alone is shown.",
     ),
 }
 

@@ -93,7 +93,13 @@ class SequenceDiagram(Widget):
             out.append(" " * 5)
         else:
             secs = (row.t - self.t0) / 1000
-            out.append(f"{secs:5.1f}" if secs < 1_000 else f"{secs / 60:4.0f}m"[-5:], style="dim")
+            # Seconds as stored (`at` / 1000); a long-lived bank's clock drops the tenths,
+            # then goes to minutes.
+            if secs < 1_000:
+                shown = f"{secs:5.1f}"
+            else:
+                shown = f"{secs:5.0f}" if secs < 100_000 else f"{secs / 60:4.0f}m"
+            out.append(shown[-5:], style="dim")
         out.append("│")
 
     def _line(self, out: Text, row: Row, inner: int, note_w: int) -> None:
@@ -386,6 +392,8 @@ class AtmPane(Vertical):
             else:
                 receipt.append("✓ fresh", style=FRESH_STYLE)
             receipt.append(f"\nattempts: {r.attempts}")
+            if r.bank_says:
+                receipt.append(f"\nbank says: {r.bank_says}", style="bold")
         _set(self.query_one("#atm-receipt", Static), receipt)
         beliefs = Text()
         if not atm.attempts:
