@@ -54,7 +54,7 @@ def _commands() -> type[Provider]:
 
 
 def _scenario_commands() -> type[Provider]:
-    from atm_tui.ui.presenter import ScenarioCommands
+    from atm_tui.ui.commands import ScenarioCommands
 
     return ScenarioCommands
 

@@ -1,13 +1,14 @@
-"""The command palette: every key of the contract, plus the bank modes and themes, by name."""
+"""The command palette: every key of the contract, the bank modes and themes, and the scenarios, by name."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
+from atm_tui.scenarios.loader import ScenarioError, builtin_names, load
 from atm_tui.ui.bindings import KEYS
 
 if TYPE_CHECKING:
@@ -97,3 +98,55 @@ class AtmCommands(Provider):
             if score > 0:
                 run = partial(self._run, action)
                 yield Hit(score, matcher.highlight(text), run, text=text, help=escape(help_text))
+
+
+LEAVE = "Scenario: leave it, back to your bank"
+
+
+class ScenarioCommands(Provider):
+    """The palette: play any built-in scenario, or a .toml file typed as a path."""
+
+    SCENARIOS: ClassVar[list[tuple[str, str]]] = []
+
+    def _list(self) -> list[tuple[str, str]]:
+        if not ScenarioCommands.SCENARIOS:
+            out = []
+            for name in builtin_names():
+                try:
+                    out.append((name, load(name).title))
+                except ScenarioError as exc:
+                    out.append((name, str(exc)))
+            ScenarioCommands.SCENARIOS = out
+        return ScenarioCommands.SCENARIOS
+
+    async def _play(self, name: str) -> None:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        app.play_scenario(name)
+
+    async def _leave(self) -> None:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        app.leave_scenario()
+
+    def _leave_hit(self) -> bool:
+        app: AtmApp = self.app  # type: ignore[assignment]
+        return app.presenter is not None and app.presenter.owned
+
+    async def discover(self) -> Hits:
+        if self._leave_hit():
+            yield DiscoveryHit(LEAVE, self._leave, help="Close the scenario and open your own bank again")
+        for name, title in self._list():
+            yield DiscoveryHit(f"Scenario: {name}", partial(self._play, name), help=title)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        typed = query.strip()
+        if self._leave_hit() and matcher.match(LEAVE) > 0:
+            yield Hit(matcher.match(LEAVE), matcher.highlight(LEAVE), self._leave, text=LEAVE)
+        if typed.endswith(".toml"):
+            yield Hit(1.0, f"Scenario file: {typed}", partial(self._play, typed), text=typed,
+                      help="Play your own scenario file")
+        for name, title in self._list():
+            text = f"Scenario: {name} {title}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self._play, name), text=text, help=title)

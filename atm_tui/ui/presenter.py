@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from atm_tui.bank.store import StoreError, check_path
-from atm_tui.scenarios.loader import Scenario, ScenarioError, builtin_names, load
+from atm_tui.scenarios.loader import Scenario, ScenarioError, load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.pipeline_view import PipelineModel
@@ -397,55 +395,3 @@ async def switch(app: AtmApp, name: str) -> None:
             app.notify(str(exc), title="scenario not loaded", severity="error", timeout=12)
             return
     app._render_all()
-
-
-LEAVE = "Scenario: leave it, back to your bank"
-
-
-class ScenarioCommands(Provider):
-    """The palette: play any built-in scenario, or a .toml file typed as a path."""
-
-    SCENARIOS: ClassVar[list[tuple[str, str]]] = []
-
-    def _list(self) -> list[tuple[str, str]]:
-        if not ScenarioCommands.SCENARIOS:
-            out = []
-            for name in builtin_names():
-                try:
-                    out.append((name, load(name).title))
-                except ScenarioError as exc:
-                    out.append((name, str(exc)))
-            ScenarioCommands.SCENARIOS = out
-        return ScenarioCommands.SCENARIOS
-
-    async def _play(self, name: str) -> None:
-        app: AtmApp = self.app  # type: ignore[assignment]
-        app.play_scenario(name)
-
-    async def _leave(self) -> None:
-        app: AtmApp = self.app  # type: ignore[assignment]
-        app.leave_scenario()
-
-    def _leave_hit(self) -> bool:
-        app: AtmApp = self.app  # type: ignore[assignment]
-        return app.presenter is not None and app.presenter.owned
-
-    async def discover(self) -> Hits:
-        if self._leave_hit():
-            yield DiscoveryHit(LEAVE, self._leave, help="Close the scenario and open your own bank again")
-        for name, title in self._list():
-            yield DiscoveryHit(f"Scenario: {name}", partial(self._play, name), help=title)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        typed = query.strip()
-        if self._leave_hit() and matcher.match(LEAVE) > 0:
-            yield Hit(matcher.match(LEAVE), matcher.highlight(LEAVE), self._leave, text=LEAVE)
-        if typed.endswith(".toml"):
-            yield Hit(1.0, f"Scenario file: {typed}", partial(self._play, typed), text=typed,
-                      help="Play your own scenario file")
-        for name, title in self._list():
-            text = f"Scenario: {name} {title}"
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self._play, name), text=text, help=title)
