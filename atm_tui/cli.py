@@ -9,10 +9,11 @@ import os
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+from atm_tui.argtypes import int_in, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, _describe
@@ -32,33 +33,6 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
-    def convert(text: str) -> int:
-        try:
-            value = int(text.strip().replace("_", ""), 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a whole number; use {what} from {lo:,} to {hi:,}"
-            ) from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{text!r} is out of range; use {what} from {lo:,} to {hi:,}")
-        return value
-
-    return convert
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number; use a probability from 0 to 1, e.g. 0.3"
-        ) from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range; use a probability from 0 to 1, e.g. 0.3")
-    return value
-
-
 def _amount(text: str) -> int:
     try:
         return parse_amount(text)
@@ -67,7 +41,7 @@ def _amount(text: str) -> int:
 
 
 def _opening(text: str) -> int:
-    return _int_in(0, MAX_BALANCE, "whole rupees")(text.replace(",", ""))
+    return int_in(0, MAX_BALANCE, "whole rupees")(text.replace(",", ""))
 
 
 def _scenario(text: str) -> str:
@@ -84,7 +58,7 @@ def _scenario(text: str) -> str:
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
-    p.add_argument("--seed", type=_int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
                    help="seed of the one RNG every network decision draws (default 0; a scenario: its own)")
     p.add_argument("--opening-balance", type=_opening, default=50_000, metavar="RS",
                    help="opening balance of a new account, whole rupees (default 50000)")
@@ -115,7 +89,7 @@ def build_parser() -> Parser:
                                      " one frame per step into a folder.")
     exp.add_argument("--scenario", type=_scenario, required=True, metavar="NAME",
                      help="a built-in scenario name or a .toml file")
-    exp.add_argument("--seed", type=_int_in(0, 2**63 - 1, "a seed"), default=None, metavar="N",
+    exp.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=None, metavar="N",
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
     exp.add_argument("--frames", default="txt", metavar="EXT",
@@ -125,37 +99,37 @@ def build_parser() -> Parser:
                          description="Run withdrawals through the lossy network and the bank, headless.")
     add_engine_options(sim)
     sim.add_argument("--fresh", action="store_true", help="empty an existing database first")
-    sim.add_argument("--withdrawals", type=_int_in(0, 10_000_000, "a count"), default=1, metavar="N",
+    sim.add_argument("--withdrawals", type=int_in(0, 10_000_000, "a count"), default=1, metavar="N",
                      help="customers, one after another at one ATM (default 1)")
     sim.add_argument("--amount", type=_amount, default=None, metavar="RS",
                      help="rupees per withdrawal (or message), a positive multiple of 100 (default 5000;"
                      " 500 with --pipeline)")
     sim.add_argument("--mode", choices=MODES, default="idempotent",
                      help="the bank's mode (default idempotent)")
-    sim.add_argument("--drop-request", type=_probability, default=0.0, metavar="P",
+    sim.add_argument("--drop-request", type=probability(), default=0.0, metavar="P",
                      help="chance a request is lost")
-    sim.add_argument("--drop-reply", type=_probability, default=0.0, metavar="P",
+    sim.add_argument("--drop-reply", type=probability(), default=0.0, metavar="P",
                      help="chance a reply is lost")
-    sim.add_argument("--duplicate", type=_probability, default=0.0, metavar="P",
+    sim.add_argument("--duplicate", type=probability(), default=0.0, metavar="P",
                      help="chance a request arrives twice")
-    sim.add_argument("--drop-next-replies", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+    sim.add_argument("--drop-next-replies", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="lose the next N replies (the lesson's story uses 2)")
-    sim.add_argument("--drop-next-requests", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N")
-    sim.add_argument("--duplicate-next", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+    sim.add_argument("--drop-next-requests", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N")
+    sim.add_argument("--duplicate-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="deliver the next N requests twice")
-    sim.add_argument("--max-attempts", type=_int_in(1, 100, "a count"), default=3, metavar="N",
+    sim.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N",
                      help="attempts per withdrawal, the first included (default 3)")
     sim.add_argument("--retry", choices=RETRY_POLICIES, default="backoff",
                      help="retry policy (default backoff, with full jitter)")
-    sim.add_argument("--timeout", type=_int_in(1, 86_400_000, "milliseconds"), default=3_000, metavar="MS",
+    sim.add_argument("--timeout", type=int_in(1, 86_400_000, "milliseconds"), default=3_000, metavar="MS",
                      help="virtual ms the ATM waits for a reply (default 3000)")
-    sim.add_argument("--processing", type=_int_in(0, 86_400_000, "milliseconds"), default=300, metavar="MS",
+    sim.add_argument("--processing", type=int_in(0, 86_400_000, "milliseconds"), default=300, metavar="MS",
                      help="virtual ms the bank takes per delivery (default 300)")
-    sim.add_argument("--ttl", type=_int_in(1, 10**12, "milliseconds"), default=86_400_000, metavar="MS",
+    sim.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=86_400_000, metavar="MS",
                      help="how long the bank remembers a key, virtual ms (default 24 h)")
-    sim.add_argument("--first-id", type=_int_in(0, 10**12, "an id number"), default=None, metavar="N",
+    sim.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=None, metavar="N",
                      help="number of the first transaction id (default 123, or after the last one stored)")
-    sim.add_argument("--crash-in-gap", type=_int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+    sim.add_argument("--crash-in-gap", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="split mode: the bank dies between debit and key, the next N times")
     sim.add_argument("--hard-crash", action="store_true",
                      help="with --crash-in-gap: SIGKILL this process at the crash point")

@@ -7,9 +7,9 @@ import asyncio
 import json
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
+from atm_tui.argtypes import int_in, probability
 from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import CONSUMER_MODES
 from atm_tui.bank.store import StoreConfig, StoreError
@@ -28,51 +28,13 @@ ATM_OPTIONS = (
 )  # fmt: skip
 
 
-def _probability_below_one(text: str) -> float:
-    accepted = "use a probability from 0 to below 1, e.g. 0.2"
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {accepted}") from None
-    # At 1 the consumer would fail on every message forever.
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range; {accepted}")
-    return value
-
-
-def _probability(text: str) -> float:
-    accepted = "use a probability from 0 to 1, e.g. 0.3"
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; {accepted}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range; {accepted}")
-    return value
-
-
-def _count(lo: int, hi: int, what: str) -> Callable[[str], int]:
-    def convert(text: str) -> int:
-        try:
-            value = int(text.strip().replace("_", ""), 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is not a whole number; use {what} from {lo:,} to {hi:,}"
-            ) from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{text!r} is out of range; use {what} from {lo:,} to {hi:,}")
-        return value
-
-    return convert
-
-
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     """The pipeline's flags on `simulate`. Defaults are None so a stray flag can be named."""
     g = p.add_argument_group("log pipeline (with --pipeline log)")
     g.add_argument("--pipeline", choices=PIPELINES, help="run the log pipeline (producer, broker, consumer)")
     g.add_argument(
         "--messages",
-        type=_count(0, 1_000_000, "a count"),
+        type=int_in(0, 1_000_000, "a count"),
         metavar="N",
         help=f"messages the payment service produces (default {DEFAULT_MESSAGES})",
     )
@@ -89,23 +51,23 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
         " (charge and offset in one transaction); default idempotent",
     )
     g.add_argument(
-        "--lost-ack", type=_probability, metavar="P", help="chance the broker's acknowledgement is lost"
+        "--lost-ack", type=probability(), metavar="P", help="chance the broker's acknowledgement is lost"
     )
     g.add_argument(
         "--crash-before-commit",
-        type=_probability_below_one,
+        type=probability(below_one=True),
         metavar="P",
         help="chance the consumer dies after processing a message, before committing its offset",
     )
     g.add_argument(
         "--zombie",
-        type=_probability_below_one,
+        type=probability(below_one=True),
         metavar="P",
         help="chance the consumer freezes before committing, is replaced, then wakes and commits",
     )
     g.add_argument(
         "--partitions",
-        type=_count(1, 64, "a count"),
+        type=int_in(1, 64, "a count"),
         metavar="N",
         help="partitions of the payments topic (default 1)",
     )
