@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_bench_engine import _raw_delivery  # the one baseline both benchmarks compare against
 
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.schema import SCHEMA
@@ -57,41 +58,6 @@ def _raw_connect(db: Path, synchronous: str) -> sqlite3.Connection:
         (DEFAULT_ACCOUNT, OPENING, OPENING),
     )
     return conn
-
-
-def _raw_delivery(conn: sqlite3.Connection, key: str, attempt: int, amount: int, now: int) -> None:
-    """One delivery, one transaction: the same SQL work as the engine benchmark's baseline."""
-    conn.execute("BEGIN IMMEDIATE")
-    row = conn.execute(
-        "SELECT response, hits FROM idempotency_keys WHERE account_id = ? AND key = ?", (DEFAULT_ACCOUNT, key)
-    ).fetchone()
-    if row is None:
-        (after,) = conn.execute(
-            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
-            (amount, DEFAULT_ACCOUNT, amount),
-        ).fetchone()
-        conn.execute(
-            "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at) VALUES (?, ?, ?, ?, ?)",
-            (key, DEFAULT_ACCOUNT, amount, after, now),
-        )
-        body = f'{{"account":"{DEFAULT_ACCOUNT}","amount":{amount},"balance_after":{after},"txn_id":"{key}"}}'
-        conn.execute(
-            "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, hits, first_seen,"
-            " last_seen, expires_at) VALUES (?, ?, 'fp', 'approved', ?, 1, ?, ?, ?)",
-            (DEFAULT_ACCOUNT, key, body, now, now, now + 86_400_000),
-        )
-        outcome = "processed"
-    else:
-        conn.execute(
-            "UPDATE idempotency_keys SET hits = hits + 1, last_seen = ? WHERE account_id = ? AND key = ?",
-            (now, DEFAULT_ACCOUNT, key),
-        )
-        outcome = "replayed"
-    conn.execute(
-        "INSERT INTO deliveries (txn_id, attempt, outcome, at) VALUES (?, ?, ?, ?)",
-        (key, attempt, outcome, now),
-    )
-    conn.execute("COMMIT")
 
 
 def _raw_rate(db: Path, synchronous: str, per_key: int) -> float:
