@@ -233,6 +233,9 @@ async def test_unknown_outcome_then_status_tells_the_truth(tmp_path: Path) -> No
         await pilot.pause()
         assert "Status unknown" in text_of(app, "#atm-screen")
         assert "✕ DROPPED" in str(app.query_one("#toggles").render())
+        # One diagram row says the ATM gave up: not a second "T123 unknown" row under it.
+        unknown_rows = [r.label for r in app.view.rows if "unknown" in r.label]
+        assert unknown_rows == ["? T123: gave up, outcome unknown"]
         await pilot.press("d", "s")
         await app.settle(10)
         await pilot.pause()

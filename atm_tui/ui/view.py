@@ -346,8 +346,9 @@ class View:
             self.unknown.add(ev.txn_id)
         else:
             self.unknown.discard(ev.txn_id)  # r resent it and an answer came
-        mark = {"dispensed": "✓", "declined": "✗", "unknown": "?", "rejected": "✗"}.get(ev.outcome, "·")
-        self._row(Row(ev.t, "atm", f"{mark} {ev.txn_id} {ev.outcome}", NOTE))
+        if ev.outcome != "unknown":  # an unknown outcome already has its row: "? T129: gave up, ..."
+            mark = {"dispensed": "✓", "declined": "✗", "rejected": "✗"}.get(ev.outcome, "·")
+            self._row(Row(ev.t, "atm", f"{mark} {ev.txn_id} {ev.outcome}", NOTE))
         if not self._is_current(ev.txn_id):
             return
         atm = self.atm
