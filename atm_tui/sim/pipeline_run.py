@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from atm_tui.bank import pipeline_store as store
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.events import Event
 from atm_tui.sim.pipeline import Pipeline, PipelineConfig, Record
 from atm_tui.sim.pipeline_report import PipelineReport, PipelineTally, check_pipeline
+from atm_tui.sim.run import TraceWriter
 
 
 @dataclass(slots=True)
@@ -39,14 +39,6 @@ class PipelineResult:
         return out
 
 
-class _TraceWriter:
-    def __init__(self, fh: IO[str]) -> None:
-        self._write = fh.write
-
-    def __call__(self, ev: Event) -> None:
-        self._write(ev.to_json() + "\n")
-
-
 async def simulate_pipeline(
     config: PipelineConfig,
     store_config: StoreConfig,
@@ -68,7 +60,7 @@ async def simulate_pipeline(
         fh = Path(trace).open("w", encoding="utf-8") if trace else None
         try:
             if fh is not None:
-                pipeline.subscribe(_TraceWriter(fh))
+                pipeline.subscribe(TraceWriter(fh))
             if pipeline_hook is not None:
                 pipeline_hook(pipeline)
             start_time = pipeline.now

@@ -51,7 +51,7 @@ class RunResult:
         return out
 
 
-class _TraceWriter:
+class TraceWriter:
     """Streams every event to a JSON-lines file as it happens; nothing is kept in memory."""
 
     def __init__(self, fh: IO[str]) -> None:
@@ -71,7 +71,7 @@ async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -
         fh = Path(options.trace).open("w", encoding="utf-8") if options.trace else None
         try:
             if fh is not None:
-                engine.world.subscribe(_TraceWriter(fh))
+                engine.world.subscribe(TraceWriter(fh))
             remaining = options.withdrawals
             amount = config.amount
 
