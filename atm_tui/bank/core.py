@@ -1,4 +1,4 @@
-"""The bank's transactions: plain functions over one sqlite3 connection, one call per transaction.
+"""Withdrawals, balance and status reads: plain functions over one sqlite3 connection.
 
 Every function here takes the connection first and the virtual time `now`; none reads a clock,
 a network or Textual. `service.py` runs them inline (headless) or on aiosqlite's thread (the UI),
@@ -11,25 +11,48 @@ import functools
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Mode = Literal["idempotent", "naive", "split"]
-MODES: tuple[Mode, ...] = ("idempotent", "naive", "split")
+from atm_tui.bank import idempotency
+from atm_tui.bank.idempotency import (
+    DECLINED,
+    IN_PROGRESS,
+    MODES,
+    PROCESSED,
+    REJECTED,
+    REPLAYED,
+    BankCrash,
+    Delivery,
+    GapHook,
+    Mode,
+    Response,
+    transact,
+)
 
-# What one delivery did at the bank; stored in deliveries.outcome.
-PROCESSED = "processed"  # new key: debited
-DECLINED = "declined"  # new key: insufficient funds, a result stored like any other
-REPLAYED = "replayed"  # known key: the stored response, verbatim
-IN_PROGRESS = "in_progress"  # another delivery of the key is still being processed (HTTP 409)
-REJECTED = "rejected"  # known key, different request body (HTTP 422)
-
-GapHook = Callable[[str], None]
-
-
-class BankCrash(Exception):
-    """The bank process died at a crash point; nothing after it ran."""
+# The transaction's words, importable from here as they always were.
+__all__ = [
+    "DECLINED",
+    "IN_PROGRESS",
+    "MODES",
+    "PROCESSED",
+    "REJECTED",
+    "REPLAYED",
+    "BankCrash",
+    "GapHook",
+    "Mode",
+    "Response",
+    "Withdrawal",
+    "canonical",
+    "debit_account",
+    "fingerprint",
+    "in_progress_body",
+    "read_balance",
+    "read_status",
+    "record_arrival",
+    "rejected_body",
+    "withdraw",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +66,6 @@ class Withdrawal:
 
     def fingerprint(self) -> str:
         return fingerprint("withdraw", self.account_id, self.amount)
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """The bank's answer to one delivery. `body` is the exact JSON text sent back."""
-
-    outcome: str
-    status: str  # approved | declined | in_progress | rejected
-    body: str
-    replayed: bool = False
-    balance_after: int | None = None
-    hits: int = 0
-    expired_key: bool = False
 
 
 # One encoder for every body: json.dumps with options would build a new one on each call.
@@ -75,23 +85,48 @@ def fingerprint(operation: str, account_id: str, amount: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _record_delivery(conn: sqlite3.Connection, req: Withdrawal, outcome: str, now: int) -> None:
+# SQLite 3.35 and later debit in one statement; older ones read the balance first.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def debit_account(
+    conn: sqlite3.Connection, account_id: str, label: str, amount: int, now: int, operation: str = "withdraw"
+) -> tuple[bool, int | None]:
+    """Debit `amount` and write its ledger row, or refuse, inside the caller's transaction.
+
+    Returns (debited, balance): the balance after a debit, or the balance that was too small for
+    it; None when there is no such account.
+    """
+    if _RETURNING:
+        row = conn.execute(
+            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
+            (amount, account_id, amount),
+        ).fetchone()
+        if row is None:
+            found = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            return False, None if found is None else int(found[0])
+        after = int(row[0])
+    else:
+        found = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        if found is None or amount > int(found[0]):
+            return False, None if found is None else int(found[0])
+        after = int(found[0]) - amount
+        conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, account_id))
     conn.execute(
-        "INSERT INTO deliveries (txn_id, attempt, outcome, at) VALUES (?, ?, ?, ?)",
-        (req.txn_id, req.attempt, outcome, now),
+        "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (label, account_id, amount, after, now, operation),
     )
+    return True, after
 
 
-def _debit(conn: sqlite3.Connection, req: Withdrawal, now: int) -> tuple[str, str, int]:
-    """Debit or decline; write the ledger row on a debit. Returns (outcome, body, balance)."""
-    row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (req.account_id,)).fetchone()
-    if row is None:
-        body = canonical(
-            {"reason": "no such account", "status": "declined", "txn_id": req.txn_id}
-        )
+def _debit(conn: sqlite3.Connection, req: Withdrawal, now: int) -> tuple[str, str, int | None]:
+    """The withdrawal's effect: debit or decline. Returns (outcome, body, balance)."""
+    debited, balance = debit_account(conn, req.account_id, req.txn_id, req.amount, now)
+    if balance is None:
+        body = canonical({"reason": "no such account", "status": "declined", "txn_id": req.txn_id})
         return DECLINED, body, 0
-    balance = int(row[0])
-    if req.amount > balance:
+    if not debited:
         body = canonical(
             {
                 "account": req.account_id,
@@ -103,39 +138,20 @@ def _debit(conn: sqlite3.Connection, req: Withdrawal, now: int) -> tuple[str, st
             }
         )
         return DECLINED, body, balance
-    after = balance - req.amount
-    conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, req.account_id))
-    conn.execute(
-        "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at) VALUES (?, ?, ?, ?, ?)",
-        (req.txn_id, req.account_id, req.amount, after, now),
-    )
     body = canonical(
         {
             "account": req.account_id,
             "amount": req.amount,
-            "balance_after": after,
+            "balance_after": balance,
             "status": "approved",
             "txn_id": req.txn_id,
         }
     )
-    return PROCESSED, body, after
+    return PROCESSED, body, balance
 
 
-def _status_of(outcome: str) -> str:
-    return "approved" if outcome == PROCESSED else "declined"
-
-
-def _store_key(
-    conn: sqlite3.Connection, req: Withdrawal, outcome: str, body: str, now: int, ttl: int
-) -> None:
-    conn.execute(
-        "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, hits,"
-        " first_seen, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-        (req.account_id, req.txn_id, req.fingerprint(), _status_of(outcome), body, now, now, now + ttl),
-    )
-
-
-def _rejected_body(req: Withdrawal) -> str:
+def rejected_body(req: Withdrawal) -> str:
+    """The 422 body: this key was already used for a different request."""
     return canonical(
         {
             "reason": "idempotency key reused with a different request",
@@ -143,11 +159,6 @@ def _rejected_body(req: Withdrawal) -> str:
             "txn_id": req.txn_id,
         }
     )
-
-
-def rejected_body(req: Withdrawal) -> str:
-    """The 422 body: this key was already used for a different request."""
-    return _rejected_body(req)
 
 
 def in_progress_body(req: Withdrawal) -> str:
@@ -159,13 +170,7 @@ def in_progress_body(req: Withdrawal) -> str:
 
 def record_arrival(conn: sqlite3.Connection, req: Withdrawal, outcome: str, now: int) -> None:
     """Record a delivery answered without touching money or keys (in progress, rejected)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        _record_delivery(conn, req, outcome, now)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    idempotency.record_arrival(conn, req.txn_id, req.attempt, outcome, now)
 
 
 def withdraw(
@@ -177,71 +182,22 @@ def withdraw(
     ttl: int = 86_400_000,
     gap_hook: GapHook | None = None,
 ) -> Response:
-    """Handle one delivery of a withdrawal. Idempotent mode is ONE transaction (DESIGN.md's steps).
+    """Handle one delivery of a withdrawal: the bank's one idempotent transaction, with a debit.
 
     `naive` debits on every delivery. `split` debits in one transaction and stores the key in a
     second; `gap_hook` runs between them and may raise BankCrash (or kill the process) to show
     why the two must be one.
     """
-    if mode == "naive":
-        return _withdraw_naive(conn, req, now)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute(
-            "SELECT fingerprint, response, hits, expires_at, status FROM idempotency_keys"
-            " WHERE account_id = ? AND key = ?",
-            (req.account_id, req.txn_id),
-        ).fetchone()
-        expired = row is not None and int(row[3]) <= now
-        if expired:
-            # Past its retention window the key is forgotten: this delivery counts as new.
-            conn.execute(
-                "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?",
-                (req.account_id, req.txn_id),
-            )
-            row = None
-        if row is not None:
-            if row[0] != req.fingerprint():
-                _record_delivery(conn, req, REJECTED, now)
-                conn.execute("COMMIT")
-                return Response(REJECTED, "rejected", _rejected_body(req))
-            hits = int(row[2]) + 1
-            conn.execute(
-                "UPDATE idempotency_keys SET hits = ?, last_seen = ? WHERE account_id = ? AND key = ?",
-                (hits, now, req.account_id, req.txn_id),
-            )
-            _record_delivery(conn, req, REPLAYED, now)
-            conn.execute("COMMIT")
-            body, status = str(row[1]), str(row[4])  # the key row keeps the body's status too
-            after = json.loads(body).get("balance_after")
-            return Response(REPLAYED, status, body, replayed=True, balance_after=after, hits=hits)
-        outcome, body, after = _debit(conn, req, now)
-        _record_delivery(conn, req, outcome, now)
-        if mode == "split":
-            conn.execute("COMMIT")
-            if gap_hook is not None:
-                gap_hook(req.txn_id)
-            conn.execute("BEGIN IMMEDIATE")
-        _store_key(conn, req, outcome, body, now, ttl)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return Response(outcome, _status_of(outcome), body, balance_after=after, hits=1, expired_key=expired)
-
-
-def _withdraw_naive(conn: sqlite3.Connection, req: Withdrawal, now: int) -> Response:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        outcome, body, after = _debit(conn, req, now)
-        _record_delivery(conn, req, outcome, now)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return Response(outcome, _status_of(outcome), body, balance_after=after)
+    return transact(
+        conn,
+        Delivery(req.account_id, req.txn_id, req.txn_id, req.fingerprint(), req.attempt),
+        lambda c, at: _debit(c, req, at),
+        now,
+        rejected=lambda: rejected_body(req),
+        mode=mode,
+        ttl=ttl,
+        gap_hook=gap_hook,
+    )
 
 
 def read_balance(conn: sqlite3.Connection, account_id: str) -> int:

@@ -1,10 +1,10 @@
 """One idempotent handler for every write the bank serves: payments, orders and votes.
 
-`handle` is the pattern of DESIGN.md's transaction, with the side effect passed in: look the key
-up, replay the stored response, reject a different body under a known key, or run the effect and
-store its response, all in ONE `BEGIN IMMEDIATE` transaction. Withdrawals keep their own tuned
-copy of the same steps in `core.withdraw`; the keys of every operation share the
-`idempotency_keys` table.
+`handle` passes each operation's effect to the bank's one idempotent transaction
+(`idempotency.transact`, which withdrawals and the pipeline's charge use too): look the key up,
+replay the stored response, reject a different body under a known key, or run the effect and
+store its response, all in ONE `BEGIN IMMEDIATE` transaction. The keys of every operation share
+the `idempotency_keys` table.
 
 Keys are scoped by account, as Stripe scopes them: a key names one request of one client, whatever
 the operation. The operation is part of the fingerprint, so the same key reused for another
@@ -18,25 +18,22 @@ still goes into `deliveries` and the ledger, so a double charge shows as two row
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from atm_tui.bank.core import (
+from atm_tui.bank import idempotency
+from atm_tui.bank.core import canonical, debit_account
+from atm_tui.bank.idempotency import (
     DECLINED,
     PROCESSED,
-    REJECTED,
-    REPLAYED,
+    Delivery,
+    Effect,
     GapHook,
     Mode,
     Response,
-    canonical,
+    transact,
 )
-
-# What an effect returns: (PROCESSED or DECLINED, the response body, the balance after or None).
-Effect = Callable[[sqlite3.Connection, int], tuple[str, str, int | None]]
 
 PAYMENT = "payment"
 ORDER = "order"
@@ -68,21 +65,13 @@ class Operation:
 
 
 def record_delivery(conn: sqlite3.Connection, label: str, attempt: int, outcome: str, now: int) -> None:
-    conn.execute(
-        "INSERT INTO deliveries (txn_id, attempt, outcome, at) VALUES (?, ?, ?, ?)",
-        (label, attempt, outcome, now),
-    )
+    """One `deliveries` row, inside the caller's transaction."""
+    idempotency.record_delivery(conn, label, attempt, outcome, now)
 
 
 def record_arrival(conn: sqlite3.Connection, label: str, attempt: int, outcome: str, now: int) -> None:
     """Record a delivery answered without running the handler (in progress, rejected in flight)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        record_delivery(conn, label, attempt, outcome, now)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    idempotency.record_arrival(conn, label, attempt, outcome, now)
 
 
 def rejected_body(op: Operation) -> str:
@@ -104,10 +93,6 @@ def in_progress_body(op: Operation) -> str:
     )
 
 
-def _status_of(outcome: str) -> str:
-    return "approved" if outcome == PROCESSED else "declined"
-
-
 def handle(
     conn: sqlite3.Connection,
     op: Operation,
@@ -123,70 +108,16 @@ def handle(
     the effect, calls `gap_hook` (which may raise BankCrash), then stores the key in a second
     transaction: the window the single transaction closes.
     """
-    if mode == "naive" or op.key is None:
-        return _run_effect_only(conn, op, now)
-    key = op.key
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute(
-            "SELECT fingerprint, response, hits, expires_at FROM idempotency_keys"
-            " WHERE account_id = ? AND key = ?",
-            (op.account_id, key),
-        ).fetchone()
-        expired = row is not None and int(row[3]) <= now
-        if expired:
-            # Past its retention window the key is forgotten: this delivery counts as new.
-            conn.execute(
-                "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", (op.account_id, key)
-            )
-            row = None
-        if row is not None:
-            if row[0] != op.fingerprint:
-                record_delivery(conn, op.label, op.attempt, REJECTED, now)
-                conn.execute("COMMIT")
-                return Response(REJECTED, "rejected", rejected_body(op))
-            hits = int(row[2]) + 1
-            conn.execute(
-                "UPDATE idempotency_keys SET hits = ?, last_seen = ? WHERE account_id = ? AND key = ?",
-                (hits, now, op.account_id, key),
-            )
-            record_delivery(conn, op.label, op.attempt, REPLAYED, now)
-            conn.execute("COMMIT")
-            body = str(row[1])
-            data = json.loads(body)
-            after = data.get("balance_after")
-            return Response(REPLAYED, data["status"], body, replayed=True, balance_after=after, hits=hits)
-        outcome, body, after = op.effect(conn, now)
-        record_delivery(conn, op.label, op.attempt, outcome, now)
-        if mode == "split":
-            conn.execute("COMMIT")
-            if gap_hook is not None:
-                gap_hook(op.label)
-            conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, hits,"
-            " first_seen, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-            (op.account_id, key, op.fingerprint, _status_of(outcome), body, now, now, now + ttl),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return Response(outcome, _status_of(outcome), body, balance_after=after, hits=1, expired_key=expired)
-
-
-def _run_effect_only(conn: sqlite3.Connection, op: Operation, now: int) -> Response:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        outcome, body, after = op.effect(conn, now)
-        record_delivery(conn, op.label, op.attempt, outcome, now)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return Response(outcome, _status_of(outcome), body, balance_after=after)
+    return transact(
+        conn,
+        Delivery(op.account_id, op.label, op.key, op.fingerprint, op.attempt),
+        op.effect,
+        now,
+        rejected=lambda: rejected_body(op),
+        mode=mode,
+        ttl=ttl,
+        gap_hook=gap_hook,
+    )
 
 
 def _balance(conn: sqlite3.Connection, account_id: str) -> int | None:
@@ -205,21 +136,14 @@ def payment(account_id: str, label: str, amount: int, keyed: bool) -> tuple[str,
     """
 
     def effect(conn: sqlite3.Connection, now: int) -> tuple[str, str, int | None]:
-        row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
-        balance = int(row[0]) if row else 0
-        if row is None or amount > balance:
-            reason = "no such account" if row is None else "insufficient funds"
+        debited, balance = debit_account(conn, account_id, label, amount, now, PAYMENT)
+        if not debited:
+            reason = "no such account" if balance is None else "insufficient funds"
             body = canonical(
                 {"amount": amount, "key": label, "op": PAYMENT, "reason": reason, "status": "declined"}
             )
-            return DECLINED, body, balance
-        after = balance - amount
-        conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, account_id))
-        conn.execute(
-            "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (label, account_id, amount, after, now, PAYMENT),
-        )
+            return DECLINED, body, balance or 0
+        after = balance
         cur = conn.execute(
             "INSERT INTO payments (key, account_id, amount, keyed, at) VALUES (?, ?, ?, ?, ?)",
             (label, account_id, amount, int(keyed), now),

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from atm_tui.bank.core import DECLINED, PROCESSED, REJECTED, REPLAYED, canonical, fingerprint
+from atm_tui.bank.core import canonical, debit_account, fingerprint
+from atm_tui.bank.idempotency import DECLINED, PROCESSED, REPLAYED, Delivery, Response, transact
 
 ConsumerMode = Literal["naive", "idempotent", "transactional"]
 CONSUMER_MODES: tuple[ConsumerMode, ...] = ("naive", "idempotent", "transactional")
@@ -173,90 +174,33 @@ def commit_offset(conn: sqlite3.Connection, commit: OffsetCommit, now: int) -> C
     return CommitResult(True, current)
 
 
-def _record_delivery(conn: sqlite3.Connection, c: Charge, outcome: str, now: int) -> None:
-    conn.execute(
-        "INSERT INTO deliveries (txn_id, attempt, outcome, at) VALUES (?, ?, ?, ?)",
-        (c.message_id, c.delivery, outcome, now),
-    )
-
-
-def _debit(conn: sqlite3.Connection, c: Charge, now: int) -> tuple[str, str, int]:
-    """Debit and write the ledger row, or decline. Returns (outcome, body, balance)."""
-    row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (c.account_id,)).fetchone()
-    balance = int(row[0]) if row else 0
-    if row is None or c.amount > balance:
-        reason = "no such account" if row is None else "insufficient funds"
+def _debit(conn: sqlite3.Connection, c: Charge, now: int) -> tuple[str, str, int | None]:
+    """The charge's effect: debit and write the ledger row, or decline. Returns (outcome, body, balance)."""
+    debited, balance = debit_account(conn, c.account_id, c.message_id, c.amount, now, CHARGE)
+    if not debited:
+        reason = "no such account" if balance is None else "insufficient funds"
         body = canonical(
             {
                 "amount": c.amount,
-                "balance": balance,
+                "balance": balance or 0,
                 "op": CHARGE,
                 "reason": reason,
                 "status": "declined",
                 "txn_id": c.message_id,
             }
         )
-        return DECLINED, body, balance
-    after = balance - c.amount
-    conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, c.account_id))
-    conn.execute(
-        "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (c.message_id, c.account_id, c.amount, after, now, CHARGE),
-    )
+        return DECLINED, body, balance or 0
     body = canonical(
         {
             "account": c.account_id,
             "amount": c.amount,
-            "balance_after": after,
+            "balance_after": balance,
             "op": CHARGE,
             "status": "approved",
             "txn_id": c.message_id,
         }
     )
-    return PROCESSED, body, after
-
-
-def _charge_with_key(conn: sqlite3.Connection, c: Charge, now: int, ttl: int) -> ChargeResult:
-    """The idempotent step inside an open transaction: a known message id is a hit, not a charge."""
-    row = conn.execute(
-        "SELECT fingerprint, response, hits, expires_at FROM idempotency_keys"
-        " WHERE account_id = ? AND key = ?",
-        (c.account_id, c.message_id),
-    ).fetchone()
-    if row is not None and int(row[3]) <= now:
-        conn.execute(
-            "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", (c.account_id, c.message_id)
-        )
-        row = None
-    if row is not None:
-        if row[0] != c.fingerprint():
-            _record_delivery(conn, c, REJECTED, now)
-            return ChargeResult(REJECTED)
-        hits = int(row[2]) + 1
-        conn.execute(
-            "UPDATE idempotency_keys SET hits = ?, last_seen = ? WHERE account_id = ? AND key = ?",
-            (hits, now, c.account_id, c.message_id),
-        )
-        _record_delivery(conn, c, REPLAYED, now)
-        return ChargeResult(REPLAYED, read_balance(conn, c.account_id), hits)
-    outcome, body, after = _debit(conn, c, now)
-    _record_delivery(conn, c, outcome, now)
-    conn.execute(
-        "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, hits,"
-        " first_seen, last_seen, expires_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-        (
-            c.account_id,
-            c.message_id,
-            c.fingerprint(),
-            "approved" if outcome == PROCESSED else "declined",
-            body,
-            now,
-            now,
-            now + ttl,
-        ),
-    )
-    return ChargeResult(outcome, after, 1)
+    return PROCESSED, body, balance
 
 
 def charge(
@@ -271,38 +215,54 @@ def charge(
 ) -> ChargeResult:
     """Apply one delivery as ONE transaction. `transactional` needs `commit` (the offset to store).
 
+    The bank's one idempotent transaction (`idempotency.transact`) with the charge as its effect;
+    `transactional` mode adds the fence check first and the offset write last, inside it.
     `before_commit` runs after every statement and before COMMIT; if it raises (a crash), the
     transaction rolls back and nothing of it is stored.
     """
     if mode == "transactional" and commit is None:
         raise ValueError("a transactional charge needs the offset to commit with it")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if mode == "transactional":
-            assert commit is not None
-            current = _group_epoch(conn, commit.group_id)
-            if commit.epoch != current:
-                # A zombie: a newer member owns the group. Nothing it did may be stored.
-                conn.execute("ROLLBACK")
-                return ChargeResult(FENCED, current_epoch=current)
-        if mode == "naive":
-            outcome, _, after = _debit(conn, c, now)
-            _record_delivery(conn, c, outcome, now)
-            result = ChargeResult(outcome, after, 0)
-        else:
-            result = _charge_with_key(conn, c, now, ttl)
+
+    fenced_by: list[int] = []
+
+    def fence(conn: sqlite3.Connection) -> Response | None:
+        assert commit is not None
+        current = _group_epoch(conn, commit.group_id)
+        if commit.epoch != current:
+            # A zombie: a newer member owns the group. Nothing it did may be stored.
+            fenced_by.append(current)
+            return Response(FENCED, FENCED, "")
+        return None
+
+    def finish(conn: sqlite3.Connection, resp: Response) -> Response:
+        if resp.outcome == REPLAYED:
+            # A hit reports the balance as it is now, not the one stored with the first charge.
+            resp = Response(resp.outcome, resp.status, resp.body, True, read_balance(conn, c.account_id),
+                            resp.hits)
         if mode == "transactional":
             assert commit is not None
             _write_offset(conn, commit, now)
-            result = ChargeResult(result.outcome, result.balance_after, result.hits, True, commit.epoch)
         if before_commit is not None:
             before_commit()
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
+        return resp
+
+    resp = transact(
+        conn,
+        Delivery(c.account_id, c.message_id, c.message_id, c.fingerprint(), c.delivery),
+        lambda conn_, at: _debit(conn_, c, at),
+        now,
+        rejected=lambda: "",
+        mode="naive" if mode == "naive" else "idempotent",
+        ttl=ttl,
+        guard=fence if mode == "transactional" else None,
+        finish=finish,
+    )
+    if fenced_by:
+        return ChargeResult(FENCED, current_epoch=fenced_by[0])
+    if mode == "transactional":
+        assert commit is not None
+        return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits, True, commit.epoch)
+    return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits)
 
 
 def read_balance(conn: sqlite3.Connection, account_id: str) -> int:

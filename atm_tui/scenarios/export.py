@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from typing import Any
 
 from atm_tui.bank import pipeline_store
 from atm_tui.bank.money import rupees
+from atm_tui.bank.queries import read_state
 from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.sim.events import Control, Event, Finished
@@ -49,53 +49,6 @@ def register_frame_format(fmt: FrameFormat) -> None:
 
 
 # -- reading the final state back from SQLite ---------------------------------------------------
-
-
-def read_state(conn: sqlite3.Connection, account_id: str) -> dict[str, Any]:
-    """What is stored, in a stable order: the truth a frame or a summary reports."""
-    row = conn.execute("SELECT balance, opening_balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
-    balance, opening = (int(row[0]), int(row[1])) if row else (0, 0)
-    ledger = [
-        {"id": r[0], "txn_id": r[1], "operation": r[2], "amount": r[3], "balance_after": r[4], "at": r[5]}
-        for r in conn.execute(
-            "SELECT id, txn_id, operation, amount, balance_after, at FROM ledger ORDER BY id"
-        )
-    ]
-    deliveries: dict[str, dict[str, int]] = {}
-    for key, outcome, n in conn.execute(
-        "SELECT txn_id, outcome, count(*) FROM deliveries GROUP BY txn_id, outcome ORDER BY min(id)"
-    ):
-        deliveries.setdefault(str(key), {})[str(outcome)] = int(n)
-    keys = [
-        {"key": r[0], "status": r[1], "hits": r[2], "first_seen": r[3], "expires_at": r[4]}
-        for r in conn.execute(
-            "SELECT key, status, hits, first_seen, expires_at FROM idempotency_keys"
-            " WHERE account_id = ? ORDER BY first_seen, key",
-            (account_id,),
-        )
-    ]
-    payments = [
-        {"id": r[0], "key": r[1], "amount": r[2], "keyed": bool(r[3]), "at": r[4]}
-        for r in conn.execute("SELECT id, key, amount, keyed, at FROM payments ORDER BY id")
-    ]
-    orders = [
-        {"id": r[0], "order_id": r[1], "item": r[2], "quantity": r[3], "at": r[4]}
-        for r in conn.execute("SELECT id, order_id, item, quantity, at FROM orders ORDER BY id")
-    ]
-    ballots = [
-        {"id": r[0], "voter_id": r[1], "choice": r[2], "at": r[3]}
-        for r in conn.execute("SELECT id, voter_id, choice, at FROM ballots ORDER BY id")
-    ]
-    return {
-        "balance": balance,
-        "opening_balance": opening,
-        "ledger": ledger,
-        "deliveries": deliveries,
-        "keys": keys,
-        "payments": payments,
-        "orders": orders,
-        "ballots": ballots,
-    }
 
 
 def outcomes(events: list[Event]) -> dict[str, str]:

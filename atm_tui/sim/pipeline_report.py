@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atm_tui.bank import pipeline_store as store
+from atm_tui.bank import queries
 from atm_tui.sim.events import Event
 from atm_tui.sim.pipeline import Record
 from atm_tui.sim.pipeline_events import (
@@ -149,12 +150,8 @@ def check_pipeline(
     per_session = Counter((r.message_id, r.producer_id, r.epoch) for r in records)
     in_log = Counter(r.message_id for r in records)
     dup_appends = [f"{m} x{n}" for m, n in in_log.items() if n > 1]
-    opening, balance = conn.execute(
-        "SELECT opening_balance, balance FROM accounts WHERE id = ?", (account_id,)
-    ).fetchone()
-    total = conn.execute(
-        "SELECT coalesce(sum(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)
-    ).fetchone()[0]
+    opening, balance = queries.account_figures(conn, account_id)
+    total = queries.ledger_totals(conn, account_id)[1]
     charge_rows = sum(charges.values())
     problems = []
     if doubles:
@@ -190,4 +187,4 @@ def check_pipeline(
     checks.append(
         Invariant("all_messages_consumed", not behind, f"not consumed: {_examples(behind)}" if behind else "")
     )
-    return int(balance), charge_rows, doubles, dup_appends, checks
+    return balance, charge_rows, doubles, dup_appends, checks

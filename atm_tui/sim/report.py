@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from atm_tui.bank import queries
 from atm_tui.sim.events import (
     Crashed,
     Declined,
@@ -165,20 +166,9 @@ def check_database(
 
     Also usable with no trace at all (after a crash): then only the database checks run.
     """
-    opening, balance = conn.execute(
-        "SELECT opening_balance, balance FROM accounts WHERE id = ?", (account_id,)
-    ).fetchone()
-    rows, total = conn.execute(
-        "SELECT count(*), coalesce(sum(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)
-    ).fetchone()
-    doubles = [
-        f"{r[0]} x{r[1]}"
-        for r in conn.execute(
-            "SELECT txn_id, count(*) FROM ledger WHERE account_id = ? GROUP BY txn_id"
-            " HAVING count(*) > 1 ORDER BY min(id)",
-            (account_id,),
-        )
-    ]
+    opening, balance = queries.account_figures(conn, account_id)
+    rows, total = queries.ledger_totals(conn, account_id)
+    doubles = [f"{txn} x{n}" for txn, n in queries.ledger_doubles(conn, account_id)]
     checks = [
         Invariant(
             "one_ledger_row_per_key",
@@ -193,8 +183,7 @@ def check_database(
         ),
     ]
     if dispensed is not None:
-        debited = {r[0] for r in conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ?",
-                                              (account_id,))}
+        debited = queries.debited_ids(conn, account_id)
         missing = [t for t in dispensed if t not in debited]
         checks.append(
             Invariant(
@@ -206,9 +195,7 @@ def check_database(
     if expected_bodies is not None:
         # Stream the stored responses: read into a dict, a long run's keys would double its memory.
         differ: set[str] = set()
-        for key, response in conn.execute(
-            "SELECT key, response FROM idempotency_keys WHERE account_id = ?", (account_id,)
-        ):
+        for key, response in queries.stored_responses(conn, account_id):
             body = expected_bodies.get(key)
             if body is not None and body != response:
                 differ.add(key)
@@ -220,4 +207,4 @@ def check_database(
                 f"replayed a different response for: {_examples(bad)}" if bad else "",
             )
         )
-    return int(opening), int(balance), int(rows), checks
+    return opening, balance, rows, checks

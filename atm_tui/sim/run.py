@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from atm_tui.bank import queries
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.config import SimConfig
@@ -100,7 +101,7 @@ async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -
         finally:
             if fh is not None:
                 fh.close()
-        before = await engine.bank.run(_balance_before_run, engine.bank.account_id, start_time)
+        before = await engine.bank.run(queries.balance_since, engine.bank.account_id, start_time)
         opening, balance, rows, checks = await engine.bank.run(
             check_database,
             engine.bank.account_id,
@@ -114,13 +115,3 @@ async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -
         return RunResult(report, sync, elapsed, last, start_time, engine.now)
     finally:
         await engine.close()
-
-
-def _balance_before_run(conn: Any, account_id: str, start_time: int) -> int:
-    """The balance when the run began: now plus every debit written since."""
-    balance = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
-    since = conn.execute(
-        "SELECT coalesce(sum(amount), 0) FROM ledger WHERE account_id = ? AND at >= ?",
-        (account_id, start_time),
-    ).fetchone()[0]
-    return int(balance) + int(since)

@@ -1,0 +1,111 @@
+"""The read-only questions the reports, the export and the invariant checks ask of the bank's file.
+
+Each is one named function over a sqlite3 connection, so the SQL lives in `bank/` and a caller
+outside it (a report, an export, a test of the invariants) never writes a query of its own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+
+def account_figures(conn: sqlite3.Connection, account_id: str) -> tuple[int, int]:
+    """(opening balance, balance) of the account; (0, 0) if there is no such account."""
+    row = conn.execute("SELECT opening_balance, balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def ledger_totals(conn: sqlite3.Connection, account_id: str) -> tuple[int, int]:
+    """(ledger rows, sum of their amounts) of the account."""
+    rows, total = conn.execute(
+        "SELECT count(*), coalesce(sum(amount), 0) FROM ledger WHERE account_id = ?", (account_id,)
+    ).fetchone()
+    return int(rows), int(total)
+
+
+def ledger_doubles(conn: sqlite3.Connection, account_id: str) -> list[tuple[str, int]]:
+    """(id, rows) of every id debited more than once, in the order of its first debit."""
+    return [
+        (str(r[0]), int(r[1]))
+        for r in conn.execute(
+            "SELECT txn_id, count(*) FROM ledger WHERE account_id = ? GROUP BY txn_id"
+            " HAVING count(*) > 1 ORDER BY min(id)",
+            (account_id,),
+        )
+    ]
+
+
+def debited_ids(conn: sqlite3.Connection, account_id: str) -> set[str]:
+    """Every id with at least one ledger row."""
+    return {
+        str(r[0])
+        for r in conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ?", (account_id,))
+    }
+
+
+def stored_responses(conn: sqlite3.Connection, account_id: str) -> Iterator[tuple[str, str]]:
+    """(key, stored response body) of every key, streamed: a long run's keys need not fit twice."""
+    for key, response in conn.execute(
+        "SELECT key, response FROM idempotency_keys WHERE account_id = ?", (account_id,)
+    ):
+        yield str(key), str(response)
+
+
+def balance_since(conn: sqlite3.Connection, account_id: str, since: int) -> int:
+    """The balance at virtual time `since`: the balance now plus every debit written from then on."""
+    row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    balance = int(row[0]) if row else 0
+    debited = conn.execute(
+        "SELECT coalesce(sum(amount), 0) FROM ledger WHERE account_id = ? AND at >= ?",
+        (account_id, since),
+    ).fetchone()[0]
+    return balance + int(debited)
+
+
+def read_state(conn: sqlite3.Connection, account_id: str) -> dict[str, Any]:
+    """Everything stored, in a stable order: the truth a frame or a summary of an export reports."""
+    row = conn.execute("SELECT balance, opening_balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    balance, opening = (int(row[0]), int(row[1])) if row else (0, 0)
+    ledger = [
+        {"id": r[0], "txn_id": r[1], "operation": r[2], "amount": r[3], "balance_after": r[4], "at": r[5]}
+        for r in conn.execute(
+            "SELECT id, txn_id, operation, amount, balance_after, at FROM ledger ORDER BY id"
+        )
+    ]
+    deliveries: dict[str, dict[str, int]] = {}
+    for key, outcome, n in conn.execute(
+        "SELECT txn_id, outcome, count(*) FROM deliveries GROUP BY txn_id, outcome ORDER BY min(id)"
+    ):
+        deliveries.setdefault(str(key), {})[str(outcome)] = int(n)
+    keys = [
+        {"key": r[0], "status": r[1], "hits": r[2], "first_seen": r[3], "expires_at": r[4]}
+        for r in conn.execute(
+            "SELECT key, status, hits, first_seen, expires_at FROM idempotency_keys"
+            " WHERE account_id = ? ORDER BY first_seen, key",
+            (account_id,),
+        )
+    ]
+    payments = [
+        {"id": r[0], "key": r[1], "amount": r[2], "keyed": bool(r[3]), "at": r[4]}
+        for r in conn.execute("SELECT id, key, amount, keyed, at FROM payments ORDER BY id")
+    ]
+    orders = [
+        {"id": r[0], "order_id": r[1], "item": r[2], "quantity": r[3], "at": r[4]}
+        for r in conn.execute("SELECT id, order_id, item, quantity, at FROM orders ORDER BY id")
+    ]
+    ballots = [
+        {"id": r[0], "voter_id": r[1], "choice": r[2], "at": r[3]}
+        for r in conn.execute("SELECT id, voter_id, choice, at FROM ballots ORDER BY id")
+    ]
+    return {
+        "balance": balance,
+        "opening_balance": opening,
+        "ledger": ledger,
+        "deliveries": deliveries,
+        "keys": keys,
+        "payments": payments,
+        "orders": orders,
+        "ballots": ballots,
+    }
