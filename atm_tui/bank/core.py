@@ -85,10 +85,6 @@ def fingerprint(operation: str, account_id: str, amount: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-# SQLite 3.35 and later debit in one statement; older ones read the balance first.
-_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
-
-
 def debit_account(
     conn: sqlite3.Connection, account_id: str, label: str, amount: int, now: int, operation: str = "withdraw"
 ) -> tuple[bool, int | None]:
@@ -97,21 +93,14 @@ def debit_account(
     Returns (debited, balance): the balance after a debit, or the balance that was too small for
     it; None when there is no such account.
     """
-    if _RETURNING:
-        row = conn.execute(
-            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
-            (amount, account_id, amount),
-        ).fetchone()
-        if row is None:
-            found = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
-            return False, None if found is None else int(found[0])
-        after = int(row[0])
-    else:
-        found = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
-        if found is None or amount > int(found[0]):
-            return False, None if found is None else int(found[0])
-        after = int(found[0]) - amount
-        conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, account_id))
+    found = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    if found is None:
+        return False, None
+    balance = int(found[0])
+    if amount > balance:
+        return False, balance
+    after = balance - amount
+    conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, account_id))
     conn.execute(
         "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation)"
         " VALUES (?, ?, ?, ?, ?, ?)",
