@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine_helpers import run_cli
 
-from atm_tui.sim.events import from_dict
+from atm_tui.sim.trace import from_dict
 
 FAULTY = ("--withdrawals", "40", "--drop-request", "0.2", "--drop-reply", "0.3", "--duplicate", "0.2",
           "--processing", "2500", "--retry", "backoff", "--drop-next-replies", "2")  # fmt: skip

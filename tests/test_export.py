@@ -11,7 +11,7 @@ import pytest
 
 from atm_tui.cli import main
 from atm_tui.scenarios import builtin_names
-from atm_tui.sim.events import from_dict
+from atm_tui.sim.trace import from_dict
 
 
 def test_scenarios_lists_every_one(capsys: pytest.CaptureFixture[str]) -> None:

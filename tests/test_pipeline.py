@@ -23,9 +23,9 @@ from atm_tui.sim.pipeline_events import (
     CommitRefused,
     ConsumerStalled,
     ProducerStarted,
-    from_dict,
 )
 from atm_tui.sim.pipeline_run import PipelineResult, simulate_pipeline
+from atm_tui.sim.trace import from_dict
 from atm_tui.sim.world import World
 
 AMOUNT = 500

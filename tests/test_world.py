@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from atm_tui.sim.events import EVENT_TYPES, EVENTS_BY_KIND, Event, Sent, from_dict
+from atm_tui.sim.events import Event, Sent
+from atm_tui.sim.trace import ALL_EVENT_TYPES, EVENTS_BY_KIND, from_dict
 from atm_tui.sim.world import World
 
 
@@ -68,7 +69,7 @@ def _sample(cls: type[Event]) -> Event:
     return cls(**values)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("cls", EVENT_TYPES, ids=lambda c: c.kind)
+@pytest.mark.parametrize("cls", ALL_EVENT_TYPES, ids=lambda c: c.kind)
 def test_every_event_is_one_json_line_that_round_trips(cls: type[Event]) -> None:
     ev = _sample(cls)
     line = ev.to_json()
@@ -81,4 +82,4 @@ def test_every_event_is_one_json_line_that_round_trips(cls: type[Event]) -> None
 
 
 def test_event_kinds_are_unique() -> None:
-    assert len(EVENTS_BY_KIND) == len(EVENT_TYPES)
+    assert len(EVENTS_BY_KIND) == len(ALL_EVENT_TYPES)

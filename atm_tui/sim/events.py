@@ -254,15 +254,3 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, GaveUp, Finished, Ignored,
     Answered, Resolved, Crashed, Recovered, Control, Twin,
 )  # fmt: skip
-EVENTS_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
-
-
-def from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event, the ATM's or the log pipeline's, from its JSON form."""
-    cls = EVENTS_BY_KIND.get(data["kind"])
-    if cls is None:
-        # Imported here: pipeline_events builds on this module.
-        from atm_tui.sim.pipeline_events import PIPELINE_EVENTS_BY_KIND
-
-        cls = PIPELINE_EVENTS_BY_KIND[data["kind"]]
-    return cls(**{k: v for k, v in data.items() if k != "kind"})

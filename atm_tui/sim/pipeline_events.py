@@ -8,9 +8,9 @@ send attempt or the consumer's delivery number. `epoch` is always the epoch of t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from atm_tui.sim.events import EVENTS_BY_KIND, Event
+from atm_tui.sim.events import Event
 
 
 # -- the producer (the payment service) -----------------------------------------------------------
@@ -238,11 +238,3 @@ PIPELINE_EVENT_TYPES: tuple[type[Event], ...] = (
     ChargeSkipped, ChargeDeclined, OffsetCommitted, CommitRefused, ConsumerCrashed, ConsumerStalled,
     ConsumerEvicted,
 )  # fmt: skip
-PIPELINE_EVENTS_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in PIPELINE_EVENT_TYPES}
-assert not set(PIPELINE_EVENTS_BY_KIND) & set(EVENTS_BY_KIND), "an event kind is used twice"
-
-
-def from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild any event, engine or pipeline, from its JSON form."""
-    cls = PIPELINE_EVENTS_BY_KIND.get(data["kind"]) or EVENTS_BY_KIND[data["kind"]]
-    return cls(**{k: v for k, v in data.items() if k != "kind"})
