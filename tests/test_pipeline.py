@@ -285,9 +285,9 @@ def test_each_message_is_charged_exactly_once(
     zombies: list[bool],
 ) -> None:
     def script(p: Pipeline) -> None:
-        p.scripts["lost_ack"] = list(lost_acks)
-        p.scripts["crash"] = list(crashes)
-        p.scripts["zombie"] = list(zombies)
+        p.faults["lost_ack"].script = list(lost_acks)
+        p.faults["crash"].script = list(crashes)
+        p.faults["zombie"].script = list(zombies)
 
     cfg = PipelineConfig(
         messages=messages, partitions=partitions, producer_idempotent=producer_idempotent, consumer=consumer

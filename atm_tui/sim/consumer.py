@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from atm_tui.bank import pipeline_store as store
@@ -9,6 +10,7 @@ from atm_tui.bank.core import DECLINED, PROCESSED
 from atm_tui.bank.pipeline_store import Charge, ChargeResult, ConsumerMode, OffsetCommit
 from atm_tui.bank.service import Bank
 from atm_tui.sim.broker import Broker, Record
+from atm_tui.sim.events import StoreFailed
 from atm_tui.sim.pipeline_config import Decide, PipelineConfig
 from atm_tui.sim.pipeline_events import (
     Charged,
@@ -67,9 +69,13 @@ class Consumer:
     async def start(self) -> None:
         """Join the group: a new epoch in the bank's database, positions from committed offsets."""
         world, cfg = self.world, self.config
-        epoch, offsets = await self.bank.run(
-            store.join_group, cfg.group, cfg.topic, cfg.partitions, world.now
-        )
+        try:
+            epoch, offsets = await self.bank.run(
+                store.join_group, cfg.group, cfg.topic, cfg.partitions, world.now
+            )
+        except sqlite3.Error as exc:
+            self.store_failed(exc, None, "joining the group")
+            raise
         inst = ConsumerInstance(epoch, list(offsets))
         self.current, self.starting, self.in_hand = inst, False, None
         self.committed = list(offsets)
@@ -132,9 +138,13 @@ class Consumer:
             await self._transact(inst, rec, n)
             return
         mode = self.mode
-        result = await self.bank.run(
-            store.charge, self._charge(rec, n), self.world.now, mode=mode, ttl=self.config.ttl
-        )
+        try:
+            result = await self.bank.run(
+                store.charge, self._charge(rec, n), self.world.now, mode=mode, ttl=self.config.ttl
+            )
+        except sqlite3.Error as exc:
+            self.store_failed(exc, inst, "the charge", rec.message_id, n)
+            raise
         self._emit_outcome(inst, rec, n, result)
         if self._decide("crash"):
             self._crash(inst, "after the charge, before the offset commit", rec.message_id, n)
@@ -171,6 +181,9 @@ class Consumer:
                 raise
             self._crash(inst, str(exc), rec.message_id, n)
             return
+        except sqlite3.Error as exc:
+            self.store_failed(exc, inst, "the charge's transaction", rec.message_id, n)
+            raise
         if result.outcome == store.FENCED:
             self._fenced(inst, rec, n, result.current_epoch)
             return
@@ -180,7 +193,11 @@ class Consumer:
     async def _commit(self, inst: ConsumerInstance, rec: Record, n: int) -> None:
         if not inst.alive:
             return
-        result = await self.bank.run(store.commit_offset, self._commit_of(inst, rec), self.world.now)
+        try:
+            result = await self.bank.run(store.commit_offset, self._commit_of(inst, rec), self.world.now)
+        except sqlite3.Error as exc:
+            self.store_failed(exc, inst, "the offset commit", rec.message_id, n)
+            raise
         if not result.ok:
             self._fenced(inst, rec, n, result.current_epoch)
             return
@@ -248,6 +265,24 @@ class Consumer:
         if inst is self.current:
             self.current = None
             self.in_hand = None
+            self.schedule_start(self.config.restart)
+
+    def store_failed(
+        self, exc: sqlite3.Error, inst: ConsumerInstance | None, where: str, message_id: str = "", n: int = 0
+    ) -> None:
+        """The policy for a transaction the file refused (another program holds its lock, say).
+
+        It rolled back. The consumer dies, as a real one would, and its replacement joins after
+        `restart` ms and reads again from the committed offset; if joining was what failed, it
+        tries again after the same delay. Recorded in the trace; the caller gets the error too.
+        """
+        world = self.world
+        world.emit(StoreFailed(world.now, message_id, n, f"consumer: {where}", str(exc)))
+        if inst is not None:
+            if inst.alive:
+                self._crash(inst, "the bank's file refused its transaction", message_id, n)
+        else:
+            self.starting = False
             self.schedule_start(self.config.restart)
 
     def crash(self) -> bool:

@@ -6,6 +6,7 @@ call is recorded as a Control event, so a trace replays exactly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from atm_tui.bank.core import Mode, canonical
@@ -18,6 +19,25 @@ from atm_tui.sim.events import Control
 from atm_tui.sim.network import Message, Network
 from atm_tui.sim.server import BankServer
 from atm_tui.sim.world import World
+
+
+@dataclass(frozen=True, slots=True)
+class EngineState:
+    """The engine's settings and armed faults as the panes show them: a copy, read once a frame."""
+
+    drop_next_replies: int
+    drop_next_requests: int
+    duplicate_next: int
+    drop_all_replies: bool
+    auto_retry: bool
+    mode: Mode
+    compare: bool
+    request_drop_rate: float
+    reply_drop_rate: float
+    duplicate_rate: float
+    crash_in_gap: int
+    max_attempts: int
+    amount: int
 
 
 class Engine:
@@ -83,6 +103,16 @@ class Engine:
     @property
     def now(self) -> int:
         return self.world.now
+
+    def state(self) -> EngineState:
+        """What the toggles and captions read, without reaching into the network or the server."""
+        net, cfg = self.network, self.config
+        return EngineState(
+            net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
+            cfg.atm.auto_retry, self.bank.mode, self.compare,
+            net.request.config.drop, net.reply.config.drop, net.request.config.duplicate,
+            self.server.crash_in_gap, cfg.atm.max_attempts, cfg.amount,
+        )  # fmt: skip
 
     def _send_request(self, msg: Message) -> None:
         self.network.request.send(self.world, msg, self._arrive_at_bank)
@@ -192,7 +222,7 @@ class Engine:
     def crash_in_gap(self, n: int = 1, hard: bool = False) -> None:
         """Make the bank die between split mode's two transactions, the next n times."""
         self._control("crash_in_gap", n)
-        self.server.crash_in_gap += n
+        self.server.gap_crashes.arm(n)
         self.server.hard_crash = hard
 
     def crash_bank(self) -> None:

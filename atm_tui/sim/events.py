@@ -224,6 +224,19 @@ class Crashed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StoreFailed(Event):
+    """The bank's file refused a transaction at `where` (another program holds its lock, say).
+
+    The transaction rolled back, so nothing of it is stored: the delivery is lost like a dropped
+    message (the ATM's retry, or the pipeline consumer's replacement, does the work again).
+    """
+
+    kind: ClassVar[str] = "store_failed"
+    where: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class Recovered(Event):
     """The bank is back up, with only what it had committed."""
 
@@ -252,5 +265,5 @@ class Twin(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     Requested, Sent, Dropped, Duplicated, Delivered, Processed, Declined, Replayed, InProgress,
     Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, GaveUp, Finished, Ignored,
-    Answered, Resolved, Crashed, Recovered, Control, Twin,
+    Answered, Resolved, Crashed, StoreFailed, Recovered, Control, Twin,
 )  # fmt: skip

@@ -20,6 +20,7 @@ from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.broker import NO_PRODUCER, REMEMBERED_BATCHES, Batch, Broker, Record
 from atm_tui.sim.consumer import Consumer
 from atm_tui.sim.events import Control, Event
+from atm_tui.sim.faults import FaultPoint
 from atm_tui.sim.pipeline_config import FAULTS, Fault, PipelineConfig
 from atm_tui.sim.pipeline_events import Produced
 from atm_tui.sim.producer import Producer
@@ -53,6 +54,15 @@ class PipelineView:
     in_flight: list[tuple[str, int, int]]  # (message id, partition, attempt) awaiting an ack
     producer_id: int
     producer_epoch: int
+    consumer_mode: ConsumerMode = "idempotent"
+    producer_up: bool = False
+    producer_idempotent: bool = True  # what the running producer uses (the setting while it is down)
+    producer_idempotent_next: bool = True  # the setting, read at the producer's next start
+    lost_acks_armed: int = 0
+    crashes_armed: int = 0
+    stalls_armed: int = 0
+    in_hand_deliveries: int = 0  # deliveries so far of the record in hand (0 if none)
+    topic: str = ""
 
 
 class Pipeline:
@@ -62,13 +72,12 @@ class Pipeline:
         self.config = config
         self.bank = bank
         self.world = World(config.seed, start)
-        self.rates: dict[Fault, float] = {
-            "lost_ack": config.lost_ack,
-            "crash": config.crash_before_commit,
-            "zombie": config.zombie,
+        # One fault-injection point per fault: a script, armed one-shots, the seeded rate.
+        self.faults: dict[Fault, FaultPoint] = {
+            "lost_ack": FaultPoint(config.lost_ack),
+            "crash": FaultPoint(config.crash_before_commit),
+            "zombie": FaultPoint(config.zombie),
         }
-        self.next_faults: dict[Fault, int] = dict.fromkeys(FAULTS, 0)
-        self.scripts: dict[Fault, list[bool]] = {f: [] for f in FAULTS}
         self.broker = Broker(self.world, config.partitions)
         self.producer = Producer(self.world, config, self.broker, self.decide)
         self.consumer = Consumer(self.world, config, self.broker, bank, self.decide)
@@ -101,19 +110,17 @@ class Pipeline:
     def now(self) -> int:
         return self.world.now
 
+    @property
+    def consumer_up(self) -> bool:
+        """Is a member of the consumer group running (so `k` has something to kill)?"""
+        return self.consumer.current is not None
+
     def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
         return self.world.subscribe(fn)
 
     def decide(self, fault: Fault) -> bool:
         """Does this fault strike now? A script first, then the one-shots, then the seeded RNG."""
-        script = self.scripts[fault]
-        if script:
-            return script.pop(0)
-        if self.next_faults[fault] > 0:
-            self.next_faults[fault] -= 1
-            return True
-        p = self.rates[fault]
-        return p > 0.0 and self.world.rng.random() < p
+        return self.faults[fault].strike(self.world.rng)
 
     def _control(self, name: str, value: object) -> None:
         self.world.emit(Control(self.world.now, "", 0, name, str(value)))
@@ -127,8 +134,19 @@ class Pipeline:
         self.consumer.schedule_start(0)
         self.produce(n)
 
+    def publish(self, n: int = 1) -> None:
+        """A person's (or a script's) intent: the payment service creates n more messages.
+
+        Recorded as a Control event like every other key, so a trace replays the same run.
+        """
+        self._control("produce", n)
+        self.produce(n)
+
     def produce(self, n: int = 1) -> None:
-        """The payment service creates n more messages, one every `produce_every` ms."""
+        """The payment service creates n more messages, one every `produce_every` ms.
+
+        No Control event: `start` calls this too. An intent from a key goes through `publish`.
+        """
         idle = self.remaining == 0
         self.remaining += n
         if idle and n > 0:
@@ -157,16 +175,16 @@ class Pipeline:
     # -- the teacher's hiccups -------------------------------------------------------------------
     def lose_next_acks(self, n: int = 1) -> None:
         self._control("lose_next_acks", n)
-        self.next_faults["lost_ack"] += n
+        self.faults["lost_ack"].arm(n)
 
     def crash_before_next_commits(self, n: int = 1) -> None:
         self._control("crash_before_next_commits", n)
-        self.next_faults["crash"] += n
+        self.faults["crash"].arm(n)
 
     def stall_next_consumers(self, n: int = 1) -> None:
         """The next n times, the consumer freezes before its commit and is replaced: a zombie."""
         self._control("stall_next_consumers", n)
-        self.next_faults["zombie"] += n
+        self.faults["zombie"].arm(n)
 
     def crash_consumer(self) -> bool:
         self._control("crash_consumer", "")
@@ -182,7 +200,7 @@ class Pipeline:
         if fault not in FAULTS:
             raise ValueError(f"{fault!r}: use one of {', '.join(FAULTS)}")
         self._control(f"rate_{fault}", p)
-        self.rates[fault] = p
+        self.faults[fault].rate = p
 
     def set_consumer_mode(self, mode: ConsumerMode) -> None:
         if mode not in store.CONSUMER_MODES:
@@ -197,7 +215,7 @@ class Pipeline:
 
     # -- what a view shows -----------------------------------------------------------------------
     def view(self) -> PipelineView:
-        c = self.consumer
+        c, producer = self.consumer, self.producer
         inst = c.current
         if inst is None:
             state = "down"
@@ -216,4 +234,13 @@ class Pipeline:
             in_flight=flying,
             producer_id=self.producer.producer_id,
             producer_epoch=self.producer.epoch,
+            consumer_mode=self.config.consumer,
+            producer_up=producer.up,
+            producer_idempotent=producer.idempotent if producer.up else self.config.producer_idempotent,
+            producer_idempotent_next=self.config.producer_idempotent,
+            lost_acks_armed=self.faults["lost_ack"].armed,
+            crashes_armed=self.faults["crash"].armed,
+            stalls_armed=self.faults["zombie"].armed,
+            in_hand_deliveries=c.deliveries.get(c.in_hand.message_id, 0) if c.in_hand else 0,
+            topic=self.config.topic,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,9 @@ from atm_tui.sim.events import (
     Rejected,
     Replayed,
     Replied,
+    StoreFailed,
 )
+from atm_tui.sim.faults import FaultPoint
 from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
 
@@ -48,16 +51,44 @@ class BankServer:
         self.in_flight: dict[str, str] = {}
         self.epoch = 0
         self.down_until = -1
-        self.crash_in_gap = 0
+        self.gap_crashes = FaultPoint()  # split mode: crashes armed between the debit and the key
         self.hard_crash = False
+        self._last_failure: sqlite3.Error | None = None
         # Compare mode: a naive bank that gets every withdrawal delivery too; never replies.
         self.twin: NaiveTwin | None = None
+
+    @property
+    def crash_in_gap(self) -> int:
+        """How many crashes in the gap are armed."""
+        return self.gap_crashes.armed
+
+    @crash_in_gap.setter
+    def crash_in_gap(self, n: int) -> None:
+        self.gap_crashes.armed = n
+
+    def store_failed(self, exc: sqlite3.Error, txn_id: str, attempt: int, where: str) -> None:
+        """The policy for a transaction the file refused: it rolled back, so the delivery is lost.
+
+        Recorded in the trace, then the error goes on to the caller (the UI says so on screen; a
+        headless run stops with one line). The key it held is freed by the caller's `finally`,
+        so the ATM's retry of the same id gets through once the file is free.
+        """
+        if exc is not self._last_failure:  # raised through two steps, recorded once
+            self._last_failure = exc
+            self.world.emit(StoreFailed(self.world.now, txn_id, attempt, where, str(exc)))
 
     @property
     def down(self) -> bool:
         return self.world.now < self.down_until
 
     async def on_request(self, msg: Message, copy: int) -> None:
+        try:
+            await self._on_request(msg, copy)
+        except sqlite3.Error as exc:
+            self.store_failed(exc, msg.txn_id, msg.attempt, f"{msg.op} delivery")
+            raise
+
+    async def _on_request(self, msg: Message, copy: int) -> None:
         world = self.world
         if self.down:
             world.emit(Dropped(world.now, msg.txn_id, msg.attempt, REQUEST, "bank-down"))
@@ -137,6 +168,9 @@ class BankServer:
         except BankCrash as exc:
             self.crash(str(exc), op.label, op.attempt)
             return
+        except sqlite3.Error as exc:
+            self.store_failed(exc, op.label, op.attempt, f"{op.name} transaction")
+            raise
         finally:
             if epoch == self.epoch and op.key is not None:
                 self.in_flight.pop(op.key, None)
@@ -162,8 +196,7 @@ class BankServer:
 
     def _gap(self, txn_id: str) -> None:
         """Between split mode's two transactions: the debit is committed, the key is not."""
-        if self.crash_in_gap > 0:
-            self.crash_in_gap -= 1
+        if self.gap_crashes.take_one_shot():
             if self.hard_crash:
                 os.kill(os.getpid(), signal.SIGKILL)
             raise BankCrash(f"between the debit and storing key {txn_id}")
@@ -177,6 +210,9 @@ class BankServer:
         except BankCrash as exc:
             self.crash(str(exc), req.txn_id, req.attempt)
             return
+        except sqlite3.Error as exc:
+            self.store_failed(exc, req.txn_id, req.attempt, "withdrawal transaction")
+            raise
         finally:
             if epoch == self.epoch:
                 self.in_flight.pop(req.txn_id, None)

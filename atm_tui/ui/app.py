@@ -307,14 +307,8 @@ class AtmApp(App[int]):
 
     @staticmethod
     def _consumer_failed(pipeline: Pipeline) -> str:
-        # Only the consumer writes the file. A consumer whose charge or commit raises dies, as a
-        # real one would; its replacement reads again from the committed offset.
-        consumer = pipeline.consumer
-        if consumer.current is not None:
-            pipeline.crash_consumer()
-        else:  # joining the group failed: try again after the usual restart delay
-            consumer.starting = False
-            consumer.schedule_start(consumer.config.restart)
+        # The pipeline already decided (sim/consumer.py `store_failed`): the consumer died and its
+        # replacement is scheduled; this only words it.
         return "the consumer failed and restarts from its committed offset once the file is free."
 
     def _store_failed(self, exc: Exception, *, lost: bool = True) -> None:
@@ -521,12 +515,12 @@ class AtmApp(App[int]):
         self.query_one(AtmPane).show(view, self.amount)
         toggles = self.query_one(TogglePanel)
         if engine is not None:
-            net = engine.network
+            s = engine.state()
             toggles.state = Toggles(
-                net.reply.drop_next, net.request.drop_next, net.request.duplicate_next, net.reply.drop_all,
-                engine.config.atm.auto_retry, engine.bank.mode, engine.compare,
-                net.request.config.drop, net.reply.config.drop, net.request.config.duplicate,
-                engine.server.crash_in_gap,
+                s.drop_next_replies, s.drop_next_requests, s.duplicate_next, s.drop_all_replies,
+                s.auto_retry, s.mode, s.compare,
+                s.request_drop_rate, s.reply_drop_rate, s.duplicate_rate,
+                s.crash_in_gap,
             )
         rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
         toggles.refresh(layout=rows != self._toggle_rows)
@@ -627,7 +621,7 @@ class AtmApp(App[int]):
                 return False if action in _PIPELINE_TWINS.values() else None
             if self.pipeline is None:
                 return True if self._pipe_opening else None  # typed ahead: run once it is open
-            if action == "crash_consumer" and self.pipeline.consumer.current is None:
+            if action == "crash_consumer" and not self.pipeline.consumer_up:
                 return None
             return True
         if self.pipeline_mode and action in _ATM_ACTIONS:
@@ -711,10 +705,10 @@ class AtmApp(App[int]):
             self._pipe_pending.append(call)
 
     def action_produce(self) -> None:
-        self._on_pipeline(lambda p: p.produce(1))
+        self._on_pipeline(lambda p: p.publish(1))
 
     def action_burst(self) -> None:
-        self._on_pipeline(lambda p: p.produce(BURST))
+        self._on_pipeline(lambda p: p.publish(BURST))
 
     def action_lose_ack(self) -> None:
         self._on_pipeline(lambda p: p.lose_next_acks(1))
@@ -788,11 +782,11 @@ class AtmApp(App[int]):
 
     def action_drop_all(self) -> None:
         if self.engine is not None:
-            self.engine.set_drop_all_replies(not self.engine.network.reply.drop_all)
+            self.engine.set_drop_all_replies(not self.engine.state().drop_all_replies)
 
     def action_auto_retry(self) -> None:
         if self.engine is not None:
-            self.engine.set_auto_retry(not self.engine.config.atm.auto_retry)
+            self.engine.set_auto_retry(not self.engine.state().auto_retry)
 
     def action_idempotency(self) -> None:
         if self.engine is not None:

@@ -318,20 +318,19 @@ def toggle_items(pipeline: Pipeline | None) -> list[tuple[str, str, str, bool]]:
     if pipeline is None:
         return [("p", "pipeline", "opening…", False)]
     v = pipeline.view()
-    cfg = pipeline.config
     consumer = _STATE_MARK.get(v.consumer_state, v.consumer_state)
     if v.epoch is not None:
         consumer += f" e{v.epoch}"
-    mode = cfg.consumer
+    mode = v.consumer_mode
     mode_state = "⚠ NAIVE" if mode == "naive" else f"● {mode}"
-    running = pipeline.producer.idempotent if pipeline.producer.up else cfg.producer_idempotent
+    running = v.producer_idempotent
     producer = "● idempotent" if running else "⚠ PLAIN"
-    if pipeline.producer.up and running != cfg.producer_idempotent:
-        producer += " → " + ("idempotent" if cfg.producer_idempotent else "plain")
-    if not pipeline.producer.up:
+    if v.producer_up and running != v.producer_idempotent_next:
+        producer += " → " + ("idempotent" if v.producer_idempotent_next else "plain")
+    if not v.producer_up:
         producer += " (restarting)"
-    acks = pipeline.next_faults["lost_ack"]
-    crashes = pipeline.next_faults["crash"]
+    acks = v.lost_acks_armed
+    crashes = v.crashes_armed
     return [
         ("k", "consumer", consumer, v.consumer_state in ("down", "stalled")),
         ("i", "mode", mode_state, mode == "naive"),
@@ -455,10 +454,10 @@ class PipelinePanel(Widget):
         )
         if v.epoch is not None:
             cons.append(f" epoch {v.epoch}")
-        cons.append(f" · {pipeline.config.consumer}")
+        cons.append(f" · {v.consumer_mode}")
         rec = v.in_hand
         if rec is not None:
-            n = pipeline.consumer.deliveries.get(rec.message_id, 0)
+            n = v.in_hand_deliveries
             cons.append(
                 f" · in hand: {rec.message_id} @{rec.partition}/{rec.offset} (delivery {n})", style="bold"
             )
@@ -472,7 +471,7 @@ class PipelinePanel(Widget):
         committed = v.committed[p]
         position = v.positions[p] if v.positions is not None else None
         head = Text(no_wrap=True, overflow="crop")
-        head.append(f"log {pipeline.config.topic}/{p}", style="bold")
+        head.append(f"log {v.topic}/{p}", style="bold")
         head.append(f": end {end} · committed {committed} · next {position if position is not None else '-'}")
         body: list[Text] = []
         columns = end > 0 and (rows >= end + 2 or rows >= 6)
