@@ -16,7 +16,7 @@ from typing import NoReturn, TypeVar
 from atm_tui.argtypes import int_in, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
-from atm_tui.bank.store import StoreConfig, StoreError, _describe
+from atm_tui.bank.store import StoreConfig, StoreError, describe_error
 from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
@@ -215,7 +215,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     except sqlite3.Error as exc:
         # The file became unusable mid-run (another program took the lock, the disk filled up).
         # The failed transaction rolled back, so what is stored stays whole.
-        return _fail(str(_describe(db, exc)))
+        return _fail(str(describe_error(db, exc)))
     except OSError as exc:
         # Only the trace file is written outside SQLite: a full disk or a device that refuses it.
         return _fail(f"--trace {args.trace}: cannot write it ({exc.strerror or exc}); pick another path")

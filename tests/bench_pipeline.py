@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_bench_engine import _raw_delivery  # the one baseline both benchmarks compare against
+from engine_helpers import raw_delivery  # the one baseline both benchmarks compare against
 
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.schema import SCHEMA
@@ -70,7 +70,7 @@ def _raw_rate(db: Path, synchronous: str, per_key: int) -> float:
         for n in range(1, keys + 1):
             for attempt in range(1, per_key + 1):
                 now += 1
-                _raw_delivery(conn, f"M{n}", attempt, AMOUNT, now)
+                raw_delivery(conn, f"M{n}", attempt, AMOUNT, now)
         elapsed = time.perf_counter() - started
         ledger, balance = conn.execute(
             "SELECT (SELECT count(*) FROM ledger), (SELECT balance FROM accounts)"

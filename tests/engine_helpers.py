@@ -10,7 +10,7 @@ from pathlib import Path
 
 from atm_tui.bank.core import Mode
 from atm_tui.bank.service import Bank
-from atm_tui.bank.store import StoreConfig
+from atm_tui.bank.store import DEFAULT_ACCOUNT, StoreConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,3 +45,53 @@ def run_cli(*args: str, timeout: float = 60, hash_seed: str = "0") -> subprocess
         cwd=ROOT,
         env=env,
     )
+
+
+# -- the raw sqlite3 baseline of the benchmarks -------------------------------------------------
+def _raw_debit(conn: sqlite3.Connection, amount: int) -> int:
+    """The tightest debit SQLite offers: one statement when it knows RETURNING (3.35 and later)."""
+    if sqlite3.sqlite_version_info >= (3, 35, 0):
+        (after,) = conn.execute(
+            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
+            (amount, DEFAULT_ACCOUNT, amount),
+        ).fetchone()
+        return int(after)
+    conn.execute(
+        "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?",
+        (amount, DEFAULT_ACCOUNT, amount),
+    )
+    return int(conn.execute("SELECT balance FROM accounts WHERE id = ?", (DEFAULT_ACCOUNT,)).fetchone()[0])
+
+
+def raw_delivery(conn: sqlite3.Connection, key: str, attempt: int, amount: int, now: int) -> None:
+    """The benchmarks' baseline: one delivery, the bank's work in raw sqlite3 (one transaction,
+    key lookup, debit or replay). `test_bench_engine` and `bench_pipeline` both compare against it.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    row = conn.execute(
+        "SELECT response, hits FROM idempotency_keys WHERE account_id = ? AND key = ?", (DEFAULT_ACCOUNT, key)
+    ).fetchone()
+    if row is None:
+        after = _raw_debit(conn, amount)
+        conn.execute(
+            "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at) VALUES (?, ?, ?, ?, ?)",
+            (key, DEFAULT_ACCOUNT, amount, after, now),
+        )
+        body = f'{{"account":"{DEFAULT_ACCOUNT}","amount":{amount},"balance_after":{after},"txn_id":"{key}"}}'
+        conn.execute(
+            "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, hits, first_seen,"
+            " last_seen, expires_at) VALUES (?, ?, 'fp', 'approved', ?, 1, ?, ?, ?)",
+            (DEFAULT_ACCOUNT, key, body, now, now, now + 86_400_000),
+        )
+        outcome = "processed"
+    else:
+        conn.execute(
+            "UPDATE idempotency_keys SET hits = hits + 1, last_seen = ? WHERE account_id = ? AND key = ?",
+            (now, DEFAULT_ACCOUNT, key),
+        )
+        outcome = "replayed"
+    conn.execute(
+        "INSERT INTO deliveries (txn_id, attempt, outcome, at) VALUES (?, ?, ?, ?)",
+        (key, attempt, outcome, now),
+    )
+    conn.execute("COMMIT")

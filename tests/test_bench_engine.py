@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from engine_helpers import raw_delivery
 
 from atm_tui.bank.schema import SCHEMA
 from atm_tui.bank.service import Bridge
@@ -94,53 +95,6 @@ def _raw_connect(db: Path, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-def _debit(conn: sqlite3.Connection, amount: int) -> int:
-    """The tightest debit SQLite offers: one statement when it knows RETURNING (3.35 and later)."""
-    if sqlite3.sqlite_version_info >= (3, 35, 0):
-        (after,) = conn.execute(
-            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
-            (amount, DEFAULT_ACCOUNT, amount),
-        ).fetchone()
-        return int(after)
-    conn.execute(
-        "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?",
-        (amount, DEFAULT_ACCOUNT, amount),
-    )
-    return int(conn.execute("SELECT balance FROM accounts WHERE id = ?", (DEFAULT_ACCOUNT,)).fetchone()[0])
-
-
-def _raw_delivery(conn: sqlite3.Connection, key: str, attempt: int, amount: int, now: int) -> None:
-    """One delivery, the same work as the bank's: one transaction, key lookup, debit or replay."""
-    conn.execute("BEGIN IMMEDIATE")
-    row = conn.execute(
-        "SELECT response, hits FROM idempotency_keys WHERE account_id = ? AND key = ?", (DEFAULT_ACCOUNT, key)
-    ).fetchone()
-    if row is None:
-        after = _debit(conn, amount)
-        conn.execute(
-            "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at) VALUES (?, ?, ?, ?, ?)",
-            (key, DEFAULT_ACCOUNT, amount, after, now),
-        )
-        body = f'{{"account":"{DEFAULT_ACCOUNT}","amount":{amount},"balance_after":{after},"txn_id":"{key}"}}'
-        conn.execute(
-            "INSERT INTO idempotency_keys (account_id, key, fingerprint, status, response, hits, first_seen,"
-            " last_seen, expires_at) VALUES (?, ?, 'fp', 'approved', ?, 1, ?, ?, ?)",
-            (DEFAULT_ACCOUNT, key, body, now, now, now + 86_400_000),
-        )
-        outcome = "processed"
-    else:
-        conn.execute(
-            "UPDATE idempotency_keys SET hits = hits + 1, last_seen = ? WHERE account_id = ? AND key = ?",
-            (now, DEFAULT_ACCOUNT, key),
-        )
-        outcome = "replayed"
-    conn.execute(
-        "INSERT INTO deliveries (txn_id, attempt, outcome, at) VALUES (?, ?, ?, ?)",
-        (key, attempt, outcome, now),
-    )
-    conn.execute("COMMIT")
-
-
 def _raw_rate(db: Path, synchronous: str, withdrawals: int = WITHDRAWALS) -> tuple[float, float]:
     """(deliveries per wall-clock second, per CPU second)."""
     conn = _raw_connect(db, synchronous)
@@ -151,7 +105,7 @@ def _raw_rate(db: Path, synchronous: str, withdrawals: int = WITHDRAWALS) -> tup
             key = f"T{n}"
             for attempt in range(1, ATTEMPTS + 1):
                 now += 1
-                _raw_delivery(conn, key, attempt, AMOUNT, now)
+                raw_delivery(conn, key, attempt, AMOUNT, now)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         ledger, balance = conn.execute(
             "SELECT (SELECT count(*) FROM ledger), (SELECT balance FROM accounts)"

@@ -19,11 +19,11 @@ from atm_tui.bank.core import Mode, Response, Withdrawal
 from atm_tui.bank.store import (
     StoreConfig,
     StoreError,
-    _describe,
-    _remove_new_file,
     check_path,
     connect,
+    describe_error,
     prepare,
+    remove_new_file,
 )
 
 Bridge = Literal["inline", "aiosqlite"]
@@ -134,20 +134,20 @@ class Bank:
             try:
                 self._conn = connect(self.config.path)
             except sqlite3.Error as exc:
-                raise _describe(self.config.path, exc) from None
+                raise describe_error(self.config.path, exc) from None
         else:
             try:
                 self._aio = await aiosqlite.connect(
                     self.config.path, isolation_level=None, check_same_thread=False, timeout=0.5
                 )
             except sqlite3.Error as exc:
-                raise _describe(self.config.path, exc) from None
+                raise describe_error(self.config.path, exc) from None
         try:
             await self.run(prepare, self.config, existed)
         except BaseException:
             await self.close()
             if not existed:
-                _remove_new_file(self.config.path)
+                remove_new_file(self.config.path)
             raise
         return self
 

@@ -63,7 +63,8 @@ def check_path(path: str) -> bool:
     return True
 
 
-def _remove_new_file(path: str) -> None:
+def remove_new_file(path: str) -> None:
+    """Remove a file this app just created (and its WAL companions) after opening it failed."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         try:
             os.remove(path + suffix)
@@ -71,7 +72,8 @@ def _remove_new_file(path: str) -> None:
             pass
 
 
-def _describe(path: str, exc: sqlite3.Error) -> StoreError:
+def describe_error(path: str, exc: sqlite3.Error) -> StoreError:
+    """One line for a SQLite error on the bank's file: what went wrong and what to do."""
     text = str(exc)
     if "locked" in text or "busy" in text:
         return StoreError(
@@ -132,7 +134,7 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
     except sqlite3.Error as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise _describe(config.path, exc) from None
+        raise describe_error(config.path, exc) from None
 
 
 def open_sync(config: StoreConfig) -> sqlite3.Connection:
@@ -141,12 +143,12 @@ def open_sync(config: StoreConfig) -> sqlite3.Connection:
     try:
         conn = connect(config.path)
     except sqlite3.Error as exc:
-        raise _describe(config.path, exc) from None
+        raise describe_error(config.path, exc) from None
     try:
         prepare(conn, config, existed)
     except BaseException:
         conn.close()
         if not existed:
-            _remove_new_file(config.path)
+            remove_new_file(config.path)
         raise
     return conn

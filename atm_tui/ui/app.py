@@ -24,7 +24,7 @@ from textual.widgets import Static
 from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import Bank, BankSnapshot
-from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, _describe, check_path
+from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, check_path, describe_error
 from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
@@ -206,7 +206,7 @@ class AtmApp(App[int]):
         except StoreError as exc:
             self.error = str(exc)
         except sqlite3.Error as exc:
-            self.error = str(_describe(self.settings.db, exc))
+            self.error = str(describe_error(self.settings.db, exc))
 
     async def on_mount(self) -> None:
         self.query_one("#network").border_title = "Network"
