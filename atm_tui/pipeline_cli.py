@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 from atm_tui.argtypes import int_in, probability
 from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import CONSUMER_MODES
-from atm_tui.bank.store import StoreConfig, StoreError
+from atm_tui.bank.store import StoreConfig, StoreError, describe_error
 
 PIPELINES = ("log",)
 DEFAULT_MESSAGES = 20
@@ -128,6 +129,10 @@ def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> i
         result = asyncio.run(simulate_pipeline(config, store, trace=args.trace, bridge=args.bridge))
     except StoreError as exc:
         return _fail(str(exc))
+    except sqlite3.Error as exc:
+        # The file became unusable mid-run (another program took its write lock, say). The refused
+        # transaction rolled back and the run stops here: what it committed before is kept whole.
+        return _fail(f"{describe_error(db, exc)} (the run stopped; what it had committed is kept)")
     report = result.report
     if args.json:
         out = {

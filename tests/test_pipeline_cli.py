@@ -7,9 +7,12 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from atm_tui.bank.store import StoreConfig, open_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 DISASTER = ["simulate", "--pipeline", "log", "--crash-before-commit", "0.2", "--seed", "7", "--json"]
@@ -186,3 +189,52 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], names: str) -> None:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and names in lines[0], out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+@pytest.mark.parametrize("bridge", ["inline", "aiosqlite"])
+def test_a_file_locked_mid_run_stops_with_one_line_and_keeps_what_was_committed(
+    tmp_path: Path, bridge: str
+) -> None:
+    """A teacher's sqlite3 shell takes the write lock while the pipeline runs: one line, exit 2."""
+    db, trace = tmp_path / "bank.db", tmp_path / "trace.jsonl"
+    open_sync(StoreConfig(str(db), opening_balance=100_000_000)).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atm_tui", "simulate", "--pipeline", "log", "--db", str(db),
+         "--messages", "1000000", "--amount", "100", "--bridge", bridge,
+         "--trace", str(trace)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        other = sqlite3.connect(db, isolation_level=None, timeout=5)
+        try:
+            # Wait (bounded) until the consumer is charging, then take the write lock and keep it.
+            while other.execute("SELECT count(*) FROM ledger").fetchone()[0] < 20:
+                assert time.monotonic() < deadline and proc.poll() is None, "the run never charged"
+                time.sleep(0.01)
+            other.execute("BEGIN IMMEDIATE")
+            out, err = proc.communicate(timeout=60)
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2, (out, err)
+    assert out == "" and "Traceback" not in err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert str(db) in err and "locked by another program" in err and "the run stopped" in err
+    # What was committed is whole: one charge per message, the balance matches the ledger, and
+    # every charge has its delivery row.
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute("SELECT count(*), count(DISTINCT txn_id), sum(amount) FROM ledger").fetchone()
+        assert rows[0] >= 20 and rows[0] == rows[1]
+        assert conn.execute("SELECT balance FROM accounts").fetchone() == (100_000_000 - rows[2],)
+        processed = conn.execute("SELECT count(*) FROM deliveries WHERE outcome = 'processed'").fetchone()
+        assert processed == (rows[0],)
+    finally:
+        conn.close()
+    assert trace.read_bytes().endswith(b"\n")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_helpers import query
+from engine_helpers import query, run_cli
 
 from atm_tui.bank import store
 from atm_tui.bank.service import Bank, Bridge
@@ -207,3 +207,64 @@ def test_check_path_reports_existence(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
     assert check_path(str(empty)) is True
+
+
+def _stamp_version(path: Path, version: str) -> None:
+    """A bank file as a newer (or a foreign) atm-tui would leave it: its meta says another version."""
+    open_sync(StoreConfig(str(path))).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+        conn.execute("PRAGMA journal_mode=DELETE")  # a file at rest: nothing but the main file
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("bridge", BRIDGES)
+async def test_a_newer_schema_version_is_refused_and_left_untouched(tmp_path: Path, bridge: Bridge) -> None:
+    db = tmp_path / "bank.db"
+    _stamp_version(db, str(store.SCHEMA_VERSION + 1))
+    before, files = db.read_bytes(), siblings(db)
+    with pytest.raises(StoreError) as err:
+        await open_via(bridge, StoreConfig(str(db)))
+    message = str(err.value)
+    assert "\n" not in message and str(db) in message
+    assert f"schema version {store.SCHEMA_VERSION + 1} is newer" in message
+    assert f"(version {store.SCHEMA_VERSION})" in message
+    assert db.read_bytes() == before and siblings(db) == files
+
+
+def test_an_unreadable_schema_version_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    _stamp_version(db, "two")
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match="schema version 'two' is not one this app reads"):
+        open_sync(StoreConfig(str(db)))
+    assert db.read_bytes() == before
+
+
+def test_the_current_schema_version_opens(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    _stamp_version(db, str(store.SCHEMA_VERSION))
+    open_sync(StoreConfig(str(db))).close()
+    stored = query(str(db), "SELECT value FROM meta WHERE key = 'schema_version'")
+    assert stored == [(str(store.SCHEMA_VERSION),)]
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_the_cli_refuses_a_newer_schema_with_exit_2_and_the_file_unchanged(
+    tmp_path: Path, pipeline: bool
+) -> None:
+    db = tmp_path / "bank.db"
+    _stamp_version(db, "7")
+    before = db.read_bytes()
+    args = ["simulate", "--db", str(db), "--withdrawals", "1"] if not pipeline else [
+        "simulate", "--pipeline", "log", "--db", str(db), "--messages", "1"]
+    proc = run_cli(*args)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert str(db) in proc.stderr and "schema version 7 is newer than this app reads" in proc.stderr
+    assert f"(version {store.SCHEMA_VERSION})" in proc.stderr
+    assert db.read_bytes() == before
+    assert siblings(db) == ["bank.db"]

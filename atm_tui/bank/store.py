@@ -86,6 +86,30 @@ def describe_error(path: str, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"database path {path}: cannot use it ({text})")
 
 
+def check_schema_version(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse a file written by a newer atm-tui: this one would misread what it does not know.
+
+    Only reads, so the refused file stays byte for byte as it was.
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        return  # made before the version was stored, or being made now: this app's schema
+    try:
+        version = int(row[0])
+    except ValueError:
+        version = -1
+    if version < 1:
+        raise StoreError(
+            f"database path {path}: schema version {row[0]!r} is not one this app reads (it reads"
+            f" version {SCHEMA_VERSION}); open it with the atm-tui that wrote it, or pick another path"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"database path {path}: schema version {version} is newer than this app reads"
+            f" (version {SCHEMA_VERSION}); open it with a newer atm-tui, or pick another path"
+        )
+
+
 def connect(path: str) -> sqlite3.Connection:
     """A raw connection in autocommit mode: every transaction is an explicit BEGIN IMMEDIATE."""
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.5)
@@ -110,6 +134,8 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
                 raise StoreError(
                     f"database path {config.path}: a SQLite file but not an atm-tui bank (missing {missing})"
                 )
+            if "meta" in tables:
+                check_schema_version(conn, config.path)
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if config.path != ":memory:" and str(mode).lower() != "wal":
             raise StoreError(f"database path {config.path}: cannot switch to WAL journal (got {mode})")
