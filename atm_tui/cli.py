@@ -139,7 +139,21 @@ def build_parser() -> Parser:
     sim.add_argument("--check", action="store_true", help="exit 1 if an invariant is violated")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_pipeline_options(sim)
+    add_http_commands(sub)
     return parser
+
+
+def add_http_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`serve` and `client`: the bank over real HTTP (atm_tui/http/)."""
+    from atm_tui.http.cli import add_serve_parser
+
+    add_serve_parser(sub)
+
+
+def run_http(args: argparse.Namespace) -> int:
+    from atm_tui.http.cli import run_serve
+
+    return run_serve(args)
 
 
 def _fail(message: str) -> int:
@@ -307,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_scenarios(args)
         if args.command == "export":
             return run_export(args)
+        if args.command in ("serve", "client"):
+            return run_http(args)
         return run_app(args)
     except KeyboardInterrupt:
         return 130

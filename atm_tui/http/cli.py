@@ -1,0 +1,96 @@
+"""`atm-tui serve` and `atm-tui client`: their flags, and running them (cli.py only dispatches)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from atm_tui.argtypes import int_in
+from atm_tui.bank.money import MAX_BALANCE
+from atm_tui.bank.store import StoreConfig, StoreError, open_sync
+from atm_tui.http.faults import Faults
+from atm_tui.http.observe import RequestRecord
+
+EXIT_USAGE = 2
+DEFAULT_TTL_MS = 86_400_000
+
+
+def host_name(text: str) -> str:
+    """A host to listen on or talk to: an IP address or a name this machine resolves."""
+    if not text or any(ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host; use an address such as 127.0.0.1")
+    try:
+        socket.getaddrinfo(text, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} does not resolve; use an address such as 127.0.0.1 or 0.0.0.0") from None
+    return text
+
+
+def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="serve the bank over HTTP with the Idempotency-Key header",
+                       description="Serve the bank as an HTTP API (see /openapi.json); every POST needs an"
+                                   " Idempotency-Key header.")
+    p.add_argument("--host", type=host_name, default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
+    p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
+                   help="TCP port (default 8000; 0 picks a free one)")
+    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
+    p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
+                   metavar="RS", help="opening balance of a new account (default 50000)")
+    p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
+                   help="SQLite synchronous level in WAL mode (default normal)")
+    p.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=DEFAULT_TTL_MS, metavar="MS",
+                   help="how long a key is remembered, wall-clock ms (default 24 h)")
+    p.add_argument("--drop-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                   help="commit the next N writes, then close the connection without answering")
+    p.add_argument("--delay-next", type=int_in(0, 600_000, "milliseconds"), default=0, metavar="MS",
+                   help="hold the next write MS ms before processing it (a retry meanwhile gets 409)")
+    p.add_argument("--quiet", action="store_true", help="no line per request")
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"atm-tui: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _print_record(record: RequestRecord) -> None:
+    print(record.line(), flush=True)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from atm_tui.http.server import HttpBank, bind
+
+    db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
+    try:
+        conn = open_sync(StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
+                                     synchronous=args.synchronous))
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        try:
+            sock = bind(args.host, args.port)
+        except OSError as exc:
+            return _fail(f"--host {args.host} --port {args.port}: cannot listen there"
+                         f" ({exc.strerror or exc}); pick another port or address")
+        faults = Faults()
+        if args.drop_next:
+            faults.arm_drop(args.drop_next)
+        if args.delay_next:
+            faults.arm_delay(args.delay_next)
+        bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
+                        observers=[] if args.quiet else [_print_record], own_signals=True)
+        print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
+              f" keys kept {args.ttl:,} ms); Ctrl-C stops it", flush=True)
+        try:
+            asyncio.run(bank.serve())
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        conn.close()
