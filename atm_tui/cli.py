@@ -143,7 +143,7 @@ def build_parser() -> Parser:
     return parser
 
 
-def add_http_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_http_commands(sub: argparse._SubParsersAction) -> None:
     """`serve` and `client`: the bank over real HTTP (atm_tui/http/)."""
     from atm_tui.http.cli import add_serve_parser
 

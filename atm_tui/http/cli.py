@@ -31,7 +31,7 @@ def host_name(text: str) -> str:
     return text
 
 
-def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_serve_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the bank over HTTP with the Idempotency-Key header",
                        description="Serve the bank as an HTTP API (see /openapi.json); every POST needs an"
                                    " Idempotency-Key header.")
