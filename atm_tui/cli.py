@@ -145,15 +145,16 @@ def build_parser() -> Parser:
 
 def add_http_commands(sub: argparse._SubParsersAction) -> None:
     """`serve` and `client`: the bank over real HTTP (atm_tui/http/)."""
-    from atm_tui.http.cli import add_serve_parser
+    from atm_tui.http.cli import add_client_parser, add_serve_parser
 
     add_serve_parser(sub)
+    add_client_parser(sub)
 
 
 def run_http(args: argparse.Namespace) -> int:
-    from atm_tui.http.cli import run_serve
+    from atm_tui.http.cli import run_client, run_serve
 
-    return run_serve(args)
+    return run_serve(args) if args.command == "serve" else run_client(args)
 
 
 def _fail(message: str) -> int:

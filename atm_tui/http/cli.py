@@ -94,3 +94,91 @@ def run_serve(args: argparse.Namespace) -> int:
         return 0
     finally:
         conn.close()
+
+
+def bank_url(text: str) -> str:
+    """An http:// or https:// URL with a host, e.g. http://127.0.0.1:8000."""
+    import httpx
+
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a bank URL; use e.g. http://127.0.0.1:8000")
+    return str(url).rstrip("/")
+
+
+def amount(text: str) -> int:
+    from atm_tui.bank.money import AmountError, parse_amount
+
+    try:
+        return parse_amount(text)
+    except AmountError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace(f"amount {text!r} ", f"{text!r} ")) from None
+
+
+def add_client_parser(sub: argparse._SubParsersAction) -> None:
+    from atm_tui.sim.config import RETRY_POLICIES
+
+    p = sub.add_parser("client", help="an ATM sending withdrawals to `atm-tui serve` over real HTTP",
+                       description="Withdraw over HTTP with an Idempotency-Key per withdrawal, retrying"
+                                   " timeouts and lost replies with the same key; then ask the bank.")
+    p.add_argument("--bank", type=bank_url, required=True, metavar="URL",
+                   help="the bank, e.g. http://127.0.0.1:8000")
+    p.add_argument("--account", default="A-1001", metavar="ID", help="account (default A-1001)")
+    p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
+    p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
+                   help="rupees per withdrawal, a multiple of 100 (default 5000)")
+    p.add_argument("--prefix", default="T", metavar="TEXT", help="key prefix (default T: T123, T124, ...)")
+    p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
+    p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
+                   help="wall-clock ms to wait for a reply (default 3000)")
+    p.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N")
+    p.add_argument("--retry", choices=RETRY_POLICIES, default="backoff")
+    p.add_argument("--backoff-base", type=int_in(0, 600_000, "milliseconds"), default=1_000, metavar="MS")
+    p.add_argument("--backoff-cap", type=int_in(0, 600_000, "milliseconds"), default=8_000, metavar="MS")
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
+                   help="seed of the backoff's jitter")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--check", action="store_true", help="exit 1 if a key was debited twice or lost")
+
+
+def run_client(args: argparse.Namespace) -> int:
+    import json
+
+    import httpx
+
+    from atm_tui.bank.money import rupees
+    from atm_tui.http.client import ClientConfig, run
+
+    cfg = ClientConfig(url=args.bank, account=args.account, withdrawals=args.withdrawals, amount=args.amount,
+                       prefix=args.prefix, first_id=args.first_id, timeout_ms=args.timeout, retry=args.retry,
+                       max_attempts=args.max_attempts, backoff_base=args.backoff_base,
+                       backoff_cap=args.backoff_cap, seed=args.seed)
+    try:
+        report = asyncio.run(run(cfg))
+    except httpx.HTTPError as exc:
+        return _fail(f"--bank {args.bank}: cannot talk to the bank ({exc or type(exc).__name__});"
+                     " is `atm-tui serve` running there?")
+    if args.json:
+        print(json.dumps({"bank": args.bank, **report.to_dict()}))
+    else:
+        d = report.to_dict()
+        o = d["outcomes"]
+        print(f"bank {args.bank}, account {args.account}: {d['withdrawals']:,} withdrawals,"
+              f" {d['attempts']:,} attempts over HTTP")
+        print("answers: " + ", ".join(f"{n:,} {what}" for what, n in d["answers"].items()))
+        print(f"ATM: {o['dispensed']:,} dispensed, {o['declined']:,} declined, {o['unknown']:,} unknown,"
+              f" {o['refused']:,} refused")
+        if report.resolved:
+            print("status query for the unknown ones: "
+                  + ", ".join(f"{k} {s}" for k, s in sorted(report.resolved.items())))
+        if report.balance_before is not None and report.balance_after is not None:
+            print(f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}")
+        if report.ok:
+            print("exactly-once: every key debited at most once, every dispensed key exactly once")
+        else:
+            print(f"exactly-once VIOLATED: doubled {report.doubled}")
+        print(f"{report.elapsed:.3f} s")
+    return 1 if args.check and not report.ok else 0
