@@ -1,15 +1,19 @@
-"""A real uvicorn serving the HTTP bank on 127.0.0.1, in a thread of the test process."""
+"""A real uvicorn serving the HTTP bank on 127.0.0.1: in a thread of the tests, or as `atm-tui serve`."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from atm_tui.bank.store import StoreConfig, open_sync
 from atm_tui.http.faults import Faults
@@ -73,3 +77,42 @@ def http_bank(tmp_path: Path, *, opening_balance: int = 50_000, ttl_ms: int = 86
         bank.sock.close()
         conn.close()
     assert not thread.is_alive(), "the server thread did not stop"
+
+
+@contextmanager
+def serve(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`atm-tui serve --port 0` as a child process; yields it and its URL once it answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atm_tui", "serve", "--port", "0", "--db", str(db), "--quiet", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the banner: "atm-tui bank on http://127.0.0.1:PORT (...)"
+        assert " on http://" in line, (line, proc.stderr.read() if proc.stderr else "")
+        url = line.split(" on ", 1)[1].split()[0]
+        deadline = time.monotonic() + 10
+        while True:  # bounded poll until it answers
+            try:
+                if httpx.get(f"{url}/accounts/{ACCOUNT}", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.02)
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+def ledger(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT txn_id, count(*) FROM ledger GROUP BY txn_id")
+        return {str(k): int(n) for k, n in rows}
+    finally:
+        conn.close()
