@@ -182,3 +182,29 @@ def run_client(args: argparse.Namespace) -> int:
             print(f"exactly-once VIOLATED: doubled {report.doubled}")
         print(f"{report.elapsed:.3f} s")
     return 1 if args.check and not report.ok else 0
+
+
+def add_app_serve_options(parser: argparse.ArgumentParser) -> None:
+    """The app's `--serve [PORT]`: the HTTP bank in the app's process, on the file it shows."""
+    parser.add_argument("--serve", nargs="?", const=8000, default=None, type=int_in(0, 65_535, "a TCP port"),
+                        metavar="PORT", help="also serve the bank over HTTP (default port 8000); each"
+                        " request shows in the network diagram")
+    parser.add_argument("--serve-host", type=host_name, default="127.0.0.1", metavar="HOST",
+                        help="address for --serve (default 127.0.0.1; 0.0.0.0 lets a class connect)")
+
+
+def check_app_serve(args: argparse.Namespace) -> str | None:
+    """Before the app takes the screen: can --serve listen there? Sets args.serve_at; or the error."""
+    port = getattr(args, "serve", None)
+    if port is None:
+        args.serve_at = None
+        return None
+    from atm_tui.http.server import bind
+
+    try:
+        bind(args.serve_host, port).close()
+    except OSError as exc:
+        return (f"--serve {port} --serve-host {args.serve_host}: cannot listen there"
+                f" ({exc.strerror or exc}); pick another port")
+    args.serve_at = (args.serve_host, port)
+    return None
