@@ -119,7 +119,7 @@ def amount(text: str) -> int:
 
 
 def add_client_parser(sub: argparse._SubParsersAction) -> None:
-    from atm_tui.sim.config import RETRY_POLICIES
+    from atm_tui.http.client import RETRY_POLICIES
 
     p = sub.add_parser("client", help="an ATM sending withdrawals to `atm-tui serve` over real HTTP",
                        description="Withdraw over HTTP with an Idempotency-Key per withdrawal, retrying"

@@ -14,11 +14,13 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from atm_tui.sim.config import RetryPolicy
+# The same names as sim/config.py's policies; http/ may import only bank/, so they are spelled here.
+RetryPolicy = Literal["none", "fixed", "backoff"]
+RETRY_POLICIES: tuple[RetryPolicy, ...] = ("none", "fixed", "backoff")
 
 DISPENSED = "dispensed"
 DECLINED = "declined"
