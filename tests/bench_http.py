@@ -94,6 +94,12 @@ def child(argv: list[str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
                 stream.close()
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -130,12 +136,15 @@ def test_http_withdrawals_against_a_bare_starlette_endpoint(tmp_path: Path) -> N
                  str(tmp_path / "ours.db"), "--opening-balance", str(OPENING)]
     bare_argv = [sys.executable, "-c", BARE, str(tmp_path / "bare.db"), str(OPENING)]
     results: dict[tuple[str, str], list[tuple[float, list[float]]]] = {}
-    with child(ours_argv) as (_o, ours), child(bare_argv) as (_b, bare):
+    cpu: dict[tuple[str, str], float] = {}  # server CPU seconds, summed over the rounds
+    with child(ours_argv) as (o_proc, ours), child(bare_argv) as (b_proc, bare):
         for r in range(ROUNDS):
-            for name, url in (("atm-tui", ours), ("bare", bare)):
+            for name, url, pid in (("atm-tui", ours, o_proc.pid), ("bare", bare, b_proc.pid)):
                 keys = [f"R{r}-{i}" for i in range(REQUESTS)]
-                results.setdefault((name, "new keys"), []).append(asyncio.run(drive(url, keys, CONNECTIONS)))
-                results.setdefault((name, "replays"), []).append(asyncio.run(drive(url, keys, CONNECTIONS)))
+                for kind in ("new keys", "replays"):  # the same keys again: every one a replay
+                    before = cpu_s(pid)
+                    results.setdefault((name, kind), []).append(asyncio.run(drive(url, keys, CONNECTIONS)))
+                    cpu[(name, kind)] = cpu.get((name, kind), 0.0) + cpu_s(pid) - before
     print(f"\nHTTP withdrawals, {REQUESTS:,} requests x {ROUNDS} rounds, {CONNECTIONS} connections,"
           f" httpx client, uvicorn h11, one worker each (best round)")
     best: dict[tuple[str, str], tuple[float, list[float]]] = {
@@ -146,6 +155,9 @@ def test_http_withdrawals_against_a_bare_starlette_endpoint(tmp_path: Path) -> N
               f" (p50 {pct(o_lat, 50):.1f} ms, p99 {pct(o_lat, 99):.1f} ms)"
               f" | bare {b_rate:7,.0f} req/s (p50 {pct(b_lat, 50):.1f} ms, p99 {pct(b_lat, 99):.1f} ms)"
               f" | ratio {o_rate / b_rate:.2f}x")
+        per = {n: cpu[(n, kind)] * 1000 / (REQUESTS * ROUNDS) for n in ("atm-tui", "bare")}
+        print(f"  {kind:9}: server CPU per request: atm-tui {per['atm-tui']:.2f} ms,"
+              f" bare {per['bare']:.2f} ms (bare/atm-tui {per['bare'] / per['atm-tui']:.2f}x)")
 
 
 def test_http_soak_at_a_fixed_rate(tmp_path: Path) -> None:
