@@ -268,3 +268,22 @@ def test_each_request_reaches_the_observers(bank: Running, client: httpx.Client)
     assert got == [("POST", "T1", 201, "processed", False), ("POST", "T1", 201, "replayed", True),
                    ("GET", None, 200, "read", False)]
     assert bank.records[0].client.startswith("127.0.0.1:")
+
+
+def test_a_locked_file_is_503_and_the_retry_works(bank: Running, client: httpx.Client) -> None:
+    import sqlite3
+
+    other = sqlite3.connect(bank.db, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        answer = post(client, "T60", {"amount": 5000})
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["type"].endswith("bank-busy")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert bank.counts() == (0, 0, 0)
+    retry = post(client, "T60", {"amount": 5000})
+    assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
+    assert bank.query("SELECT txn_id FROM ledger") == [("T60",)]
