@@ -287,3 +287,24 @@ def test_a_locked_file_is_503_and_the_retry_works(bank: Running, client: httpx.C
     retry = post(client, "T60", {"amount": 5000})
     assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
     assert bank.query("SELECT txn_id FROM ledger") == [("T60",)]
+
+
+def test_another_body_while_the_first_is_in_flight_is_422(bank: Running) -> None:
+    bank.faults.arm_delay(500)
+
+    async def story() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(base_url=bank.url, timeout=10) as ac:
+            headers = {**JSON_HEADERS, "Idempotency-Key": "T51"}
+            first = asyncio.create_task(ac.post(WITHDRAW, json={"amount": 5000}, headers=headers))
+            for _ in range(1_000):  # bounded: until the server holds the key
+                if bank.bank.desk.in_flight:
+                    break
+                await asyncio.sleep(0.005)
+            other = await ac.post(WITHDRAW, json={"amount": 6000}, headers=headers)
+            return await first, other
+
+    done, other = asyncio.run(story())
+    assert other.status_code == 422 and other.json()["type"].endswith("key-reused")
+    assert done.status_code == 201
+    assert bank.query("SELECT amount FROM ledger") == [(5000,)]
+    assert bank.query("SELECT outcome FROM deliveries ORDER BY id") == [("rejected",), ("processed",)]

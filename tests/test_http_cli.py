@@ -97,3 +97,18 @@ def test_the_http_atm_gives_up_and_the_status_query_settles_it(tmp_path: Path) -
     assert "0 dispensed, 0 declined, 1 unknown" in out.stdout
     assert "status query for the unknown ones: T123 approved" in out.stdout
     assert ledger(db) == {"T123": 1}
+
+
+def test_a_late_reply_makes_the_http_atm_time_out_and_retry_into_a_replay(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    with serve(db, "--delay-next", "1000") as (_proc, url):
+        out = subprocess.run(
+            [sys.executable, "-m", "atm_tui", "client", "--bank", url, "--json", "--timeout", "300",
+             "--max-attempts", "40", "--backoff-base", "100", "--backoff-cap", "300", "--check"],
+            capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["outcomes"]["dispensed"] == 1
+    assert report["answers"]["timeout"] >= 1 and report["answers"]["201 replayed"] == 1
+    assert "201" not in report["answers"]  # the first answer went to a client that had given up on it
+    assert ledger(db) == {"T123": 1}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -122,7 +123,7 @@ class Desk:
         else:
             self._require_account(account_id)
         body = core.read_status(self.conn, account_id, key)
-        if '"status":"not_found"' in body:
+        if json.loads(body)["status"] == "not_found":
             raise self._unknown(key)
         return body.encode()
 
