@@ -55,6 +55,10 @@ async def test_the_app_with_serve_shows_http_requests(tmp_path: Path) -> None:
         assert labels == ["HTTP 127.0.0.1 POST S1 → 201 processed", "HTTP 127.0.0.1 POST S1 → 201 replayed",
                           "HTTP 127.0.0.1 POST S1 → 201 replayed"]
         assert balance(app.settings.db) == 45_000
+        # The HTTP rows are on the engine's virtual time line, like the simulated ATM's.
+        assert app.engine is not None
+        [(at,)] = query(app.settings.db, "SELECT at FROM ledger")
+        assert 0 <= at <= app.engine.now  # virtual ms, not wall-clock ms since 1970
         assert app.query_one("#bank", BankPane).query_one(Digits).value == "45,000"  # read from the file
         url = app.http_bank.url
     with pytest.raises(httpx.TransportError):  # the server stopped with the app

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from atm_tui.bank.store import StoreConfig, open_sync
+from atm_tui.http.desk import wall_ms
 from atm_tui.http.faults import Faults
 from atm_tui.http.observe import Observer, RequestRecord
 from atm_tui.http.server import HttpBank, bind
@@ -22,15 +24,19 @@ class LiveHttpBank:
     """Serve the bank file `db` over HTTP from the running loop, with its own SQLite connection.
 
     The file is the one the app shows: the bank pane reads what HTTP clients wrote, as for the
-    simulated ATM. `on_request` runs on the loop's thread, once per request.
+    simulated ATM. `on_request` runs on the loop's thread, once per request. `clock` gives the ms
+    stored in the file: the app passes its engine's virtual clock, so that the keys and rows the
+    class writes over HTTP and those of the simulated ATM share one time line (a key stored at
+    wall-clock time would look expired, or never expire, to the engine, and vice versa).
     """
 
     def __init__(self, db: str, port: int, on_request: Observer, *, host: str = "127.0.0.1",
-                 ttl_ms: int = 86_400_000) -> None:
+                 ttl_ms: int = 86_400_000, clock: Callable[[], int] = wall_ms) -> None:
         self.db = db
         self.port = port
         self.host = host
         self.ttl_ms = ttl_ms
+        self.clock = clock
         self.on_request = on_request
         self.faults = Faults()
         self.bank: HttpBank | None = None
@@ -45,7 +51,7 @@ class LiveHttpBank:
         try:
             sock = bind(self.host, self.port)
             self.bank = HttpBank(conn, sock, ttl_ms=self.ttl_ms, faults=self.faults,
-                                 observers=[self.on_request])
+                                 observers=[self.on_request], clock=self.clock)
             await self.bank.start()
         except BaseException:
             conn.close()

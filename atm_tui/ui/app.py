@@ -232,7 +232,8 @@ class AtmApp(App[int]):
         """--serve: the bank over HTTP in this process; each request is a note in the diagram."""
         from atm_tui.http.live import LiveHttpBank
 
-        self.http_bank = LiveHttpBank(self.settings.db, port, self._on_http, host=host)
+        self.http_bank = LiveHttpBank(self.settings.db, port, self._on_http, host=host,
+                                      clock=lambda: self.engine.now if self.engine else 0)
         try:
             url = await self.http_bank.start()
         except (OSError, StoreError) as exc:
