@@ -13,7 +13,7 @@ import pytest
 from http_helpers import ledger, serve
 
 from atm_tui.cli import main
-from atm_tui.http.client import retry_delay_ms
+from atm_tui.http.retry import retry_delay_ms
 
 
 @pytest.mark.parametrize(("argv", "needle"), [

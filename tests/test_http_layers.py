@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from atm_tui.http import client as http_client
+from atm_tui.http import retry as http_retry
 from atm_tui.sim import config as sim_config
 
 PACKAGE = Path(__file__).resolve().parent.parent / "atm_tui"
@@ -46,4 +46,4 @@ def test_the_scan_sees_imports(tmp_path: Path) -> None:
 
 
 def test_the_client_names_the_engines_retry_policies() -> None:
-    assert http_client.RETRY_POLICIES == sim_config.RETRY_POLICIES
+    assert http_retry.RETRY_POLICIES == sim_config.RETRY_POLICIES

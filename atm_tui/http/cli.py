@@ -8,12 +8,14 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from atm_tui.argtypes import int_in
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
-from atm_tui.http.faults import Faults
-from atm_tui.http.observe import RequestRecord
+
+if TYPE_CHECKING:
+    from atm_tui.http.observe import RequestRecord
 
 EXIT_USAGE = 2
 DEFAULT_TTL_MS = 86_400_000
@@ -64,6 +66,8 @@ def _print_record(record: RequestRecord) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command would pay for loading uvicorn.
+    from atm_tui.http.faults import Faults
     from atm_tui.http.server import HttpBank, bind
 
     db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
@@ -119,7 +123,7 @@ def amount(text: str) -> int:
 
 
 def add_client_parser(sub: argparse._SubParsersAction) -> None:
-    from atm_tui.http.client import RETRY_POLICIES
+    from atm_tui.http.retry import RETRY_POLICIES
 
     p = sub.add_parser("client", help="an ATM sending withdrawals to `atm-tui serve` over real HTTP",
                        description="Withdraw over HTTP with an Idempotency-Key per withdrawal, retrying"

@@ -3,8 +3,8 @@
 At-least-once over a real network: every attempt of a withdrawal carries the same key, a
 timeout or a lost connection is retried after a backoff, a 409 is retried, and an outcome still
 unknown after the last attempt is settled by the status query (a GET, safe to repeat).
-`sim/atm.py` keeps its backoff inside the ATM class (drawn from the engine's seeded RNG), so the
-same full-jitter rule is written here as a small pure function.
+The backoff is `retry.py`'s pure function (the engine's full jitter; sim/atm.py keeps its own
+inside the ATM class).
 """
 
 from __future__ import annotations
@@ -14,26 +14,16 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
-# The same names as sim/config.py's policies; http/ may import only bank/, so they are spelled here.
-RetryPolicy = Literal["none", "fixed", "backoff"]
-RETRY_POLICIES: tuple[RetryPolicy, ...] = ("none", "fixed", "backoff")
+from atm_tui.http.retry import RetryPolicy, retry_delay_ms
 
 DISPENSED = "dispensed"
 DECLINED = "declined"
 UNKNOWN = "unknown"
 REFUSED = "refused"  # a 4xx other than 409: the bank will never do it; retrying cannot help
-
-
-def retry_delay_ms(policy: RetryPolicy, attempt: int, rng: random.Random, *, base: int = 1_000,
-                   cap: int = 8_000, fixed: int = 1_000) -> int:
-    """Wait before attempt `attempt + 1`: fixed, or AWS full jitter uniform(0, min(cap, base*2**(n-1)))."""
-    if policy == "fixed":
-        return fixed
-    return rng.randint(0, min(cap, base * 2 ** (attempt - 1)))
 
 
 @dataclass(slots=True)
