@@ -116,3 +116,12 @@ def ledger(db: Path) -> dict[str, int]:
         return {str(k): int(n) for k, n in rows}
     finally:
         conn.close()
+
+
+def wait_records(running: Running, count: int) -> list[RequestRecord]:
+    """The observer runs just after the answer is sent: wait (bounded) until it has seen `count`."""
+    deadline = time.monotonic() + 5
+    while len(running.records) < count:
+        assert time.monotonic() < deadline, running.records
+        time.sleep(0.002)
+    return list(running.records)

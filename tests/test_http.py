@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from http_helpers import ACCOUNT, WITHDRAW, Running, http_bank
+from http_helpers import ACCOUNT, WITHDRAW, Running, http_bank, wait_records
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -159,8 +159,9 @@ def test_a_dropped_reply_was_committed_and_the_retry_is_a_replay(bank: Running, 
     retry = post(client, "T200", {"amount": 5000})
     assert retry.status_code == 201 and retry.headers["idempotent-replayed"] == "true"
     assert bank.query("SELECT count(*) FROM ledger") == [(1,)]
-    assert [r.outcome for r in bank.records if r.key == "T200"] == ["dropped", "replayed"]
-    assert bank.records[0].status == 0
+    records = wait_records(bank, 2)
+    assert [r.outcome for r in records if r.key == "T200"] == ["dropped", "replayed"]
+    assert records[0].status == 0
 
 
 def test_a_key_is_forgotten_after_its_ttl(tmp_path: Path) -> None:
@@ -264,7 +265,7 @@ def test_each_request_reaches_the_observers(bank: Running, client: httpx.Client)
     post(client, "T1", {"amount": 100})
     post(client, "T1", {"amount": 100})
     client.get(f"/accounts/{ACCOUNT}")
-    got = [(r.method, r.key, r.status, r.outcome, r.replayed) for r in bank.records]
+    got = [(r.method, r.key, r.status, r.outcome, r.replayed) for r in wait_records(bank, 3)]
     assert got == [("POST", "T1", 201, "processed", False), ("POST", "T1", 201, "replayed", True),
                    ("GET", None, 200, "read", False)]
     assert bank.records[0].client.startswith("127.0.0.1:")
