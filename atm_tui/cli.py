@@ -81,6 +81,7 @@ def build_parser() -> Parser:
                         help="no Textual animations; a scenario's step jumps to its end (clean captures)")
     # The app's --seed: a scenario keeps its own seed unless one is given; a live run uses 0.
     parser.set_defaults(seed=None)
+    add_app_http_options(parser)
 
     sub.add_parser("scenarios", help="list the built-in scenarios, one line each",
                    description="List every built-in scenario with a one-line summary.")
@@ -139,7 +140,35 @@ def build_parser() -> Parser:
     sim.add_argument("--check", action="store_true", help="exit 1 if an invariant is violated")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_pipeline_options(sim)
+    add_http_commands(sub)
     return parser
+
+
+def add_http_commands(sub: argparse._SubParsersAction) -> None:
+    """`serve` and `client`: the bank over real HTTP (atm_tui/http/)."""
+    from atm_tui.http.cli import add_client_parser, add_serve_parser
+
+    add_serve_parser(sub)
+    add_client_parser(sub)
+
+
+def add_app_http_options(parser: argparse.ArgumentParser) -> None:
+    """The app's `--serve [PORT]` (atm_tui/http/)."""
+    from atm_tui.http.cli import add_app_serve_options
+
+    add_app_serve_options(parser)
+
+
+def check_app_http(args: argparse.Namespace) -> str | None:
+    from atm_tui.http.cli import check_app_serve
+
+    return check_app_serve(args)
+
+
+def run_http(args: argparse.Namespace) -> int:
+    from atm_tui.http.cli import run_client, run_serve
+
+    return run_serve(args) if args.command == "serve" else run_client(args)
 
 
 def _fail(message: str) -> int:
@@ -307,6 +336,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_scenarios(args)
         if args.command == "export":
             return run_export(args)
+        if args.command in ("serve", "client"):
+            return run_http(args)
+        problem = check_app_http(args)
+        if problem:
+            return _fail(problem)
         return run_app(args)
     except KeyboardInterrupt:
         return 130

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
     from textual.command import Provider
 
+    from atm_tui.http.live import LiveHttpBank
+    from atm_tui.http.observe import RequestRecord
     from atm_tui.scenarios.player import ScenarioPlayer
 
 
@@ -105,6 +107,7 @@ class Settings:
     autoplay: bool = False
     no_animation: bool = False
     player: ScenarioPlayer | None = None  # the export's frames: show this player, do not own it
+    serve: tuple[str, int] | None = None  # --serve: (host, port) of the HTTP bank on the same file
 
 
 class AtmApp(App[int]):
@@ -162,6 +165,7 @@ class AtmApp(App[int]):
         self._pipe_opening = False
         self._pipe_pending: list[Callable[[Pipeline], object]] = []
         self.presenter: Presenter | None = None
+        self.http_bank: LiveHttpBank | None = None
         if settings.no_animation:
             self.animation_level = "none"
 
@@ -221,6 +225,33 @@ class AtmApp(App[int]):
         if self.presenter is not None:
             self.presenter.show()
         self.set_interval(self.settings.tick, self.pace, name="pace")
+        if self.settings.serve is not None and self.engine is not None:
+            await self._start_http(*self.settings.serve)
+
+    async def _start_http(self, host: str, port: int) -> None:
+        """--serve: the bank over HTTP in this process; each request is a note in the diagram."""
+        from atm_tui.http.live import LiveHttpBank
+
+        self.http_bank = LiveHttpBank(self.settings.db, port, self._on_http, host=host,
+                                      clock=lambda: self.engine.now if self.engine else 0)
+        try:
+            url = await self.http_bank.start()
+        except (OSError, StoreError) as exc:
+            self.http_bank = None
+            self.view.caption = f"✕ HTTP bank on {host}:{port} did not start: {exc}"
+        else:
+            self.view.caption = f"HTTP bank on {url}: every POST needs an Idempotency-Key"
+        self._render_all()
+
+    def _on_http(self, record: RequestRecord) -> None:
+        from atm_tui.http.live import diagram_label
+        from atm_tui.ui.view import NOTE, Row
+
+        now = self.engine.now if self.engine else 0
+        self.view.rows.append(Row(now, "bank", diagram_label(record), NOTE))
+        self.view.rows_total += 1
+        self._request_bank()  # the bank pane shows what the HTTP client wrote, read from the file
+        self._changed()
 
     async def _open(self) -> Engine:
         s = self.settings
@@ -253,6 +284,8 @@ class AtmApp(App[int]):
         self._pending_bank = []
 
     async def on_unmount(self) -> None:
+        if self.http_bank is not None:
+            await self.http_bank.stop()
         if self.presenter is not None:
             await self.presenter.close()
             self.engine = None
@@ -1086,6 +1119,7 @@ def run(args: argparse.Namespace) -> int:
         scenario_dir=str(Path(scenario_db).parent) if scenario else None,
         autoplay=bool(getattr(args, "autoplay", False)),
         no_animation=bool(getattr(args, "no_animation", False)),
+        serve=getattr(args, "serve_at", None),
     )
     app = AtmApp(settings)
     code = app.run()

@@ -1,0 +1,214 @@
+"""`atm-tui serve` and `atm-tui client`: their flags, and running them (cli.py only dispatches)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from atm_tui.argtypes import int_in
+from atm_tui.bank.money import MAX_BALANCE
+from atm_tui.bank.store import StoreConfig, StoreError, open_sync
+
+if TYPE_CHECKING:
+    from atm_tui.http.observe import RequestRecord
+
+EXIT_USAGE = 2
+DEFAULT_TTL_MS = 86_400_000
+
+
+def host_name(text: str) -> str:
+    """A host to listen on or talk to: an IP address or a name this machine resolves."""
+    if not text or any(ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host; use an address such as 127.0.0.1")
+    try:
+        socket.getaddrinfo(text, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} does not resolve; use an address such as 127.0.0.1 or 0.0.0.0") from None
+    return text
+
+
+def add_serve_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the bank over HTTP with the Idempotency-Key header",
+                       description="Serve the bank as an HTTP API (see /openapi.json); every POST needs an"
+                                   " Idempotency-Key header.")
+    p.add_argument("--host", type=host_name, default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
+    p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
+                   help="TCP port (default 8000; 0 picks a free one)")
+    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
+    p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
+                   metavar="RS", help="opening balance of a new account (default 50000)")
+    p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
+                   help="SQLite synchronous level in WAL mode (default normal)")
+    p.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=DEFAULT_TTL_MS, metavar="MS",
+                   help="how long a key is remembered, wall-clock ms (default 24 h)")
+    p.add_argument("--drop-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                   help="commit the next N writes, then close the connection without answering")
+    p.add_argument("--delay-next", type=int_in(0, 600_000, "milliseconds"), default=0, metavar="MS",
+                   help="hold the next write MS ms before processing it (a retry meanwhile gets 409)")
+    p.add_argument("--quiet", action="store_true", help="no line per request")
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"atm-tui: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _print_record(record: RequestRecord) -> None:
+    print(record.line(), flush=True)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every other command would pay for loading uvicorn.
+    from atm_tui.http.faults import Faults
+    from atm_tui.http.server import HttpBank, bind
+
+    db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
+    try:
+        conn = open_sync(StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
+                                     synchronous=args.synchronous))
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        try:
+            sock = bind(args.host, args.port)
+        except OSError as exc:
+            return _fail(f"--host {args.host} --port {args.port}: cannot listen there"
+                         f" ({exc.strerror or exc}); pick another port or address")
+        faults = Faults()
+        if args.drop_next:
+            faults.arm_drop(args.drop_next)
+        if args.delay_next:
+            faults.arm_delay(args.delay_next)
+        bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
+                        observers=[] if args.quiet else [_print_record], own_signals=True)
+        print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
+              f" keys kept {args.ttl:,} ms); Ctrl-C stops it", flush=True)
+        try:
+            asyncio.run(bank.serve())
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        conn.close()
+
+
+def bank_url(text: str) -> str:
+    """An http:// or https:// URL with a host, e.g. http://127.0.0.1:8000."""
+    import httpx
+
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a bank URL; use e.g. http://127.0.0.1:8000")
+    return str(url).rstrip("/")
+
+
+def amount(text: str) -> int:
+    from atm_tui.bank.money import AmountError, parse_amount
+
+    try:
+        return parse_amount(text)
+    except AmountError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace(f"amount {text!r} ", f"{text!r} ")) from None
+
+
+def add_client_parser(sub: argparse._SubParsersAction) -> None:
+    from atm_tui.http.retry import RETRY_POLICIES
+
+    p = sub.add_parser("client", help="an ATM sending withdrawals to `atm-tui serve` over real HTTP",
+                       description="Withdraw over HTTP with an Idempotency-Key per withdrawal, retrying"
+                                   " timeouts and lost replies with the same key; then ask the bank.")
+    p.add_argument("--bank", type=bank_url, required=True, metavar="URL",
+                   help="the bank, e.g. http://127.0.0.1:8000")
+    p.add_argument("--account", default="A-1001", metavar="ID", help="account (default A-1001)")
+    p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
+    p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
+                   help="rupees per withdrawal, a multiple of 100 (default 5000)")
+    p.add_argument("--prefix", default="T", metavar="TEXT", help="key prefix (default T: T123, T124, ...)")
+    p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
+    p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
+                   help="wall-clock ms to wait for a reply (default 3000)")
+    p.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N")
+    p.add_argument("--retry", choices=RETRY_POLICIES, default="backoff")
+    p.add_argument("--backoff-base", type=int_in(0, 600_000, "milliseconds"), default=1_000, metavar="MS")
+    p.add_argument("--backoff-cap", type=int_in(0, 600_000, "milliseconds"), default=8_000, metavar="MS")
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
+                   help="seed of the backoff's jitter")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--check", action="store_true", help="exit 1 if a key was debited twice or lost")
+
+
+def run_client(args: argparse.Namespace) -> int:
+    import json
+
+    import httpx
+
+    from atm_tui.bank.money import rupees
+    from atm_tui.http.client import ClientConfig, run
+
+    cfg = ClientConfig(url=args.bank, account=args.account, withdrawals=args.withdrawals, amount=args.amount,
+                       prefix=args.prefix, first_id=args.first_id, timeout_ms=args.timeout, retry=args.retry,
+                       max_attempts=args.max_attempts, backoff_base=args.backoff_base,
+                       backoff_cap=args.backoff_cap, seed=args.seed)
+    try:
+        report = asyncio.run(run(cfg))
+    except httpx.HTTPError as exc:
+        return _fail(f"--bank {args.bank}: cannot talk to the bank ({exc or type(exc).__name__});"
+                     " is `atm-tui serve` running there?")
+    if args.json:
+        print(json.dumps({"bank": args.bank, **report.to_dict()}))
+    else:
+        d = report.to_dict()
+        o = d["outcomes"]
+        print(f"bank {args.bank}, account {args.account}: {d['withdrawals']:,} withdrawals,"
+              f" {d['attempts']:,} attempts over HTTP")
+        print("answers: " + ", ".join(f"{n:,} {what}" for what, n in d["answers"].items()))
+        print(f"ATM: {o['dispensed']:,} dispensed, {o['declined']:,} declined, {o['unknown']:,} unknown,"
+              f" {o['refused']:,} refused")
+        if report.resolved:
+            print("status query for the unknown ones: "
+                  + ", ".join(f"{k} {s}" for k, s in sorted(report.resolved.items())))
+        if report.balance_before is not None and report.balance_after is not None:
+            print(f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}")
+        if report.ok:
+            print("exactly-once: every key debited at most once, every dispensed key exactly once")
+        else:
+            print(f"exactly-once VIOLATED: doubled {report.doubled}")
+        print(f"{report.elapsed:.3f} s")
+    return 1 if args.check and not report.ok else 0
+
+
+def add_app_serve_options(parser: argparse.ArgumentParser) -> None:
+    """The app's `--serve [PORT]`: the HTTP bank in the app's process, on the file it shows."""
+    parser.add_argument("--serve", nargs="?", const=8000, default=None, type=int_in(0, 65_535, "a TCP port"),
+                        metavar="PORT", help="also serve the bank over HTTP (default port 8000); each"
+                        " request shows in the network diagram")
+    parser.add_argument("--serve-host", type=host_name, default="127.0.0.1", metavar="HOST",
+                        help="address for --serve (default 127.0.0.1; 0.0.0.0 lets a class connect)")
+
+
+def check_app_serve(args: argparse.Namespace) -> str | None:
+    """Before the app takes the screen: can --serve listen there? Sets args.serve_at; or the error."""
+    port = getattr(args, "serve", None)
+    if port is None:
+        args.serve_at = None
+        return None
+    from atm_tui.http.server import bind
+
+    try:
+        bind(args.serve_host, port).close()
+    except OSError as exc:
+        return (f"--serve {port} --serve-host {args.serve_host}: cannot listen there"
+                f" ({exc.strerror or exc}); pick another port")
+    args.serve_at = (args.serve_host, port)
+    return None

@@ -1,0 +1,51 @@
+"""One plain record per HTTP request, handed to observers (the classroom app's diagram, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Outcomes beyond the bank's own (core.PROCESSED, DECLINED, REPLAYED, IN_PROGRESS, REJECTED).
+READ = "read"  # a GET answered
+INVALID = "invalid"  # refused before the bank: a problem detail, nothing written
+DROPPED = "dropped"  # committed, then the connection was closed without an answer (a fault)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """What one request did: who sent it, what it asked, what the bank answered."""
+
+    client: str  # "host:port"
+    method: str
+    path: str
+    key: str | None
+    status: int  # the HTTP status sent, 0 when the reply was dropped
+    outcome: str
+    replayed: bool = False
+    delayed_ms: int = 0
+
+    def line(self) -> str:
+        """One line for a log or a diagram: `127.0.0.1:5050 POST /accounts/A-1001/withdrawals T123 -> 201`."""
+        key = f" {self.key}" if self.key else ""
+        answer = "no reply (dropped)" if self.status == 0 else str(self.status)
+        replay = " (a replay)" if self.replayed and self.outcome != "replayed" else ""
+        return f"{self.client} {self.method} {self.path}{key} -> {answer} {self.outcome}{replay}"
+
+
+Observer = Callable[[RequestRecord], None]
+
+
+class RecordQueue:
+    """An observer that queues records for an asyncio consumer; bounded, drops the oldest when full."""
+
+    def __init__(self, maxsize: int = 1_000) -> None:
+        self.queue: asyncio.Queue[RequestRecord] = asyncio.Queue(maxsize)
+
+    def __call__(self, record: RequestRecord) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()  # a storm of requests must not grow memory without bound
+        self.queue.put_nowait(record)
+
+    async def get(self) -> RequestRecord:
+        return await self.queue.get()

@@ -1,0 +1,117 @@
+"""The OpenAPI 3.1 document served at /openapi.json: exactly the routes and answers of app.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atm_tui.bank.money import MAX_AMOUNT
+from atm_tui.http.problems import PROBLEM_JSON, PROBLEMS, TYPE_PREFIX
+from atm_tui.http.requests import MAX_KEY_LENGTH, MAX_QUANTITY, MAX_TEXT, OPERATION_OF
+
+_AMOUNT = {"type": "integer", "minimum": 100, "maximum": MAX_AMOUNT, "multipleOf": 100,
+           "description": "whole rupees, a multiple of 100"}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+BODIES: dict[str, dict[str, Any]] = {
+    "withdraw": {"amount": _AMOUNT},
+    "payment": {"amount": _AMOUNT},
+    "order": {"item": _TEXT, "quantity": {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}},
+    "vote": {"voter": _TEXT, "choice": _TEXT},
+}
+KEY_HEADER = {
+    "name": "Idempotency-Key", "in": "header", "required": True,
+    "description": "The request's key (Stripe: `T123`; IETF draft: `\"T123\"`, the same key). Sending it"
+                   " again with the same body replays the first answer instead of doing the work again.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]+$"},
+}
+_REPLAYED = {"Idempotent-Replayed": {"description": "`true` when this is the stored answer to an earlier"
+                                     " request with the same key", "schema": {"type": "string",
+                                                                              "enum": ["true"]}}}
+_RETRY = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
+
+
+def _problem(slug: str, description: str | None = None,
+             headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "description": description or PROBLEMS[slug][1],
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def _write(op: str, summary: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "operationId": f"post_{op}",
+        "parameters": [{"name": "account_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                       KEY_HEADER],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": BODIES[op], "required": list(BODIES[op]),
+            "additionalProperties": False}}}},
+        "responses": {
+            "201": {"description": "Done (or, with Idempotent-Replayed, the stored answer of the first"
+                                   " request with this key)", "headers": _REPLAYED,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
+            "402": {"description": "Declined (insufficient funds): a result, stored and replayed like a"
+                                   " success", "headers": _REPLAYED,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
+            "400": _problem("missing-key", "Idempotency-Key missing or not valid, or the body not valid"),
+            "404": _problem("unknown-account"),
+            "409": _problem("in-progress", headers=_RETRY),
+            "413": _problem("body-too-large"),
+            "415": _problem("unsupported-media-type"),
+            "422": _problem("key-reused"),
+            "503": _problem("bank-busy", headers=_RETRY),
+        },
+    }
+
+
+SUMMARIES = {"withdraw": "Withdraw cash", "payment": "Pay by card", "order": "Create an order",
+             "vote": "Cast a ballot"}
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        f"/accounts/{{account_id}}/{name}": {"post": _write(op, SUMMARIES[op])}
+        for name, op in OPERATION_OF.items()
+    }
+    paths["/accounts/{account_id}"] = {"get": {
+        "summary": "Balance inquiry (a read: no key needed)", "operationId": "get_account",
+        "parameters": [{"name": "account_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The balance", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["account", "balance"],
+            "properties": {"account": {"type": "string"}, "balance": {"type": "integer"}}}}}},
+            "404": _problem("unknown-account"), "503": _problem("bank-busy", headers=_RETRY)}}}
+    paths["/transactions/{key}"] = {"get": {
+        "summary": "Status query: what became of the request sent with this key (a read)",
+        "operationId": "get_transaction",
+        "parameters": [
+            {"name": "key", "in": "path", "required": True, "schema": KEY_HEADER["schema"]},
+            {"name": "account", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "needed only when the key is used on several accounts"}],
+        "responses": {"200": {"description": "The stored status and response, and the debits under this key",
+                              "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "400": _problem("invalid-query", "The key is not valid, or used on several accounts"),
+                      "404": _problem("unknown-transaction", "No request with this key was processed: it is"
+                                      " safe to send it again with the same key"),
+                      "503": _problem("bank-busy", headers=_RETRY)}}}
+    paths["/openapi.json"] = {"get": {"summary": "This document", "operationId": "get_openapi",
+                                      "responses": {"200": {"description": "OpenAPI 3.1", "content": {
+                                          "application/json": {"schema": {"type": "object"}}}}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "atm-tui bank", "version": "1",
+                 "description": "The classroom bank over HTTP. Every POST needs an Idempotency-Key; the"
+                 " same key with the same body is answered with the stored result (Idempotent-Replayed:"
+                 " true). Keys are kept for the server's TTL (wall-clock ms, `serve --ttl`), then"
+                 " forgotten. Errors are RFC 9457 problem details; a decline (402) is a stored result."},
+        "paths": paths,
+        "components": {"schemas": {
+            "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+                "type": {"type": "string", "enum": [TYPE_PREFIX + s for s in PROBLEMS] + ["about:blank"]},
+                "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
+            "Result": {"type": "object", "required": ["status"], "properties": {
+                "status": {"type": "string", "enum": ["approved", "declined"]}}},
+        }},
+    }

@@ -1,0 +1,127 @@
+"""A real uvicorn serving the HTTP bank on 127.0.0.1: in a thread of the tests, or as `atm-tui serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from atm_tui.bank.store import StoreConfig, open_sync
+from atm_tui.http.faults import Faults
+from atm_tui.http.observe import RequestRecord
+from atm_tui.http.server import HttpBank, bind
+
+ACCOUNT = "A-1001"
+WITHDRAW = f"/accounts/{ACCOUNT}/withdrawals"
+
+
+@dataclass
+class Running:
+    bank: HttpBank
+    db: str
+    records: list[RequestRecord] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.bank.url
+
+    @property
+    def faults(self) -> Faults:
+        return self.bank.faults
+
+    def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        """Read the bank's file with a connection of our own, as a teacher's sqlite3 shell would."""
+        conn = sqlite3.connect(self.db)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def counts(self) -> tuple[int, int, int]:
+        """(ledger rows, deliveries, keys): what a refused request must leave unchanged."""
+        return tuple(  # type: ignore[return-value]
+            int(self.query(f"SELECT count(*) FROM {t}")[0][0]) for t in ("ledger", "deliveries",
+                                                                         "idempotency_keys"))
+
+
+@contextmanager
+def http_bank(tmp_path: Path, *, opening_balance: int = 50_000, ttl_ms: int = 86_400_000,
+              name: str = "bank.db") -> Iterator[Running]:
+    """Serve a fresh bank file on a free port; always stopped on the way out."""
+    db = str(tmp_path / name)
+    conn = open_sync(StoreConfig(db, opening_balance=opening_balance))
+    bank = HttpBank(conn, bind("127.0.0.1", 0), ttl_ms=ttl_ms)
+    running = Running(bank, db)
+    bank.observers.append(running.records.append)
+    thread = threading.Thread(target=asyncio.run, args=(bank.serve(),), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not bank.server.started:
+            assert thread.is_alive(), "the server thread died"
+            assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
+            time.sleep(0.005)
+        yield running
+    finally:
+        bank.server.should_exit = True
+        thread.join(10)
+        bank.sock.close()
+        conn.close()
+    assert not thread.is_alive(), "the server thread did not stop"
+
+
+@contextmanager
+def serve(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`atm-tui serve --port 0` as a child process; yields it and its URL once it answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atm_tui", "serve", "--port", "0", "--db", str(db), "--quiet", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the banner: "atm-tui bank on http://127.0.0.1:PORT (...)"
+        assert " on http://" in line, (line, proc.stderr.read() if proc.stderr else "")
+        url = line.split(" on ", 1)[1].split()[0]
+        deadline = time.monotonic() + 10
+        while True:  # bounded poll until it answers
+            try:
+                if httpx.get(f"{url}/accounts/{ACCOUNT}", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.02)
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+def ledger(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT txn_id, count(*) FROM ledger GROUP BY txn_id")
+        return {str(k): int(n) for k, n in rows}
+    finally:
+        conn.close()
+
+
+def wait_records(running: Running, count: int) -> list[RequestRecord]:
+    """The observer runs just after the answer is sent: wait (bounded) until it has seen `count`."""
+    deadline = time.monotonic() + 5
+    while len(running.records) < count:
+        assert time.monotonic() < deadline, running.records
+        time.sleep(0.002)
+    return list(running.records)

@@ -1,0 +1,69 @@
+"""A real `atm-tui serve` process killed with SIGKILL under load loses no committed request, doubles none."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+from http_helpers import ACCOUNT, WITHDRAW, ledger, serve
+
+
+async def load(url: str, seen: dict[str, int], sent: list[str], stop: asyncio.Event,
+               workers: int = 6) -> None:
+    """Workers sending new keys until the server dies; `seen` gets each key the bank answered."""
+    async def worker(w: int) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+            for n in range(100_000):  # bounded; ends at the first lost connection anyway
+                if stop.is_set():
+                    return
+                key = f"W{w}-{n}"
+                sent.append(key)
+                try:
+                    answer = await client.post(WITHDRAW, json={"amount": 100},
+                                               headers={"Idempotency-Key": key})
+                except httpx.TransportError:
+                    return
+                seen[key] = answer.status_code
+
+    await asyncio.gather(*(worker(w) for w in range(workers)))
+
+
+@pytest.mark.slow
+def test_sigkill_mid_load_loses_no_committed_request_and_doubles_none(tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    seen: dict[str, int] = {}
+    sent: list[str] = []
+    with serve(db, "--opening-balance", "100000000") as (proc, url):
+        async def run() -> None:
+            stop = asyncio.Event()
+            task = asyncio.create_task(load(url, seen, sent, stop))
+            for _ in range(2_000):  # bounded: until enough requests were answered
+                if len(seen) >= 150 or task.done():
+                    break
+                await asyncio.sleep(0.005)
+            os.kill(proc.pid, signal.SIGKILL)  # mid-load: requests are in flight right now
+            stop.set()
+            await asyncio.wait_for(task, 20)
+
+        asyncio.run(run())
+        assert proc.wait(10) == -signal.SIGKILL
+    assert len(seen) >= 150 and set(seen.values()) == {201}
+    after_crash = ledger(db)
+    assert all(after_crash.get(k) == 1 for k in seen), "a request answered 201 is missing from the ledger"
+    assert all(n == 1 for n in after_crash.values()), "a key was debited twice"
+    unanswered = [k for k in sent if k not in seen]
+    assert unanswered, "the kill hit no request in flight; the test proved nothing"
+    with serve(db) as (_proc, url), httpx.Client(base_url=url, timeout=5) as client:
+        # The ATMs retry everything they sent: the committed ones replay, the lost ones run now.
+        for key in sent:
+            answer = client.post(WITHDRAW, json={"amount": 100}, headers={"Idempotency-Key": key})
+            assert answer.status_code == 201
+            assert (answer.headers.get("idempotent-replayed") == "true") == (key in after_crash)
+        balance = client.get(f"/accounts/{ACCOUNT}").json()["balance"]
+    final = ledger(db)
+    assert final == {k: 1 for k in sent}
+    assert balance == 100_000_000 - 100 * len(sent)
