@@ -185,8 +185,12 @@ def create_app(desk: Desk, faults: Faults | None = None, connections: Connection
         Route("/transactions/{key}", get_transaction, methods=["GET"]),
         Route("/openapi.json", get_openapi, methods=["GET"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(ObserveMiddleware, observers=watchers)],
         exception_handlers={Problem: on_problem, HTTPException: on_http_error, Exception: on_crash},
     )
+    # A path with a trailing or encoded slash is not a route: answer 404 as documented, not a
+    # 307 redirect the OpenAPI document does not promise.
+    app.router.redirect_slashes = False
+    return app
