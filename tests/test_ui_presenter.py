@@ -16,8 +16,9 @@ from ui_helpers import balance, make_app, query
 from atm_tui.cli import main
 from atm_tui.scenarios import load
 from atm_tui.ui.app import AtmApp
+from atm_tui.ui.caption_bar import CaptionBar
 from atm_tui.ui.pipeline_view import PipelinePanel
-from atm_tui.ui.presenter import AUTOPLAY_HOLD, CaptionBar
+from atm_tui.ui.presenter import AUTOPLAY_HOLD
 
 T123 = load("t123")
 
@@ -144,9 +145,9 @@ async def test_keys_that_change_the_story_are_refused(tmp_path: Path) -> None:
         assert app.engine.compare is False and app.engine.atm.last is None
         notes = [n.message for n in app._notifications]
         assert any("w is off while a scenario plays" in m for m in notes)
-        assert app.check_action("withdraw", ()) is None  # greyed out
+        assert app.screen.check_action("withdraw", ()) is None  # greyed out
         # The palette refuses them too (run_action checks the same rule).
-        assert await app.run_action("mode('naive')") is False
+        assert await app.run_action("mode('naive')", app.screen) is False
         assert app.engine.bank.mode == "idempotent"
         keybar = str(app.query_one("#keybar").render())
         assert "next" in keybar and "back" in keybar and "withdraw" not in keybar
@@ -206,7 +207,7 @@ async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
         await settle(app, pilot, 0)
         # The live pipeline mode's panes: the pipeline view instead of the diagram, no ATM.
         assert app.pipeline_mode and app.query_one("#network").has_class("-pipeline")
-        assert not app.query_one("#atm").display or app.query_one("#atm").region.width == 0
+        assert not app.query("#atm")  # the pipeline screen has no ATM pane
         assert app.pipeline is None and app.shown_pipeline is app.presenter.player.pipeline  # type: ignore[union-attr]
         assert "consumer ○ idle epoch 1 · naive" in pipeline_text(app)
         for k in range(1, 3):
@@ -238,7 +239,7 @@ async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
         # The pipeline scenario's keys are the presenter's: the live pipeline's are refused.
         await press(app, pilot, "p")
         await press(app, pilot, "k")
-        assert app.pipeline is None and app.check_action("produce", ()) is False
+        assert app.pipeline is None and app.screen.check_action("produce", ()) is False
         assert balance(db) == 36_000
         assert any("p is off while a scenario plays" in n.message for n in app._notifications)
 
@@ -387,11 +388,11 @@ async def test_the_palette_pause_still_pauses_in_a_scenario(tmp_path: Path) -> N
     app = presenter_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot, 0)
-        await app.run_action("pause")
+        await app.run_action("pause", app.screen)
         assert app.paused
         await press(app, pilot, "right", seconds=5)
         assert app.presenter is not None and app.presenter.in_step  # the clock is paused
-        await app.run_action("pause")
+        await app.run_action("pause", app.screen)
         await settle(app, pilot, 1)
         assert not app.presenter.in_step and "step 1 of 5" in caption(app)
 
