@@ -507,7 +507,12 @@ def test_the_command_line_scenario_gets_its_own_file(tmp_path: Path, monkeypatch
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     seen: list[Any] = []
-    monkeypatch.setattr(app_module.AtmApp, "run", lambda self: seen.append(self.settings) or 0)
+
+    def fake_run(self: Any) -> int:
+        seen.append(self.settings)
+        return 0
+
+    monkeypatch.setattr(app_module.AtmApp, "run", fake_run)
     assert main(["--scenario", "t123", "--autoplay", "--no-animation"]) == 0
     s = seen[0]
     assert s.scenario == "t123" and s.scenario_seed is None and s.autoplay and s.no_animation
