@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from atm_tui.bank.money import rupees
-from atm_tui.bank.service import Bank, BankSnapshot
+from atm_tui.bank.service import Bank
 
 # Lead: bank.store._describe is being renamed to a public name on the engine branch; swap at merge.
 from atm_tui.bank.store import StoreConfig, StoreError, _describe
@@ -25,76 +24,32 @@ from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Control, Event
 from atm_tui.ui.bank_reader import BankReader
 from atm_tui.ui.pacer import ATM, PIPELINE, Pacer
+from atm_tui.ui.pipeline_mode import BURST, CONSUMER_CYCLE, PipelineMode
+from atm_tui.ui.scenario_mode import ScenarioMode
+from atm_tui.ui.session_events import (
+    AutoplayDue,
+    BankRead,
+    Changed,
+    ModeChanged,
+    Notice,
+    PipeModel,
+    PresenterChanged,
+    SessionEvent,
+    Snapshot,
+)
 from atm_tui.ui.settings import Settings
 from atm_tui.ui.view import View
 
 if TYPE_CHECKING:
-    from atm_tui.bank.pipeline_store import ConsumerMode
-    from atm_tui.scenarios.player import ScenarioPlayer
     from atm_tui.sim.pipeline import Pipeline
     from atm_tui.ui.presenter import Presenter
 
 # Small, so 100 of them fit in a Rs 50,000 account: the storm shows retries and replays, not declines.
 STORM_AMOUNT = 100
 STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
-BURST = 20  # messages produced by S in pipeline mode
-CONSUMER_CYCLE: dict[str, ConsumerMode] = {
-    "naive": "idempotent", "idempotent": "transactional", "transactional": "naive",
-}  # fmt: skip
 
 
-class PipeModel(Protocol):
-    """The pipeline view's model (ui/pipeline_view.PipelineModel), as the Session feeds it."""
-
-    caption: str
-    bank_changed: bool
-    t0: int
-
-    def __call__(self, ev: Event) -> None: ...
-
-
-# -- what the Session tells the app ------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Changed:
-    """The runner moved on; `key`: a key's intent was recorded, so redraw at once."""
-
-    key: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BankRead:
-    """New snapshots of the bank (and the twin) are in `Session.snapshots`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    message: str
-    severity: str = "information"
-    title: str = ""
-    timeout: float = 4
-
-
-@dataclass(frozen=True, slots=True)
-class ModeChanged:
-    """What is shown changed: the pipeline view on or off, a scenario attached or left."""
-
-
-@dataclass(frozen=True, slots=True)
-class PresenterChanged:
-    """The scenario's step, or its state (playing, finished), changed: redraw the caption bar."""
-
-
-@dataclass(frozen=True, slots=True)
-class AutoplayDue:
-    """--autoplay: the shown step has been on screen long enough; play the next."""
-
-
-SessionEvent = Changed | BankRead | Notice | ModeChanged | PresenterChanged | AutoplayDue
-# (pane id, snapshot, the path shown, the mode shown)
-Snapshot = tuple[str, BankSnapshot, str, str]
-
-
-class Session:
+class Session(PipelineMode, ScenarioMode):
     """Owns the runner on screen, the lock every change to it takes, the clock and the bank reads."""
 
     def __init__(
@@ -254,18 +209,6 @@ class Session:
             if target is not None and target > engine.now:
                 await engine.advance_to(target)
 
-    @staticmethod
-    def _consumer_failed(pipeline: Pipeline) -> str:
-        # Only the consumer writes the file. A consumer whose charge or commit raises dies, as a
-        # real one would; its replacement reads again from the committed offset.
-        consumer = pipeline.consumer
-        if consumer.current is not None:
-            pipeline.crash_consumer()
-        else:  # joining the group failed: try again after the usual restart delay
-            consumer.starting = False
-            consumer.schedule_start(consumer.config.restart)
-        return "the consumer failed and restarts from its committed offset once the file is free."
-
     def store_failed(self, exc: Exception, *, lost: bool = True) -> None:
         """Say on screen that the bank's file refused a transaction, and what to do; the app goes on.
 
@@ -314,16 +257,6 @@ class Session:
             self.reader.request()
         if self._storm_engine is not None and not view.storm_running:
             asyncio.get_running_loop().call_soon(self._storm_over)
-        self._emit(Changed(key=isinstance(ev, Control)))
-
-    def _on_pipe_event(self, ev: Event) -> None:
-        model = self.pipe_model
-        if model is None:
-            return
-        model(ev)
-        if model.bank_changed:
-            model.bank_changed = False
-            self.reader.request()
         self._emit(Changed(key=isinstance(ev, Control)))
 
     # -- the bank's panes ------------------------------------------------------------------------
@@ -450,243 +383,9 @@ class Session:
         self.reader.request()
         self._emit(Changed())
 
-    # -- pipeline mode ---------------------------------------------------------------------------
-    def toggle_pipeline(self) -> bool:
-        """p: the pipeline view on or off. True: the pipeline must be opened first (open_pipeline)."""
-        if self.pipeline is None:
-            if self.pipe_opening:
-                return False
-            # Pipeline mode at once: keys pressed while it opens are greyed, never the ATM's.
-            self.pipe_opening = True
-            self.pipeline_mode = True
-            self.pipe_model = self._pipeline_model(0)  # the pipeline's clock as stored, like the ATM's
-            self._switched()
-            return True
-        self.pipeline_mode = not self.pipeline_mode
-        self._switched()
-        return False
 
-    def _switched(self) -> None:
-        # Each clock starts again from now, so the hidden one did not run meanwhile.
-        self.pacer.restart()
-        self._emit(ModeChanged())
-        self.reader.request()
-        self._emit(Changed(key=True))
 
-    async def open_pipeline(self) -> None:
-        """Open a Pipeline on the bank's file (its own aiosqlite connection) and start it, empty."""
-        from atm_tui.sim.pipeline import Pipeline, PipelineConfig
-
-        s = self.settings
-        store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=False, synchronous=s.synchronous)
-        try:
-            async with self.lock:
-                config = PipelineConfig(seed=s.seed, messages=0)
-                pipeline = await Pipeline.open(config, store, bridge="aiosqlite")
-                self.pipe_model = self._pipeline_model(0)
-                self._pipe_unsubscribe = pipeline.subscribe(self._on_pipe_event)
-                self.pacer.sync(pipeline.now, PIPELINE)
-                self.pipeline = pipeline
-                pipeline.start(0)
-                pending, self._pipe_pending = self._pipe_pending, []
-                for call in pending:
-                    call(pipeline)
-        except (sqlite3.Error, StoreError) as exc:
-            self._emit(Notice(f"pipeline not opened: {exc}", "error", timeout=10))
-            self.pipeline_mode = False
-            self._pipe_pending = []
-            return
-        finally:
-            self.pipe_opening = False
-            self._switched()
-
-    def on_pipeline(self, call: Callable[[Pipeline], object]) -> None:
-        """One Pipeline call per key; keys typed while the pipeline opens run, in order, once it is open."""
-        if self.pipeline is not None:
-            call(self.pipeline)
-        elif self.pipe_opening:
-            self._pipe_pending.append(call)
-
-    def cycle_consumer(self) -> None:
-        self.on_pipeline(lambda p: p.set_consumer_mode(CONSUMER_CYCLE[p.config.consumer]))
-        self.reader.request()
-
-    def set_consumer(self, mode: ConsumerMode) -> None:
-        self.on_pipeline(lambda p: p.set_consumer_mode(mode))
-        self.reader.request()
-
-    async def _leave_pipeline(self) -> None:
-        """Close the pipeline and show the ATM's panes again (a scenario is about to take the screen)."""
-        async with self.lock:
-            await self._close_pipeline()
-        if self.pipeline_mode:
-            self.pipeline_mode = False
-            self._emit(ModeChanged())
-
-    async def _close_pipeline(self) -> None:
-        pipeline, self.pipeline = self.pipeline, None
-        if self._pipe_unsubscribe is not None:
-            self._pipe_unsubscribe()
-            self._pipe_unsubscribe = None
-        if pipeline is not None:
-            await pipeline.close()
-
-    # -- presenter mode ---------------------------------------------------------------------------
-    def _scenario_dir(self) -> Path:
-        from atm_tui.ui.launch import data_dir
-
-        s = self.settings
-        return Path(s.scenario_dir) if s.scenario_dir else data_dir() / "scenarios"
-
-    async def start_scenario(self, name: str | None, player: ScenarioPlayer | None = None) -> None:
-        """Open scenario `name` on its own file (or show `player`, the export's) and attach to it.
-
-        Raises ScenarioError or StoreError with one line naming the file.
-        """
-        from atm_tui.bank.store import check_path
-        from atm_tui.scenarios.loader import load
-        from atm_tui.scenarios.player import ScenarioPlayer
-        from atm_tui.ui.presenter import Presenter, scenario_db
-
-        s = self.settings
-        owned = player is None
-        if player is None:
-            assert name is not None
-            scenario = load(name)
-            folder = self._scenario_dir()
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"scenario folder {folder}: {exc.strerror or exc}") from None
-            db = str(scenario_db(folder, scenario))
-            check_path(db)
-            player = ScenarioPlayer(scenario, db, seed=s.scenario_seed, bridge="aiosqlite")
-            await player.open()
-        self.presenter = Presenter(
-            player, wall=s.wall, owned=owned, autoplay=s.autoplay, instant=s.no_animation
-        )
-        await self._attach()
-
-    async def _attach(self) -> None:
-        """Show the player's current run: replay its events into a fresh view, read the bank."""
-        presenter = self.presenter
-        assert presenter is not None
-        player = presenter.player
-        self._drop_subscription()
-        self._detach_scenario_pipeline()
-        engine = player.engine
-        self.engine = None
-        self.pipeline_mode = player.pipeline is not None
-        if player.pipeline is not None:
-            model = self._pipeline_model(0)  # a scenario's clock always starts at 0
-            for ev in player.events:
-                model(ev)
-            model.bank_changed = False
-            self.pipe_model = model
-            self._scenario_unsubscribe = player.pipeline.subscribe(self._on_pipe_event)
-            self.pacer.sync(player.pipeline.now, ATM)
-            self.scenario_pipeline = player.pipeline
-        elif engine is not None:
-            self.amount = engine.config.amount
-            self._use_engine(engine)
-            self.t0 = 0  # a scenario's clock always starts at 0; back() must not shift the diagram
-            view = self.view
-            view.atm.detail = "The scenario drives this ATM: → plays the next step."
-            for ev in player.events:
-                view(ev)
-            view.bank_changed = False
-        await self.reader.read_now()
-        self._emit(ModeChanged())
-        self._emit(PresenterChanged())
-
-    def _detach_scenario_pipeline(self) -> None:
-        self.scenario_pipeline = None
-        if self._scenario_unsubscribe is not None:
-            self._scenario_unsubscribe()
-            self._scenario_unsubscribe = None
-
-    def _step_changed(self) -> None:
-        self.reader.request()  # the screen at a step's end is the file at the step's end
-        self._emit(PresenterChanged())
-
-    async def next_step(self) -> None:
-        """The scenario's next beat (or the end of the one playing)."""
-        async with self.lock:
-            presenter = self.presenter
-            if presenter is None:
-                return
-            await presenter.next()
-            runner = presenter.runner
-            if runner is not None:
-                self.pacer.sync(runner.now, ATM)
-            # The step's actions may change what the bank pane's title says (a mode).
-            self._step_changed()
-
-    async def previous_step(self) -> None:
-        """One step back, exactly: the player replays from the seed on its emptied file."""
-        async with self.lock:
-            presenter = self.presenter
-            if presenter is None:
-                return
-            self.engine = None  # the bank reader stops before the file is emptied
-            self._detach_scenario_pipeline()
-            await self.reader.idle()
-            try:
-                moved = await presenter.back()
-            except StoreError as exc:
-                self._emit(Notice(str(exc), "error", "cannot step back", 12))
-                return
-            if moved or presenter.runner is not None:
-                await self._attach()
-            self._emit(Changed(key=True))
-
-    async def _close_current(self) -> None:
-        old_engine, old = self.engine, self.presenter
-        self.engine = None  # the bank reader stops before anything is closed
-        self._detach_scenario_pipeline()
-        await self.reader.idle()
-        self._drop_subscription()
-        if old is not None:
-            await old.close()
-        elif old_engine is not None:
-            await old_engine.close()
-        self.presenter = None
-
-    async def leave_scenario(self) -> None:
-        """Close the scenario and open the app's own bank again, as at start-up."""
-        if self.presenter is None:
-            return
-        async with self.lock:
-            await self._close_current()
-            self.pipeline_mode = False
-            self._emit(ModeChanged())
-            self.settings.fresh = False  # --fresh meant the start, not every return
-            try:
-                engine = await self._open_engine()
-            except StoreError as exc:
-                self._emit(Notice(str(exc), "error", timeout=12))
-                return
-            self._use_engine(engine)
-            await self.reader.read_now()
-        self._emit(Notice(f"back on your bank: {self.db_label}"))
-        self._emit(Changed(key=True))
-
-    async def play_scenario(self, name: str) -> None:
-        """The palette: close what is on screen (live bank or scenario) and play `name` instead."""
-        from atm_tui.scenarios.loader import ScenarioError, load
-
-        await self._leave_pipeline()
-        try:
-            load(name)
-        except ScenarioError as exc:
-            self._emit(Notice(str(exc), "error", "scenario not loaded", 12))
-            return
-        async with self.lock:
-            await self._close_current()
-            try:
-                await self.start_scenario(name)
-            except (ScenarioError, StoreError) as exc:
-                self._emit(Notice(str(exc), "error", "scenario not loaded", 12))
-                return
-        self._emit(ModeChanged())
-        self._emit(Changed(key=True))
+__all__ = [
+    "BURST", "CONSUMER_CYCLE", "AutoplayDue", "BankRead", "Changed", "ModeChanged", "Notice", "PipeModel",
+    "PresenterChanged", "Session", "SessionEvent",
+]  # fmt: skip
