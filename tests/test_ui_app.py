@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from textual.widgets import Digits, Static
 from ui_helpers import balance, make_app, query
 
@@ -253,7 +254,7 @@ async def test_screenshot_key_saves_svg_and_says_where(tmp_path: Path) -> None:
         await pilot.pause()
         saved = list(shots.glob("atm-tui-*.svg"))
         assert len(saved) == 1 and "<svg" in saved[0].read_text()
-        assert any(str(saved[0]) in str(n.message) for n in app._notifications)
+        assert any(str(saved[0]) in str(n) for n in app.notices)
 
 
 async def test_dropped_request_and_duplicate_keys(tmp_path: Path) -> None:
@@ -274,3 +275,32 @@ async def test_dropped_request_and_duplicate_keys(tmp_path: Path) -> None:
         assert "✕ LOST" in diagram and "⧉ copy 2" in diagram and "⧉ T123 #2" in diagram
         assert "T123 still in progress" in diagram
         assert "T123: 2 deliveries, processed once (hits 1)" in bank_text(app)
+
+
+async def test_a_failing_worker_says_so_on_screen_and_the_app_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html
+
+    from atm_tui.ui.session import Session
+
+    async def broken(self: Session) -> None:
+        raise RuntimeError("the twin's folder vanished")
+
+    monkeypatch.setattr(Session, "open_twin", broken)  # the first c opens the twin in a worker
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()  # the toast is drawn on the frame after the notification
+        assert app.worker_errors == 1
+        said = [n for n in app.notices if "the twin's folder vanished" in n]
+        assert said and "failed" in said[0]
+        # On screen, not only logged: the frame as a terminal would show it has the message.
+        frame = html.unescape(app.export_screenshot()).replace("\xa0", " ")
+        assert "folder vanished" in frame
+        assert app.is_running
+        await pilot.press("w")  # and the app goes on
+        await app.settle(10)
+        assert query(tmp_path / "bank.db", "SELECT txn_id FROM ledger") == [("T123",)]

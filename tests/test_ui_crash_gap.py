@@ -34,7 +34,7 @@ def screen(app: AtmApp) -> tuple[str, str, str, str]:
 async def redraw(app: AtmApp, pilot: Pilot[int], seconds: float = 0) -> None:
     await app.settle(seconds)
     await pilot.pause()
-    app._render_now()
+    app.redraw()
     await pilot.pause()
 
 
@@ -90,7 +90,7 @@ async def test_x_is_greyed_outside_split_mode(tmp_path: Path) -> None:
         await pilot.press("x")
         await redraw(app, pilot)
         assert app.engine is not None and app.engine.server.crash_in_gap == 0
-        assert any("only split mode has" in n.message for n in app._notifications)
+        assert any("only split mode has" in n for n in app.notices)
         assert await app.run_action("crash_gap", app.screen) is False  # the palette runs the same check
         await pilot.press("w")
         await redraw(app, pilot, 60)

@@ -19,7 +19,7 @@ def text_of(app: AtmApp, selector: str) -> str:
 
 
 def notes(app: AtmApp) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(str(n) for n in app.notices)
 
 
 async def test_a_database_locked_by_another_program_is_a_message_and_the_demo_goes_on(

@@ -35,7 +35,7 @@ async def settle(app: AtmApp, pilot: Pilot[int], seconds: float = 60) -> None:
     await app.workers.wait_for_complete()
     await app.settle(seconds)
     await pilot.pause()
-    app._render_now()  # the panes as they stand now, whatever frame-rate timer is pending
+    app.redraw()  # the panes as they stand now, whatever frame-rate timer is pending
     await pilot.pause()
 
 
@@ -143,7 +143,7 @@ async def test_keys_that_change_the_story_are_refused(tmp_path: Path) -> None:
         assert query(db, "SELECT count(*) FROM deliveries") == [(0,)]
         assert app.engine.network.reply.drop_next == 0 and app.engine.bank.mode == "idempotent"
         assert app.engine.compare is False and app.engine.atm.last is None
-        notes = [n.message for n in app._notifications]
+        notes = [n for n in app.notices]
         assert any("w is off while a scenario plays" in m for m in notes)
         assert app.screen.check_action("withdraw", ()) is None  # greyed out
         # The palette refuses them too (run_action checks the same rule).
@@ -241,7 +241,7 @@ async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
         await press(app, pilot, "k")
         assert app.pipeline is None and app.screen.check_action("produce", ()) is False
         assert balance(db) == 36_000
-        assert any("p is off while a scenario plays" in n.message for n in app._notifications)
+        assert any("p is off while a scenario plays" in n for n in app.notices)
 
 
 async def test_kafka_back_gives_the_screen_reached_forwards(tmp_path: Path) -> None:
@@ -330,7 +330,7 @@ async def test_bad_file_chosen_in_the_app_is_shown_and_the_app_goes_on(bad: str,
         await press(app, pilot, "right")
         app.play_scenario(str(path))
         await settle(app, pilot, 0)
-        notes = [n.message for n in app._notifications]
+        notes = [n for n in app.notices]
         assert any(f"scenario {path}, {expected}" in m for m in notes), notes
         # Still presenting t123, where it was, and it still steps.
         assert "step 1 of 5" in caption(app)

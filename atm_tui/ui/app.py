@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App, SystemCommand
 from textual.dom import DOMNode
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -15,7 +17,6 @@ from atm_tui.ui.atm_screen import AtmScenarioScreen, AtmScreen
 from atm_tui.ui.messages import AutoplayDue, EngineChanged
 from atm_tui.ui.pacer import FakeClock
 from atm_tui.ui.panes import PanesScreen, teardown_safe
-from atm_tui.ui.session import AutoplayDue as AutoplayDueEvent
 from atm_tui.ui.session import (
     BankRead,
     Changed,
@@ -26,6 +27,7 @@ from atm_tui.ui.session import (
     Session,
     SessionEvent,
 )
+from atm_tui.ui.session_events import AutoplayDue as AutoplayDueEvent
 from atm_tui.ui.settings import Settings
 from atm_tui.ui.themes import THEMES
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["AtmApp", "FakeClock", "Settings"]
 
 FRAME_RATE = 20  # redraws a second from engine bursts (keys redraw at once)
+NOTICES_KEPT = 50
 
 
 def _commands() -> type[Provider]:
@@ -99,6 +102,7 @@ class AtmApp(App[int]):
         self.add_mode("pipeline", lambda: _pipeline_screen(session))
         self.add_mode("pipeline-scenario", lambda: _pipeline_scenario_screen(session))
         self.frames = 0
+        self.notices: deque[str] = deque(maxlen=NOTICES_KEPT)
         self.worker_errors = 0
         self._mounted = False
         self._last_render = 0.0
@@ -226,8 +230,10 @@ class AtmApp(App[int]):
             if panes is not None and self._mounted:
                 panes.show_banks()
         elif isinstance(event, Notice):
-            self.notify(event.message, title=event.title, severity=event.severity,  # type: ignore[arg-type]
-                        timeout=event.timeout)
+            severity: SeverityLevel = "error" if event.severity == "error" else (
+                "warning" if event.severity == "warning" else "information"
+            )
+            self.notify(event.message, title=event.title, severity=severity, timeout=event.timeout)
         elif isinstance(event, ModeChanged):
             self._sync_mode()
         elif isinstance(event, PresenterChanged):
@@ -302,6 +308,14 @@ class AtmApp(App[int]):
             error = event.worker.error
             self.notify(f"{event.worker.name or 'a background task'} failed: {error}",
                         title="internal error", severity="error", timeout=12)
+
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+        timeout: float | None = None, markup: bool = True,
+    ) -> None:
+        # Kept as said (the last NOTICES_KEPT), so a test or a recording can read what the screen told.
+        self.notices.append(message)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_system_commands(self, screen: Screen[Any]) -> list[SystemCommand]:
         # Our own provider lists every key (Quit too); keep Textual's theme and keys entries beside it.
