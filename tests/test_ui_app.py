@@ -304,3 +304,42 @@ async def test_a_failing_worker_says_so_on_screen_and_the_app_goes_on(
         await pilot.press("w")  # and the app goes on
         await app.settle(10)
         assert query(tmp_path / "bank.db", "SELECT txn_id FROM ledger") == [("T123",)]
+
+
+def test_the_pipeline_presenter_and_scenarios_load_on_first_use_not_before_the_first_frame(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    code = f"""
+import asyncio, sys
+from atm_tui.ui.app import AtmApp, Settings
+app = AtmApp(Settings(db={str(tmp_path / "bank.db")!r}, fresh=True))
+loaded = []
+
+async def auto_pilot(pilot):
+    while app.bank_reads == 0:
+        await asyncio.sleep(0.001)
+    await pilot.pause()
+    loaded.extend(sorted(m for m in sys.modules if m.startswith("atm_tui")))
+    await pilot.press("p")  # first use: the pipeline's modules load now
+    while app.pipeline is None:
+        await asyncio.sleep(0.01)
+    loaded.append("--")
+    loaded.extend(sorted(m for m in sys.modules if m.startswith("atm_tui.sim.pipeline")))
+    app.exit(0)
+
+app.run(headless=True, size=(120, 36), auto_pilot=auto_pilot)
+print(" ".join(loaded))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    first, after = proc.stdout.strip().split(" -- ")
+    at_first_frame = first.split()
+    assert "atm_tui.ui.app" in at_first_frame and "atm_tui.sim.engine" in at_first_frame
+    late = [m for m in at_first_frame if m.startswith(("atm_tui.sim.pipeline", "atm_tui.scenarios"))
+            or m in ("atm_tui.ui.presenter", "atm_tui.ui.pipeline_view", "atm_tui.ui.pipeline_screen",
+                     "atm_tui.bank.pipeline_store")]
+    assert late == []
+    assert "atm_tui.sim.pipeline" in after.split()
