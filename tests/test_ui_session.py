@@ -288,3 +288,9 @@ asyncio.run(main())
                           cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "45000"
+
+
+def test_the_settings_default_theme_is_the_apps_default_theme() -> None:
+    from atm_tui.ui.themes import DEFAULT
+
+    assert Settings(db="x.db").theme == DEFAULT.name

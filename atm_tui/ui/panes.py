@@ -20,9 +20,10 @@ from textual.widgets import Static
 from atm_tui.ui.bindings import ALWAYS, BLOCKED, KEY_ACTIONS, PIPELINE_ACTIONS
 from atm_tui.ui.caption_bar import CaptionBar
 from atm_tui.ui.session import Session
+from atm_tui.ui.themes import DEFAULT, PROJECTOR
 from atm_tui.ui.widgets import BankPane, KeyBar, set_text
 
-DEFAULT_THEME, PROJECTOR_THEME = "atm", "atm-projector"  # themes.py's names
+DEFAULT_THEME, PROJECTOR_THEME = DEFAULT.name, PROJECTOR.name
 
 
 @contextmanager
