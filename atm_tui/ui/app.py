@@ -282,6 +282,8 @@ class AtmApp(App[int]):
         mode = "pipeline" if s.pipeline_mode else "atm"
         if s.presenter is not None:
             mode += "-scenario"
+        if mode == self.current_mode:
+            return  # the screen shown draws itself on mount and on the Session's events
         with teardown_safe():
             self.switch_mode(mode)
             panes = self.panes
