@@ -320,7 +320,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_app(args: argparse.Namespace) -> int:
     try:
-        from atm_tui.ui.app import run as run_ui
+        from atm_tui.ui.launch import run as run_ui
     except ImportError as exc:  # pragma: no cover - the UI ships with the package
         return _fail(f"the app cannot start ({exc})")
     return run_ui(args)

@@ -48,9 +48,11 @@ class Running:
 
     def counts(self) -> tuple[int, int, int]:
         """(ledger rows, deliveries, keys): what a refused request must leave unchanged."""
-        return tuple(  # type: ignore[return-value]
-            int(self.query(f"SELECT count(*) FROM {t}")[0][0]) for t in ("ledger", "deliveries",
-                                                                         "idempotency_keys"))
+        ledger, deliveries, keys = (
+            int(str(self.query(f"SELECT count(*) FROM {t}")[0][0]))
+            for t in ("ledger", "deliveries", "idempotency_keys")
+        )
+        return ledger, deliveries, keys
 
 
 @contextmanager

@@ -72,7 +72,7 @@ def test_bad_flags(
     with pytest.raises(SystemExit) as info:
         main(["simulate", "--db", str(db), *argv])
     out, err = capsys.readouterr()
-    assert_refused(subprocess.CompletedProcess([], info.value.code, out, err), *names)
+    assert_refused(subprocess.CompletedProcess([], int(info.value.code or 0), out, err), *names)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -43,8 +43,8 @@ async def test_live_http_bank_serves_the_file_and_reports_each_request(tmp_path:
 async def test_the_app_with_serve_shows_http_requests(tmp_path: Path) -> None:
     app = make_app(tmp_path, serve=("127.0.0.1", 0))
     async with app.run_test(size=(120, 36)) as pilot:
-        assert app.http_bank is not None and app.http_bank.url
-        async with httpx.AsyncClient(base_url=app.http_bank.url) as client:
+        assert app.served.http is not None and app.served.http.url
+        async with httpx.AsyncClient(base_url=app.served.http.url) as client:
             for _ in range(3):
                 answer = await client.post("/accounts/A-1001/withdrawals", json={"amount": 5000},
                                            headers={"Idempotency-Key": "S1"})
@@ -60,7 +60,7 @@ async def test_the_app_with_serve_shows_http_requests(tmp_path: Path) -> None:
         [(at,)] = query(app.settings.db, "SELECT at FROM ledger")
         assert 0 <= at <= app.engine.now  # virtual ms, not wall-clock ms since 1970
         assert app.query_one("#bank", BankPane).query_one(Digits).value == "45,000"  # read from the file
-        url = app.http_bank.url
+        url = app.served.http.url
     with pytest.raises(httpx.TransportError):  # the server stopped with the app
         httpx.get(url + "/accounts/A-1001", timeout=2)
 

@@ -321,7 +321,7 @@ def test_the_aiosqlite_bridge_gives_the_same_trace(tmp_path: Path) -> None:
                 PipelineConfig(**cfg),  # type: ignore[arg-type]
                 StoreConfig(db, opening_balance=OPENING),
                 trace=str(trace),
-                bridge=bridge,  # type: ignore[arg-type]
+                bridge=bridge,
             )
         )
         assert result.report.ok and result.report.counts["consumer_crashes"] > 0

@@ -174,8 +174,9 @@ def test_a_second_run_goes_on_from_the_stored_ids_and_balance(tmp_path: Path) ->
     assert (out["balance_before"], out["balance_after"], out["ok"]) == (45_000, 35_000, True)
     assert query(str(db), "SELECT txn_id FROM ledger ORDER BY id") == [("T123",), ("T124",), ("T125",)]
     # The clock goes on too: the new rows come after the old ones in virtual time.
-    times = [t for (t,) in query(str(db), "SELECT at FROM deliveries ORDER BY id")]
-    assert times == sorted(times)
+    rows = query(str(db), "SELECT at FROM deliveries ORDER BY id")
+    times = [t for (t,) in rows if isinstance(t, int)]
+    assert len(times) == len(rows) and times == sorted(times)
 
 
 def test_resending_t123_in_a_new_run_is_a_replay(tmp_path: Path) -> None:

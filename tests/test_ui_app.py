@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from textual.widgets import Digits, Static
 from ui_helpers import balance, make_app, query
 
@@ -253,7 +254,7 @@ async def test_screenshot_key_saves_svg_and_says_where(tmp_path: Path) -> None:
         await pilot.pause()
         saved = list(shots.glob("atm-tui-*.svg"))
         assert len(saved) == 1 and "<svg" in saved[0].read_text()
-        assert any(str(saved[0]) in str(n.message) for n in app._notifications)
+        assert any(str(saved[0]) in str(n) for n in app.notices)
 
 
 async def test_dropped_request_and_duplicate_keys(tmp_path: Path) -> None:
@@ -274,3 +275,71 @@ async def test_dropped_request_and_duplicate_keys(tmp_path: Path) -> None:
         assert "✕ LOST" in diagram and "⧉ copy 2" in diagram and "⧉ T123 #2" in diagram
         assert "T123 still in progress" in diagram
         assert "T123: 2 deliveries, processed once (hits 1)" in bank_text(app)
+
+
+async def test_a_failing_worker_says_so_on_screen_and_the_app_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html
+
+    from atm_tui.ui.session import Session
+
+    async def broken(self: Session) -> None:
+        raise RuntimeError("the twin's folder vanished")
+
+    monkeypatch.setattr(Session, "open_twin", broken)  # the first c opens the twin in a worker
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()  # the toast is drawn on the frame after the notification
+        assert app.worker_errors == 1
+        said = [n for n in app.notices if "the twin's folder vanished" in n]
+        assert said and "failed" in said[0]
+        # On screen, not only logged: the frame as a terminal would show it has the message.
+        frame = html.unescape(app.export_screenshot()).replace("\xa0", " ")
+        assert "folder vanished" in frame
+        assert app.is_running
+        await pilot.press("w")  # and the app goes on
+        await app.settle(10)
+        assert query(tmp_path / "bank.db", "SELECT txn_id FROM ledger") == [("T123",)]
+
+
+def test_the_pipeline_presenter_and_scenarios_load_on_first_use_not_before_the_first_frame(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    code = f"""
+import asyncio, sys
+from atm_tui.ui.app import AtmApp, Settings
+app = AtmApp(Settings(db={str(tmp_path / "bank.db")!r}, fresh=True))
+loaded = []
+
+async def auto_pilot(pilot):
+    while app.bank_reads == 0:
+        await asyncio.sleep(0.001)
+    await pilot.pause()
+    loaded.extend(sorted(m for m in sys.modules if m.startswith("atm_tui")))
+    await pilot.press("p")  # first use: the pipeline's modules load now
+    while app.pipeline is None:
+        await asyncio.sleep(0.01)
+    loaded.append("--")
+    loaded.extend(sorted(m for m in sys.modules if m.startswith("atm_tui.sim.pipeline")))
+    app.exit(0)
+
+app.run(headless=True, size=(120, 36), auto_pilot=auto_pilot)
+print(" ".join(loaded))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    first, after = proc.stdout.strip().split(" -- ")
+    at_first_frame = first.split()
+    assert "atm_tui.ui.app" in at_first_frame and "atm_tui.sim.engine" in at_first_frame
+    late = [m for m in at_first_frame if m.startswith(("atm_tui.sim.pipeline", "atm_tui.scenarios"))
+            or m in ("atm_tui.ui.presenter", "atm_tui.ui.pipeline_view", "atm_tui.ui.pipeline_screen",
+                     "atm_tui.bank.pipeline_store")]
+    assert late == []
+    assert "atm_tui.sim.pipeline" in after.split()

@@ -34,7 +34,7 @@ def screen(app: AtmApp) -> tuple[str, str, str, str]:
 async def redraw(app: AtmApp, pilot: Pilot[int], seconds: float = 0) -> None:
     await app.settle(seconds)
     await pilot.pause()
-    app._render_now()
+    app.redraw()
     await pilot.pause()
 
 
@@ -42,9 +42,9 @@ async def test_split_x_w_crashes_in_the_gap_and_the_retry_debits_again(tmp_path:
     app = make_app(tmp_path)
     db = tmp_path / "bank.db"
     async with app.run_test(size=(120, 36)) as pilot:
-        await app.run_action("mode('split')")
+        await app.run_action("mode('split')", app.screen)
         await redraw(app, pilot)
-        assert app.check_action("crash_gap", ()) is True
+        assert app.screen.check_action("crash_gap", ()) is True
         assert "x crash gap" in screen(app)[3]
         await pilot.press("x")
         await redraw(app, pilot)
@@ -84,14 +84,14 @@ async def test_x_is_greyed_outside_split_mode(tmp_path: Path) -> None:
     db = tmp_path / "bank.db"
     async with app.run_test(size=(120, 36)) as pilot:
         await redraw(app, pilot)
-        assert app.check_action("crash_gap", ()) is None  # greyed: one transaction has no gap
+        assert app.screen.check_action("crash_gap", ()) is None  # greyed: one transaction has no gap
         _, toggles, _, keybar = screen(app)
         assert "crash gap" not in keybar and "crash gap" not in toggles
         await pilot.press("x")
         await redraw(app, pilot)
         assert app.engine is not None and app.engine.server.crash_in_gap == 0
-        assert any("only split mode has" in n.message for n in app._notifications)
-        assert await app.run_action("crash_gap") is False  # the palette runs the same check
+        assert any("only split mode has" in n for n in app.notices)
+        assert await app.run_action("crash_gap", app.screen) is False  # the palette runs the same check
         await pilot.press("w")
         await redraw(app, pilot, 60)
         assert query(db, LEDGER) == [("T123", 5000)]
@@ -102,7 +102,7 @@ async def test_the_palette_arms_the_crash_in_split_mode(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     db = tmp_path / "bank.db"
     async with app.run_test(size=(120, 36)) as pilot:
-        await app.run_action("mode('split')")
+        await app.run_action("mode('split')", app.screen)
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"crash the bank between debit and key")
@@ -114,8 +114,8 @@ async def test_the_palette_arms_the_crash_in_split_mode(tmp_path: Path) -> None:
         await redraw(app, pilot, 60)
         assert query(db, LEDGER) == [("T123", 5000), ("T123", 5000)]
         # Back to one transaction: the same crash cannot be armed, and T124 is debited once.
-        await app.run_action("mode('idempotent')")
-        assert app.check_action("crash_gap", ()) is None
+        await app.run_action("mode('idempotent')", app.screen)
+        assert app.screen.check_action("crash_gap", ()) is None
         await pilot.press("x", "w")
         await redraw(app, pilot, 60)
         assert query(db, "SELECT count(*) FROM ledger WHERE txn_id = 'T124'") == [(1,)]

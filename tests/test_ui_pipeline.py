@@ -140,7 +140,7 @@ async def test_k_crashes_the_consumer_and_a_new_one_recovers(tmp_path: Path) -> 
         await run(app, pilot, "k", seconds=0)
         assert "✕ DOWN" in toggles(app)
         assert "consumer ✕ DOWN" in panel(app)
-        assert app.check_action("crash_consumer", ()) is None  # greyed: nothing to crash
+        assert app.screen.check_action("crash_consumer", ()) is None  # greyed: nothing to crash
         # A message produced while the consumer is down waits in the log.
         await run(app, pilot, "w", seconds=1)
         assert charges(db) == [("M1", 1)]
@@ -152,7 +152,7 @@ async def test_k_crashes_the_consumer_and_a_new_one_recovers(tmp_path: Path) -> 
         assert query(db, "SELECT next_offset, epoch FROM consumer_offsets") == [(2, epoch + 1)]
         assert f"○ idle e{epoch + 1}" in toggles(app)
         assert f"consumer joined: epoch {epoch + 1}" in panel(app)
-        assert app.check_action("crash_consumer", ()) is True
+        assert app.screen.check_action("crash_consumer", ()) is True
 
 
 async def test_idempotent_producer_drops_the_resend_after_a_lost_ack(tmp_path: Path) -> None:
@@ -191,16 +191,18 @@ async def test_keys_change_meaning_and_the_bar_says_so(tmp_path: Path) -> None:
         bar = app.query_one(KeyBar)
         shown = "\n".join(str(line) for line in bar._lines(120))
         assert "w withdraw" in shown and "w produce" not in shown
-        assert app.check_action("crash_consumer", ()) is None  # greyed in the ATM view
-        assert app.check_action("produce", ()) is False  # hidden: w withdraws here
+        # Not a key of the ATM screen at all (it was greyed there before each mode had its screen).
+        assert app.screen.check_action("crash_consumer", ()) is False
+        assert app.screen.check_action("produce", ()) is False  # hidden: w withdraws here
         await enter_pipeline(app, pilot)
+        bar = app.query_one(KeyBar)  # the pipeline screen's own key bar
         shown = "\n".join(str(line) for line in bar._lines(120))
         assert "w produce" in shown and "w withdraw" not in shown
         assert "h lose ack" in shown and "h drop reply" not in shown
-        assert app.check_action("status", ()) is None
-        assert app.check_action("reset", ()) is None
-        assert app.check_action("pause", ()) is True
-        assert not app.query_one(SequenceDiagram).display or not app.query_one(SequenceDiagram).region
+        assert app.screen.check_action("status", ()) is None
+        assert app.screen.check_action("reset", ()) is None
+        assert app.screen.check_action("pause", ()) is True
+        assert not app.query(SequenceDiagram)  # the pipeline screen has no sequence diagram
         await run(app, pilot, "w", "b", "r", seconds=5)
         # w produced M1 and the ATM keys did nothing: no T ids anywhere.
         assert query(db, "SELECT DISTINCT txn_id FROM deliveries") == [("M1",)]
@@ -307,6 +309,6 @@ async def test_a_scenario_closes_the_pipeline_and_hides_its_keys(tmp_path: Path)
         assert app.pipeline is None and not app.pipeline_mode
         assert not app.query_one("#panes").has_class("-pipeline")
         for action in ("pipeline", "produce", "crash_consumer", "consumer_mode"):
-            assert app.check_action(action, ()) is False
+            assert app.screen.check_action(action, ()) is False
         await run(app, pilot, "p", "k", seconds=0)
         assert app.pipeline is None and not app.pipeline_mode

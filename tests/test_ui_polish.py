@@ -19,7 +19,7 @@ def text_of(app: AtmApp, selector: str) -> str:
 
 
 def notes(app: AtmApp) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(str(n) for n in app.notices)
 
 
 async def test_a_database_locked_by_another_program_is_a_message_and_the_demo_goes_on(
@@ -342,14 +342,16 @@ def test_an_unexpected_crash_does_not_exit_0(tmp_path: Path, monkeypatch: pytest
     from textual.app import App
 
     from atm_tui.ui import app as app_module
+    from atm_tui.ui import launch
+    from atm_tui.ui.session import Session
 
-    async def broken(self: AtmApp, elapsed: float) -> None:
+    async def broken(self: Session) -> None:
         raise RuntimeError("a bug, not a database")
 
-    monkeypatch.setattr(app_module.AtmApp, "_drive", broken)
+    monkeypatch.setattr(Session, "pace", broken)
     monkeypatch.setattr(app_module.AtmApp, "run", lambda self: App.run(self, headless=True))
     args = argparse.Namespace(db=str(tmp_path / "bank.db"), fresh=True, seed=None)
-    assert app_module.run(args) == 1
+    assert launch.run(args) == 1
 
 
 async def test_the_pipeline_on_a_locked_file_says_so_and_stays_in_the_atm_view(tmp_path: Path) -> None:

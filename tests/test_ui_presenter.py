@@ -16,8 +16,9 @@ from ui_helpers import balance, make_app, query
 from atm_tui.cli import main
 from atm_tui.scenarios import load
 from atm_tui.ui.app import AtmApp
+from atm_tui.ui.caption_bar import CaptionBar
 from atm_tui.ui.pipeline_view import PipelinePanel
-from atm_tui.ui.presenter import AUTOPLAY_HOLD, CaptionBar
+from atm_tui.ui.presenter import AUTOPLAY_HOLD
 
 T123 = load("t123")
 
@@ -34,7 +35,7 @@ async def settle(app: AtmApp, pilot: Pilot[int], seconds: float = 60) -> None:
     await app.workers.wait_for_complete()
     await app.settle(seconds)
     await pilot.pause()
-    app._render_now()  # the panes as they stand now, whatever frame-rate timer is pending
+    app.redraw()  # the panes as they stand now, whatever frame-rate timer is pending
     await pilot.pause()
 
 
@@ -142,11 +143,11 @@ async def test_keys_that_change_the_story_are_refused(tmp_path: Path) -> None:
         assert query(db, "SELECT count(*) FROM deliveries") == [(0,)]
         assert app.engine.network.reply.drop_next == 0 and app.engine.bank.mode == "idempotent"
         assert app.engine.compare is False and app.engine.atm.last is None
-        notes = [n.message for n in app._notifications]
+        notes = [n for n in app.notices]
         assert any("w is off while a scenario plays" in m for m in notes)
-        assert app.check_action("withdraw", ()) is None  # greyed out
+        assert app.screen.check_action("withdraw", ()) is None  # greyed out
         # The palette refuses them too (run_action checks the same rule).
-        assert await app.run_action("mode('naive')") is False
+        assert await app.run_action("mode('naive')", app.screen) is False
         assert app.engine.bank.mode == "idempotent"
         keybar = str(app.query_one("#keybar").render())
         assert "next" in keybar and "back" in keybar and "withdraw" not in keybar
@@ -206,7 +207,7 @@ async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
         await settle(app, pilot, 0)
         # The live pipeline mode's panes: the pipeline view instead of the diagram, no ATM.
         assert app.pipeline_mode and app.query_one("#network").has_class("-pipeline")
-        assert not app.query_one("#atm").display or app.query_one("#atm").region.width == 0
+        assert not app.query("#atm")  # the pipeline screen has no ATM pane
         assert app.pipeline is None and app.shown_pipeline is app.presenter.player.pipeline  # type: ignore[union-attr]
         assert "consumer ○ idle epoch 1 · naive" in pipeline_text(app)
         for k in range(1, 3):
@@ -238,9 +239,9 @@ async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
         # The pipeline scenario's keys are the presenter's: the live pipeline's are refused.
         await press(app, pilot, "p")
         await press(app, pilot, "k")
-        assert app.pipeline is None and app.check_action("produce", ()) is False
+        assert app.pipeline is None and app.screen.check_action("produce", ()) is False
         assert balance(db) == 36_000
-        assert any("p is off while a scenario plays" in n.message for n in app._notifications)
+        assert any("p is off while a scenario plays" in n for n in app.notices)
 
 
 async def test_kafka_back_gives_the_screen_reached_forwards(tmp_path: Path) -> None:
@@ -329,7 +330,7 @@ async def test_bad_file_chosen_in_the_app_is_shown_and_the_app_goes_on(bad: str,
         await press(app, pilot, "right")
         app.play_scenario(str(path))
         await settle(app, pilot, 0)
-        notes = [n.message for n in app._notifications]
+        notes = [n for n in app.notices]
         assert any(f"scenario {path}, {expected}" in m for m in notes), notes
         # Still presenting t123, where it was, and it still steps.
         assert "step 1 of 5" in caption(app)
@@ -387,11 +388,11 @@ async def test_the_palette_pause_still_pauses_in_a_scenario(tmp_path: Path) -> N
     app = presenter_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot, 0)
-        await app.run_action("pause")
+        await app.run_action("pause", app.screen)
         assert app.paused
         await press(app, pilot, "right", seconds=5)
         assert app.presenter is not None and app.presenter.in_step  # the clock is paused
-        await app.run_action("pause")
+        await app.run_action("pause", app.screen)
         await settle(app, pilot, 1)
         assert not app.presenter.in_step and "step 1 of 5" in caption(app)
 
@@ -506,7 +507,12 @@ def test_the_command_line_scenario_gets_its_own_file(tmp_path: Path, monkeypatch
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     seen: list[Any] = []
-    monkeypatch.setattr(app_module.AtmApp, "run", lambda self: seen.append(self.settings) or 0)
+
+    def fake_run(self: Any) -> int:
+        seen.append(self.settings)
+        return 0
+
+    monkeypatch.setattr(app_module.AtmApp, "run", fake_run)
     assert main(["--scenario", "t123", "--autoplay", "--no-animation"]) == 0
     s = seen[0]
     assert s.scenario == "t123" and s.scenario_seed is None and s.autoplay and s.no_animation

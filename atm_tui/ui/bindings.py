@@ -47,3 +47,50 @@ KEYS: list[Binding] = [
             priority=key == "ctrl+s")
     for key, action, label, tip in _TABLE
 ]
+
+# Pipeline mode gives w, h, i and S a pipeline meaning; the ATM's meaning of these letters is not
+# bound on the pipeline screen.
+PIPELINE_ACTIONS = frozenset({
+    "produce", "lose_ack", "consumer_mode", "consumer", "producer_idempotence", "crash_consumer",
+    "crash_before_commit", "burst",
+})  # fmt: skip
+# Keys every screen has: the clock, the theme, help, a screenshot, quit, and the pipeline switch.
+COMMON_ACTIONS = frozenset({
+    "pipeline", "pause", "faster", "slower", "projector", "help", "screenshot", "quit",
+})  # fmt: skip
+ATM_ACTIONS = frozenset(b.action for b in KEYS) - PIPELINE_ACTIONS - COMMON_ACTIONS | {"mode"}
+# Keys whose action would add to the story or change its settings: the scenario would no longer
+# be the one on file, and going back (a replay from the seed) would not reproduce the screen.
+BLOCKED = ATM_ACTIONS
+# Always on, in every screen and mode.
+ALWAYS = frozenset({"quit", "help", "screenshot", "projector", "command_palette"})
+
+# Priority: a focused scroll area would otherwise take the arrows and Page Up/Down.
+PRESENTER_KEYS: list[Binding] = [
+    Binding("right", "next_step", "next", key_display="→", id="atm-tui.next_step",
+            priority=True,
+            tooltip="Scenario: next step (also n, space, Page Down); while one plays, jump to its end"),
+    Binding("n", "next_step", "next", show=False, id="atm-tui.next_step.n"),
+    Binding("space", "next_step", "next", show=False, id="atm-tui.next_step.space", priority=True),
+    Binding("pagedown", "next_step", "next", show=False, id="atm-tui.next_step.pagedown", priority=True),
+    Binding("left", "previous_step", "back", key_display="←", id="atm-tui.previous_step",
+            priority=True, tooltip="Scenario: one step back (also Page Up), replayed exactly from the seed"),
+    Binding("pageup", "previous_step", "back", show=False, id="atm-tui.previous_step.pageup", priority=True),
+]
+
+# A key's first binding is its ATM meaning (pipeline mode reuses w, h, i and S after it).
+KEY_ACTIONS = {b.key: b.action for b in reversed(KEYS)} | {"+": "faster", "-": "slower", "?": "help"}
+
+
+def keys_for(actions: frozenset[str]) -> list[Binding]:
+    """The bindings of `actions`, in the table's order (the key bar's order)."""
+    return [b for b in KEYS if b.action in actions]
+
+
+_PIPELINE_LETTERS = {b.key for b in KEYS if b.action in PIPELINE_ACTIONS}
+ATM_KEYS = keys_for(ATM_ACTIONS | COMMON_ACTIONS)
+# The ATM's keys whose letter the pipeline does not reuse stay listed there, greyed.
+_ATM_KEPT = {b.action for b in KEYS if b.action in ATM_ACTIONS and b.key not in _PIPELINE_LETTERS}
+PIPELINE_SCREEN_KEYS = keys_for(PIPELINE_ACTIONS | COMMON_ACTIONS | _ATM_KEPT)
+# A scenario: space means "next", so the pause key is not bound; the story's keys are refused.
+SCENARIO_KEYS = [*PRESENTER_KEYS, *keys_for(COMMON_ACTIONS - {"pause", "pipeline"})]

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from atm_tui.scenarios.loader import ScenarioError, builtin_names, load
 from atm_tui.ui.bindings import KEYS
-
-if TYPE_CHECKING:
-    from atm_tui.ui.app import AtmApp
+from atm_tui.ui.session import Session
 
 # The palette's name for each key's action; its description is the key and the key's tooltip.
 # Titles hold no square brackets: the palette reads them as markup.
@@ -83,8 +81,8 @@ class AtmCommands(Provider):
         return out
 
     async def _run(self, action: str) -> None:
-        app: AtmApp = self.app  # type: ignore[assignment]
-        await app.run_action(action)
+        # On the screen the palette was opened over: its check_action refuses what it refuses.
+        await self.app.run_action(action, self.screen)
 
     async def discover(self) -> Hits:
         for text, action, help_text in self._commands():
@@ -119,17 +117,24 @@ class ScenarioCommands(Provider):
             ScenarioCommands.SCENARIOS = out
         return ScenarioCommands.SCENARIOS
 
+    def _session(self) -> Session | None:
+        return getattr(self.screen, "session", None)
+
     async def _play(self, name: str) -> None:
-        app: AtmApp = self.app  # type: ignore[assignment]
-        app.play_scenario(name)
+        session = self._session()
+        if session is not None:
+            self.app.run_worker(session.play_scenario(name), name="play scenario", group="presenter",
+                                exit_on_error=False)
 
     async def _leave(self) -> None:
-        app: AtmApp = self.app  # type: ignore[assignment]
-        app.leave_scenario()
+        session = self._session()
+        if session is not None:
+            self.app.run_worker(session.leave_scenario(), name="leave scenario", group="presenter",
+                                exit_on_error=False)
 
     def _leave_hit(self) -> bool:
-        app: AtmApp = self.app  # type: ignore[assignment]
-        return app.presenter is not None and app.presenter.owned
+        session = self._session()
+        return session is not None and session.presenter is not None and session.presenter.owned
 
     async def discover(self) -> Hits:
         if self._leave_hit():

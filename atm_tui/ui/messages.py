@@ -12,8 +12,5 @@ class EngineChanged(Message, bubble=False):
         return isinstance(message, EngineChanged)
 
 
-class BankChanged(Message, bubble=False):
-    """A commit happened; the bank panes read SQLite again (one read per burst)."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BankChanged)
+class AutoplayDue(Message, bubble=False):
+    """--autoplay: the shown step has stayed long enough; the next one begins."""

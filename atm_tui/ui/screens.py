@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static
 
 from atm_tui.bank.money import AmountError, parse_amount, rupees
-from atm_tui.ui.bindings import KEYS
+from atm_tui.ui.bindings import KEYS, PRESENTER_KEYS
 
 PRESETS = (1_000, 2_000, 5_000, 10_000)
 
@@ -37,16 +39,20 @@ class HelpScreen(ModalScreen[None]):
         Binding("q", "dismiss", "close", show=False),
     ]
 
-    def compose(self) -> ComposeResult:
-        from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS
+    def __init__(self, shown: Screen[Any] | None = None) -> None:
+        super().__init__()
+        self.shown = shown  # the mode's screen under the help: its keys are listed live or off
 
+    def compose(self) -> ComposeResult:
         # Two columns: a description wraps inside its own column, never back under the keys.
         table = Table.grid(padding=(0, 2, 0, 0))
         table.add_column(justify="right", no_wrap=True, style="bold")
         table.add_column(ratio=1)
-        presenting = getattr(self.app, "presenter", None) is not None
+        shown = self.shown
+        presenting = getattr(shown, "SCENARIO", False)
         for b in [*(k for k in PRESENTER_KEYS if k.show), *KEYS] if presenting else KEYS:
-            off = presenting and b.action in BLOCKED
+            # A scenario refuses every key that would change its story: none is listed as live.
+            off = presenting and shown is not None and shown.check_action(b.action, ()) is not True
             note = " (off while a scenario plays)" if off else ""
             table.add_row(
                 Text(b.key_display or b.key, style="dim" if off else ""),

@@ -176,6 +176,10 @@ class View:
         self.rows_total += 1
         return row
 
+    def note(self, t: int, text: str) -> None:
+        """A bank-side note from outside the engine (an HTTP request under --serve)."""
+        self._row(Row(t, "bank", text, NOTE))
+
     def _is_current(self, txn_id: str) -> bool:
         return txn_id == self.atm.txn_id
 

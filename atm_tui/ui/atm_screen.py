@@ -1,0 +1,241 @@
+"""The ATM screen: the ATM, the sequence diagram with its fault toggles, the bank (and compare mode)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Static
+
+from atm_tui.bank.money import rupees
+from atm_tui.ui.bindings import ATM_ACTIONS, ATM_KEYS, SCENARIO_KEYS
+from atm_tui.ui.panes import PanesScreen
+from atm_tui.ui.session import Session
+from atm_tui.ui.widgets import AtmPane, SequenceDiagram, TogglePanel, Toggles
+
+MODES = ("idempotent", "naive", "split")
+
+
+class AtmScreen(PanesScreen):
+    """The live ATM and its bank: every key of the lesson's story."""
+
+    BINDINGS: ClassVar[list[BindingType]] = list(ATM_KEYS)
+    BAR: ClassVar[list[Binding]] = ATM_KEYS
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._toggle_rows = 0
+        self._compare_shown: tuple[bool, ...] = ()
+
+    def atm_column(self) -> ComposeResult:
+        yield AtmPane(id="atm")
+
+    def network_body(self) -> ComposeResult:
+        yield TogglePanel(id="toggles")
+        yield SequenceDiagram(self.session.view, id="diagram")
+        yield Static(id="counters")
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _draw_top(self) -> None:
+        super()._draw_top()
+        # Every tick, as a resize may cross a breakpoint: the compare layout is set per breakpoint.
+        engine = self.session.engine
+        self._show_compare(engine is not None and engine.compare)
+
+    def caption_text(self) -> str:
+        return self.session.view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
+
+    def draw_panes(self) -> None:
+        s = self.session
+        engine, view = s.engine, s.view
+        diagram = self.query_one(SequenceDiagram)
+        diagram.view = view
+        diagram.t0 = s.t0
+        self.query_one(AtmPane).show(view, s.amount)
+        toggles = self.query_one(TogglePanel)
+        if engine is not None:
+            st = engine.state()
+            toggles.state = Toggles(
+                st.drop_next_replies, st.drop_next_requests, st.duplicate_next, st.drop_all_replies,
+                st.auto_retry, st.mode, st.compare,
+                st.request_drop_rate, st.reply_drop_rate, st.duplicate_rate,
+                st.crash_in_gap,
+            )
+        rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
+        toggles.refresh(layout=rows != self._toggle_rows)
+        self._toggle_rows = rows
+        diagram.refresh()
+        c = view.tally.counts
+        counters = Text(overflow="fold")
+        counters.append(
+            f"attempts {c['attempts']} · delivered {c['deliveries']} · replays {c['replayed']}"
+            f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
+            f" · cash {c['dispensed']} · unknown {len(view.unknown)}"
+        )
+        if view.resolved:
+            counters.append(f" · resolved {view.resolved}")
+        if s.store_failures:
+            counters.append(f" · db refused {s.store_failures}", style="bold")
+        self.update("#counters", counters)
+
+    def _show_compare(self, on: bool) -> None:
+        """Compare mode is a layout of this screen: the naive twin beside the bank.
+
+        Wide and medium: the twin's display and two widths, set directly; a class on #panes would
+        re-match the CSS of every widget in every pane, the slowest part of `c`. Narrow: the grid
+        changes shape, so the class does it."""
+        narrow = self.has_class("-narrow")
+        medium = self.has_class("-medium")
+        state = (on, narrow, medium)
+        if state == self._compare_shown:
+            return
+        self._compare_shown = state
+        self.query_one("#panes").set_class(on and narrow, "-compare")
+        self.query_one("#twin").styles.display = "block" if on else "none"
+        for deliveries in self.query(".bank-deliveries"):
+            deliveries.styles.display = "none" if on else None
+        banks, atm = self.query_one("#banks"), self.query_one(AtmPane)
+        if on and not narrow:
+            banks.styles.width = 44 if medium else 50
+            atm.styles.width = 20 if medium else 24
+        else:
+            banks.styles.width = None
+            atm.styles.width = None
+
+    # -- keys ------------------------------------------------------------------------------------
+    def live_state(self, action: str) -> bool | None:
+        s = self.session
+        engine = s.engine
+        if action not in ATM_ACTIONS and action != "pipeline":
+            return False  # not a key of this screen (the pipeline's keys)
+        if engine is None:
+            return None
+        if action == "pipeline":
+            return None if s.pipe_opening else True
+        if action == "crash_gap" and engine.bank.mode != "split":
+            return None  # one transaction has no gap to crash in
+        if action in ("status", "retry") and engine.atm.last is None:
+            return None
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        super().on_key(event)
+        if (
+            not self.SCENARIO and event.key == "x" and self.session.engine is not None
+            and self.check_action("crash_gap", ()) is None
+        ):
+            self.notify(
+                "x crashes the bank between the debit and storing the key, which only split mode has"
+                " (ctrl+p, Bank mode: split). In one transaction there is no gap.",
+                timeout=5,
+            )
+
+    # -- the ATM's actions (each is one engine call; the engine records it as a Control event) ------
+    def action_withdraw(self) -> None:
+        if self.session.engine is not None:
+            self.session.engine.withdraw(self.session.amount)
+
+    def action_amount(self) -> None:
+        from atm_tui.ui.screens import AmountScreen
+
+        def chosen(value: int | None) -> None:
+            if value is not None:
+                self.session.set_amount(value)
+                self.notify(f"amount: {rupees(value)}", timeout=3)
+                self.session.say(f"Amount set to {rupees(value)}: the next w withdraws it under a new id.")
+
+        self.app.push_screen(AmountScreen(self.session.amount), chosen)
+
+    def action_balance(self) -> None:
+        if self.session.engine is not None:
+            self.session.engine.balance_inquiry()
+
+    def action_status(self) -> None:
+        if self.session.engine is not None:
+            self.session.engine.status_query()
+
+    def action_retry(self) -> None:
+        engine = self.session.engine
+        if engine is not None and not engine.retry_now():
+            last = engine.atm.last
+            if last is not None:
+                self.notify(f"{last.txn_id} is finished ({last.outcome}); nothing to retry", timeout=4)
+
+    def action_drop_reply(self) -> None:
+        if self.session.engine is not None:
+            self.session.engine.drop_next_replies(1)
+
+    def action_drop_request(self) -> None:
+        if self.session.engine is not None:
+            self.session.engine.drop_next_requests(1)
+
+    def action_duplicate(self) -> None:
+        if self.session.engine is not None:
+            self.session.engine.duplicate_next_requests(1)
+
+    def action_drop_all(self) -> None:
+        engine = self.session.engine
+        if engine is not None:
+            engine.set_drop_all_replies(not engine.state().drop_all_replies)
+
+    def action_auto_retry(self) -> None:
+        engine = self.session.engine
+        if engine is not None:
+            engine.set_auto_retry(not engine.state().auto_retry)
+
+    def action_idempotency(self) -> None:
+        engine = self.session.engine
+        if engine is not None:
+            engine.set_mode("naive" if engine.bank.mode == "idempotent" else "idempotent")
+            self.session.reader.request()
+
+    def action_mode(self, mode: str) -> None:
+        engine = self.session.engine
+        if engine is not None and mode in MODES:
+            engine.set_mode(mode)  # type: ignore[arg-type]
+            self.session.reader.request()
+
+    def action_crash_gap(self) -> None:
+        # Split mode commits the debit, then stores the key in a second transaction: die in between.
+        engine = self.session.engine
+        if engine is not None and engine.bank.mode == "split":
+            engine.crash_in_gap(1)
+
+    def action_compare(self) -> None:
+        if self.session.compare():
+            self.app.run_worker(self.session.open_twin(), group="twin", exclusive=True, exit_on_error=False)
+
+    def action_storm(self) -> None:
+        if self.session.engine is not None and not self.session.storm():
+            self.notify("a storm is already running", timeout=3)
+
+    def action_reset(self) -> None:
+        from atm_tui.ui.screens import ConfirmScreen
+
+        engine = self.session.engine
+        if engine is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.run_worker(self.session.reset(), group="reset", exclusive=True, exit_on_error=False)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Reset the bank to {rupees(engine.bank.config.opening_balance)}?\n"
+                f"Every ledger row, key and delivery in {self.session.db_label} is deleted."
+            ),
+            answered,
+        )
+
+
+class AtmScenarioScreen(AtmScreen, inherit_bindings=False):
+    """An ATM scenario: the same panes under the caption bar; only the presenter's keys are live."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*Screen.BINDINGS, *SCENARIO_KEYS]
+    BAR: ClassVar[list[Binding]] = [b for b in SCENARIO_KEYS if b.show]
+    SCENARIO = True

@@ -1,0 +1,30 @@
+"""The scenario's caption bar: its title, "step 3 of 7", and what the step shows, in words."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class CaptionBar(Static):
+    """The scenario's title, "step 3 of 7", and what the step shows, in words."""
+
+    DEFAULT_CSS = """
+    CaptionBar {
+        display: none;
+        height: auto;
+        max-height: 5;
+        padding: 0 1;
+        background: $boost;
+        border-left: thick $accent;
+    }
+    """
+
+    def show_state(self, title: str, counter: str, caption: str, state: str) -> None:
+        text = Text(overflow="fold")
+        text.append(f" {counter} ", style="bold reverse")
+        text.append(f" {state} " if state else " ", style="bold")
+        text.append(title, style="bold")
+        text.append("\n")
+        text.append(caption)
+        self.update(text)
