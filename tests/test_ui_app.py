@@ -48,7 +48,7 @@ async def test_story_h_h_w_one_debit(tmp_path: Path) -> None:
         bank = bank_text(app)
         assert "Balance: Rs 45,000" in bank
         assert "45,000" == app.query_one("#bank", BankPane).query_one(Digits).value
-        assert "T123: 3 deliveries, processed once (hits 3)" in bank
+        assert "T123: 3 deliveries, processed once, 2 replays" in bank
         assert "Ledger: 1 row" in bank
         assert "db: bank.db" in bank
         screen = text_of(app, "#atm-screen")
@@ -240,7 +240,8 @@ async def test_unknown_outcome_then_status_tells_the_truth(tmp_path: Path) -> No
         await app.settle(10)
         await pilot.pause()
         screen = text_of(app, "#atm-screen")
-        assert "T123: approved." in screen and "1 debit for T123" in screen
+        assert "Bank's record of T123: debited (approved)." in screen and "dispenses nothing" in screen
+        assert "1 debit for T123" in screen
         assert "debited" in text_of(app, "#caption")
         assert query(tmp_path / "bank.db", "SELECT count(*) FROM ledger") == [(1,)]
 
@@ -273,4 +274,4 @@ async def test_dropped_request_and_duplicate_keys(tmp_path: Path) -> None:
         diagram = diagram_text(app)
         assert "✕ LOST" in diagram and "⧉ copy 2" in diagram and "⧉ T123 #2" in diagram
         assert "T123 still in progress" in diagram
-        assert "T123: 2 deliveries, processed once (hits 1)" in bank_text(app)
+        assert "T123: 2 deliveries, processed once, 0 replays" in bank_text(app)

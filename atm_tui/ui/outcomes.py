@@ -102,7 +102,7 @@ def reply(status: str, replayed: bool, op: str = "withdraw") -> Label:
 
 def receipt_reply(status: str, replayed: bool) -> tuple[Label, str]:
     """The receipt's `reply:` line: the label and what it means in words."""
-    label = reply(status, replayed)
+    label = REPLAYED if replayed else reply(status, replayed)
     if replayed:
         stored = {"approved": "approved", "declined": "declined"}.get(status, status.replace("_", " "))
         return label, f" (the stored answer: {stored})"

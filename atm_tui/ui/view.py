@@ -68,6 +68,7 @@ class Row:
     mark: Label | None = None
     # Rows that carry the story (a debit, a loss, a crash) stay on a short screen; the rest may go.
     key: bool = False
+    txn: str = ""  # the id a key row is about, so the diagram keeps the current story's rows
 
 
 @dataclass(slots=True)
@@ -252,14 +253,14 @@ class View:
             row = self._requests.get((ev.txn_id, ev.attempt, 1))
             if row is None or row.state != FLYING or ev.cause == "bank-down":
                 row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
-            row.state, row.cause, row.note, row.key = LOST, ev.cause, "lost", True
+            row.state, row.cause, row.note, row.key, row.txn = LOST, ev.cause, "lost", True, ev.txn_id
             self.caption = f"{ev.txn_id} #{ev.attempt}: the request was lost ({_cause(ev.cause)})."
         else:
             queue = self._replies.get((ev.txn_id, ev.attempt))
             row = queue[-1] if queue else self._row(Row(ev.t, REPLY, f"{ev.txn_id} #{ev.attempt}"))
             if queue:
                 queue.pop()
-            row.state, row.cause, row.key = LOST, ev.cause, True
+            row.state, row.cause, row.key, row.txn = LOST, ev.cause, True, ev.txn_id
             row.note = "lost"
             self.caption = (
                 f"{ev.txn_id} #{ev.attempt}: the bank answered but the reply was lost ({_cause(ev.cause)})."
@@ -290,14 +291,15 @@ class View:
             self._debits += 1
         if ev.amount:
             self._row(Row(ev.t, "bank", f"$ debit {rupees(ev.amount)}", NOTE,
-                          mark=outcomes.PROCESSED, key=True))
+                          mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
             self.caption = (
                 f"{ev.txn_id} #{ev.attempt}: the bank debits {rupees(ev.amount)}"
                 " and sends its reply."
             )
         else:
             # An order or a vote: the bank writes its row, no money moves.
-            self._row(Row(ev.t, "bank", f"$ {ev.txn_id} processed", NOTE, mark=outcomes.PROCESSED, key=True))
+            self._row(Row(ev.t, "bank", f"$ {ev.txn_id} processed", NOTE,
+                          mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
             self.caption = f"{ev.txn_id} #{ev.attempt}: the bank processes it and sends its reply."
 
     def _replayed(self, ev: Replayed) -> None:
@@ -330,7 +332,7 @@ class View:
     def _rejected(self, ev: Rejected) -> None:
         self.bank_changed = True
         self._row(Row(ev.t, "bank", f"✗ {ev.txn_id}: same id, other body", NOTE,
-                      mark=outcomes.REJECTED, key=True))
+                      mark=outcomes.REJECTED, key=True, txn=ev.txn_id))
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: same id, different request: the bank rejects it (422)"
             " and changes nothing."
@@ -339,7 +341,7 @@ class View:
     def _key_expired(self, ev: KeyExpired) -> None:
         kept = f" (kept {self.ttl / 1000:g} s)" if self.ttl is not None else ""
         self._row(Row(ev.t, "bank", f"⌛ key {ev.txn_id} expired{kept}", NOTE,
-                      mark=outcomes.EXPIRED, key=True))
+                      mark=outcomes.EXPIRED, key=True, txn=ev.txn_id))
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the key's retention window{kept} had passed: the bank has"
             f" forgotten {ev.txn_id} and treats this delivery as new."
@@ -414,7 +416,7 @@ class View:
 
     def _gave_up(self, ev: GaveUp) -> None:
         self._row(Row(ev.t, "atm", f"? {ev.txn_id}: gave up, outcome unknown", NOTE,
-                      mark=outcomes.UNKNOWN, key=True))
+                      mark=outcomes.UNKNOWN, key=True, txn=ev.txn_id))
 
     def _finished(self, ev: Finished) -> None:
         if ev.txn_id in self._storm_ids:
@@ -519,6 +521,7 @@ class View:
             receipt = self.atm.receipt
             if receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome == "unknown":
                 receipt.bank_says = _bank_says(ev.txn_id, status, debits, debited)
+                self.atm.hint, self.atm.hint_actions = "Press r to retry with the same id.", ("retry",)
             self.caption = (
                 f"Status query for {ev.txn_id}: the bank's record says {outcomes.status_words(status)},"
                 f" {debits} debit{'s' if debits != 1 else ''}. A read, safe to repeat."
@@ -549,8 +552,8 @@ class View:
             if self._is_current(ev.txn_id):
                 self._debits += 1
                 self._gap_crash = True
-            self._row(Row(ev.t, "bank", "✕ BANK CRASHED", NOTE))
-            self._row(Row(ev.t, "bank", f"✕ {ev.txn_id} debited, no key", NOTE))
+            self._row(Row(ev.t, "bank", "✕ BANK CRASHED", NOTE, key=True, txn=ev.txn_id))
+            self._row(Row(ev.t, "bank", f"✕ {ev.txn_id} debited, no key", NOTE, key=True, txn=ev.txn_id))
             self.caption = (
                 f"✕ The bank crashed between the debit of {ev.txn_id} and storing its key: the debit is"
                 " committed, the key is not. The retry will find no key."
