@@ -304,7 +304,7 @@ class View:
 
     def _replayed(self, ev: Replayed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", "↺ seen: replay, no debit", NOTE, mark=outcomes.REPLAYED))
+        self._row(Row(ev.t, "bank", "↺ replay, no debit", NOTE, mark=outcomes.REPLAYED))
         replays = ev.hits - 1
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} before"
@@ -370,7 +370,9 @@ class View:
             if not queue:
                 del self._replies[(ev.txn_id, ev.attempt)]
         if self._is_current(ev.txn_id) and ev.op not in outcomes.READS:
-            finished = self.atm.receipt is not None and self.atm.receipt.txn_id == ev.txn_id
+            receipt = self.atm.receipt
+            # After an unknown outcome, r resends: that reply is acted on, not a late one.
+            finished = receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome != "unknown"
             if not finished:
                 self.atm.last_reply_replayed = ev.replayed
                 self.atm.last_status = ev.status
@@ -379,7 +381,7 @@ class View:
                     if a.state.startswith("answered") or finished:
                         # A second reply to the same attempt (a duplicated request): it comes
                         # after the ATM acted on the first, and says so.
-                        a.state += f"; then {outcomes.reply(ev.status, ev.replayed)}, ignored"
+                        a.state += f"; then {outcomes.reply(ev.status, ev.replayed)}"
                     else:
                         a.state = outcomes.belief(ev.status, ev.replayed)
 
@@ -603,8 +605,11 @@ class View:
         self._reply_delivered(ev)
 
     def _ignored(self, ev: Ignored) -> None:
-        # A late reply the ATM had no use for (it had finished): the belief line says so already.
-        return
+        # A reply the ATM had no use for: it had finished with this id already.
+        if self._is_current(ev.txn_id):
+            for a in self.atm.attempts:
+                if a.number == ev.attempt and not a.state.endswith("ignored"):
+                    a.state += ", ignored (already finished)" if a.state.startswith("answered") else ""
 
     def _track_delivery(self, ev: Delivered) -> None:
         if ev.op not in outcomes.READS and self._is_current(ev.txn_id):
