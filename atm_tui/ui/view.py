@@ -408,7 +408,9 @@ class View:
         if self._is_current(ev.txn_id):
             for a in self.atm.attempts:
                 if a.number == ev.attempt:
-                    a.state = "◷ timed out"
+                    # A busy answer is not a final one: the ATM waits on, and can still time out.
+                    answered = a.state.startswith("answered")
+                    a.state = f"{a.state}; then ◷ timed out" if answered else "◷ timed out"
 
     def _retrying(self, ev: Retrying) -> None:
         self._row(Row(ev.t, "atm", f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s", NOTE))

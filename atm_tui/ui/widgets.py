@@ -427,7 +427,11 @@ class AtmPane(Vertical):
             if r.balance_after is not None:
                 receipt.append(f"balance after: {rupees(r.balance_after)}\n")
             receipt.append("reply: ")
-            if r.outcome == "unknown":
+            if r.outcome == "unknown" and r.status == "in_progress":
+                label = outcomes.BUSY
+                receipt.append(str(label), style=pal.get(label.role, ""))
+                receipt.append(" only, no final answer")
+            elif r.outcome == "unknown":
                 receipt.append("none arrived", style="bold")
             else:
                 label, meaning = outcomes.receipt_reply(r.status, r.replayed)
