@@ -231,6 +231,7 @@ class AtmApp(App[int]):
     def _use_engine(self, engine: Engine) -> None:
         self.engine = engine
         self.view = View(max_attempts=engine.config.atm.max_attempts, amount=self.amount)
+        self.view.bank_mode, self.view.ttl = engine.bank.mode, engine.bank.ttl  # the ATM words need them
         self.view.show_twin = engine.compare
         self._unsubscribe = engine.world.subscribe(self._on_event)
         self._virtual = float(engine.now)

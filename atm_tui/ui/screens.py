@@ -38,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        from atm_tui.ui.presenter import BLOCKED, PRESENTER_KEYS
+        from atm_tui.ui.presenter import BLOCKED, PIPELINE_KEYS, PRESENTER_KEYS
 
         # Two columns: a description wraps inside its own column, never back under the keys.
         table = Table.grid(padding=(0, 2, 0, 0))
@@ -46,7 +46,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(ratio=1)
         presenting = getattr(self.app, "presenter", None) is not None
         for b in [*(k for k in PRESENTER_KEYS if k.show), *KEYS] if presenting else KEYS:
-            off = presenting and b.action in BLOCKED
+            off = presenting and (b.action in BLOCKED or b.action in PIPELINE_KEYS)
             note = " (off while a scenario plays)" if off else ""
             table.add_row(
                 Text(b.key_display or b.key, style="dim" if off else ""),

@@ -502,6 +502,13 @@ class BankPane(Vertical):
         spent = snap.opening_balance - snap.balance
         _set(self.query_one(".bank-plain", Static), plain)
         opened = f"opened {rupees(snap.opening_balance)}, paid out {rupees(spent)}"
+        kept = kept_opening(self.app, snap.opening_balance) if self.id == "bank" else None
+        if kept is not None:
+            # The file's own account wins over --opening-balance: say so, never ignore it silently.
+            opened += (
+                f"\n--opening-balance {rupees(kept)} not applied: this file already has its account"
+                " (it applies to a new file, or with --fresh)"
+            )
         _set(self.query_one(".bank-opened", Static), opened)
         ledger = Text()
         for table, (total, op_rows) in snap.operations.items():
@@ -545,6 +552,17 @@ class BankPane(Vertical):
             label = outcomes.delivery(outcome)
             deliveries.append(f"{label.glyph} {txn} #{attempt} {label.word}\n")
         _set(self.query_one(".bank-deliveries", Static), deliveries)
+
+
+def kept_opening(app: object, stored: int) -> int | None:
+    """The opening balance the app was started with, when the file kept a different one."""
+    settings = getattr(app, "settings", None)
+    asked = getattr(settings, "opening_balance", None)
+    if settings is None or not isinstance(asked, int) or asked == stored:
+        return None
+    if any(getattr(settings, name, None) for name in ("fresh", "scenario", "player")):
+        return None
+    return asked
 
 
 SHORT_SCREEN = 30  # rows: below this the big figures give way to the ledger
