@@ -31,12 +31,11 @@ def styles(widget: Widget) -> dict[str, str]:
         app = widget.app
     except Exception:  # not mounted: the default theme's colours
         return outcomes.palette()
-    name = str(app.theme)
-    palette = _PALETTES.get(name)
-    if palette is None or not app.theme_variables:
-        palette = outcomes.palette(app.theme_variables)
-        if app.theme_variables:
-            _PALETTES[name] = palette
+    theme = app.current_theme
+    palette = _PALETTES.get(theme.name)
+    if palette is None:
+        colours = {var: getattr(theme, var, None) for var in set(outcomes.ROLE_VARIABLES.values())}
+        palette = _PALETTES[theme.name] = outcomes.palette({k: v for k, v in colours.items() if v})
     return palette
 
 
@@ -186,7 +185,10 @@ def pick_rows(rows: list[Row], room: int, inner: int, current: str) -> list[tupl
     newest = list(range(max(0, len(rows) - room), len(rows)))
     if current:
         older = [i for i in range(newest[0]) if rows[i].key and rows[i].txn == current]
-        pinned = older[-(room // 2) :] if room >= 2 else []
+        # Up to all but one line (the newest stays): on the smallest screens the evidence is all
+        # there is room for, and what the bank did (a debit, a crash) comes before what was lost.
+        by_weight = sorted(older, key=lambda i: (rows[i].direction == "bank", i), reverse=True)
+        pinned = sorted(by_weight[: room - 1]) if room >= 2 else []
         if pinned:
             ordinary = [i for i in newest if not (rows[i].key and rows[i].txn == current)]
             drop = set(ordinary[: len(pinned)])
