@@ -295,13 +295,14 @@ class AtmApp(App[int]):
         if self.pipeline_mode and pipeline is not None:
             # Only the shown one runs: the other waits, frozen, until it is shown again.
             if not self.paused and elapsed > 0:
-                start = max(self._pipe_virtual, float(pipeline.now))
+                start = max(self._pipe_virtual, float(pipeline.now), float(engine.now))  # one clock on screen
                 self._pipe_virtual = start + elapsed * 1000 * self.speed
                 target = int(self._pipe_virtual)
                 if target > pipeline.now:
                     await pipeline.advance_to(target)
         elif not self.paused and elapsed > 0:
-            self._virtual = max(self._virtual, float(engine.now)) + elapsed * 1000 * self.speed
+            shared = float(pipeline.now) if pipeline is not None else 0.0  # never behind the pipeline's
+            self._virtual = max(self._virtual, float(engine.now), shared) + elapsed * 1000 * self.speed
             target = int(self._virtual)
             if target > engine.now:
                 await engine.advance_to(target)
@@ -672,6 +673,8 @@ class AtmApp(App[int]):
                 pipeline = await Pipeline.open(config, store, bridge="aiosqlite")
                 self.pipe_model = PipelineModel(0)  # the pipeline's clock as stored, like the ATM's
                 self._pipe_unsubscribe = pipeline.subscribe(self._on_pipe_event)
+                if self.engine is not None:  # the pipeline goes on from the ATM's time, never before it
+                    await pipeline.advance_to(self.engine.now)
                 self._pipe_virtual = float(pipeline.now)
                 self.pipeline = pipeline
                 pipeline.start(0)
