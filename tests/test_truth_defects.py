@@ -211,3 +211,28 @@ async def test_opening_balance_on_an_existing_file_is_reported(tmp_path: Path) -
         opened = str(again.query_one("#bank", BankPane).query_one(".bank-opened", Static).render())
         assert "--opening-balance Rs 80,000 not applied" in opened
         assert query(tmp_path / "bank.db", "SELECT opening_balance FROM accounts") == [(50_000,)]
+
+
+async def test_the_clock_never_jumps_backwards_on_p(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+
+    def clock() -> float:
+        found = re.search(r"\bt (\d+\.\d) s", text(app, "#topbar"))
+        assert found is not None, text(app, "#topbar")
+        return float(found.group(1))
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await keys(app, pilot, "w", wait=9)
+        await keys(app, pilot, wait=9)  # nothing stored after the withdrawal: the file's clock is behind
+        before = clock()
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await keys(app, pilot, wait=0.1)
+        assert "pipeline t" in text(app, "#topbar")
+        during = clock()
+        assert during >= before
+        await keys(app, pilot, "w", wait=3)  # a charge in the pipeline
+        later = clock()
+        await keys(app, pilot, "p", wait=0.1)
+        assert "pipeline t" not in text(app, "#topbar")
+        assert clock() >= later
