@@ -113,7 +113,7 @@ def check_screen(app: AtmApp, db: Path, keys: list[str]) -> None:
 
         # The counters, as the file counts them.
         counters = text(app, "#counters")
-        delivered = re.search(r"delivered (\d+)", counters)
+        delivered = re.search(r"arrived (\d+)", counters)
         replays = re.search(r"replays (\d+)", counters)
         assert delivered is not None and replays is not None, counters
         assert int(delivered.group(1)) == total, (keys, counters)

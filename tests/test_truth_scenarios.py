@@ -15,7 +15,16 @@ from ui_helpers import make_app
 
 from atm_tui.scenarios import load, load_all
 from atm_tui.scenarios.player import ScenarioPlayer
-from atm_tui.sim.events import Dropped, Event, Finished, KeyExpired, Replied, ReplyDelivered, Requested
+from atm_tui.sim.events import (
+    Delivered,
+    Dropped,
+    Event,
+    Finished,
+    KeyExpired,
+    Replied,
+    ReplyDelivered,
+    Requested,
+)
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.widgets import SequenceDiagram
 
@@ -123,6 +132,12 @@ def check_step(app: AtmApp, name: str, k: int, events: list[Event], before: list
     bank = "\n".join(str(w.render()) for w in app.query_one("#bank").query(Static))
     conn = sqlite3.connect(str(db))
     try:
+        # The counters count arrivals (the trace's); the bank pane counts what the file recorded
+        # (an arrival still in processing, or lost in a crash, is not recorded yet or ever).
+        arrived = sum(1 for ev in trace if isinstance(ev, Delivered) and ev.op not in ("balance", "status"))
+        assert f"arrived {arrived} " in text(app, "#counters"), (where, text(app, "#counters"))
+        recorded = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+        assert f"Deliveries: {recorded}" in bank, (where, bank)
         for table in ("payments", "orders", "ballots"):
             n = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             if n:

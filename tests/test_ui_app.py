@@ -179,7 +179,7 @@ async def test_storm_stays_correct(tmp_path: Path) -> None:
         assert all(c.ok for c in checks), [c for c in checks if not c.ok]
         assert delivered == counts["deliveries"]
         assert bal == 1_000_000 - 100 * rows  # the storm withdraws Rs 100 each
-        assert f"delivered {counts['deliveries']}" in text_of(app, "#counters")
+        assert f"arrived {counts['deliveries']}" in text_of(app, "#counters")
         assert f"Ledger: {rows} row" in bank_text(app)
         assert "Storm: 100 of 100 finished" in text_of(app, "#atm-screen")
         # The storm's random faults ended with it.

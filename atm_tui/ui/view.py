@@ -141,6 +141,9 @@ class View:
         self.unknown: set[str] = set()  # ids whose outcome the ATM does not know (yet)
         self.resolved = 0  # unknown outcomes a status query settled
         self.resends = 0  # withdrawal attempts after the first that went on the wire
+        # Every write's attempts and deliveries (a payment, order or vote too; the tally counts
+        # withdrawals only): the counters line says what the deliveries table holds.
+        self._writes = {"attempts": 0, "deliveries": 0}
         self.bank_mode = "idempotent"  # set by the app from the engine, then by `mode` events
         self.ttl: int | None = None  # the key retention (ms), as the engine was opened or set_ttl
         # One-shot hiccups armed and not yet used, counted from the events (the toggles' numbers).
@@ -172,6 +175,11 @@ class View:
     def storm_sent(self) -> None:
         """Every withdrawal of the storm is on its way; the ones after it are the customer's."""
         self._storm_opening = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The counters line's numbers: the tally's, with attempts and deliveries of every write."""
+        return {**self.tally.counts, **self._writes}
 
     @property
     def storm_running(self) -> bool:
@@ -212,6 +220,8 @@ class View:
         row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
         self._forget_old()
         self._requests[(ev.txn_id, ev.attempt, 1)] = row
+        if ev.op not in outcomes.READS:
+            self._writes["attempts"] += 1
         if ev.op not in outcomes.READS and ev.attempt > 1:
             self.resends += 1
         if ev.op not in outcomes.READS and self._is_current(ev.txn_id):
@@ -273,7 +283,8 @@ class View:
         first = self._requests.get((ev.txn_id, ev.attempt, 1))
         if first is not None:
             first.duplicate = True
-        copy = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}", duplicate=True, note="copy 2"))
+        label = first.label if first is not None else f"{ev.txn_id} #{ev.attempt}"
+        copy = self._row(Row(ev.t, REQUEST, label, duplicate=True, note="copy 2"))
         self._requests[(ev.txn_id, ev.attempt, 2)] = copy
         self.caption = f"{ev.txn_id} #{ev.attempt}: the network will deliver this request twice."
 
@@ -614,6 +625,8 @@ class View:
                     a.state += ", ignored (already finished)" if a.state.startswith("answered") else ""
 
     def _track_delivery(self, ev: Delivered) -> None:
+        if ev.op not in outcomes.READS:
+            self._writes["deliveries"] += 1
         if ev.op not in outcomes.READS and self._is_current(ev.txn_id):
             counts = self._delivery_counts
             if ev.txn_id not in counts:
