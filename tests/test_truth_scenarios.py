@@ -80,7 +80,7 @@ def check_step(app: AtmApp, name: str, k: int, events: list[Event], before: list
         assert words in diagram, (where, words, diagram)
     for ev in events:
         if isinstance(ev, KeyExpired):
-            assert f"⌛ key {ev.txn_id} expired" in diagram, (where, diagram)
+            assert f"⧗ {ev.txn_id} key expired" in diagram, (where, diagram)
     # The receipt and the belief list: what the ATM acted on, as the trace has it.
     trace = before + events
     current = next(

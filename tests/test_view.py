@@ -140,7 +140,7 @@ async def test_key_expired_is_a_row_with_the_retention_and_the_wait_is_marked(tm
     engine.retry_now()
     await engine.run_until_idle()
     labels = [r.label for r in view.rows]
-    assert "⌛ key T123 expired (kept 5 s)" in labels
+    assert "⧗ T123 key expired (kept 5 s)" in labels
     assert any(label.startswith("⋯ ") and label.endswith(" s later") for label in labels)
     await engine.close()
 

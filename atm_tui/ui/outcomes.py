@@ -60,7 +60,7 @@ REJECTED = Label("✗", "rejected", "refused")
 DECLINED = Label("✗", "declined", "refused")
 LOST = Label("✕", "lost", "lost")
 UNKNOWN = Label("?", "unknown", "busy")
-EXPIRED = Label("⌛", "key expired", "busy")
+EXPIRED = Label("⧗", "key expired", "busy")  # narrow: an emoji hourglass is two cells wide
 DELIVERY: dict[str, Label] = {
     "processed": PROCESSED,
     "replayed": REPLAYED,

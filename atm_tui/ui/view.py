@@ -351,7 +351,7 @@ class View:
 
     def _key_expired(self, ev: KeyExpired) -> None:
         kept = f" (kept {self.ttl / 1000:g} s)" if self.ttl is not None else ""
-        self._row(Row(ev.t, "bank", f"⌛ key {ev.txn_id} expired{kept}", NOTE,
+        self._row(Row(ev.t, "bank", f"⧗ {ev.txn_id} key expired{kept}", NOTE,
                       mark=outcomes.EXPIRED, key=True, txn=ev.txn_id))
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the key's retention window{kept} had passed: the bank has"
