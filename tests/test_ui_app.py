@@ -49,7 +49,7 @@ async def test_story_h_h_w_one_debit(tmp_path: Path) -> None:
         bank = bank_text(app)
         assert "Balance: Rs 45,000" in bank
         assert "45,000" == app.query_one("#bank", BankPane).query_one(Digits).value
-        assert "T123: 3 deliveries, processed once (hits 3)" in bank
+        assert "T123: 3 deliveries, processed once, 2 replays" in bank
         assert "Ledger: 1 row" in bank
         assert "db: bank.db" in bank
         screen = text_of(app, "#atm-screen")
@@ -180,7 +180,7 @@ async def test_storm_stays_correct(tmp_path: Path) -> None:
         assert all(c.ok for c in checks), [c for c in checks if not c.ok]
         assert delivered == counts["deliveries"]
         assert bal == 1_000_000 - 100 * rows  # the storm withdraws Rs 100 each
-        assert f"delivered {counts['deliveries']}" in text_of(app, "#counters")
+        assert f"arrived {counts['deliveries']}" in text_of(app, "#counters")
         assert f"Ledger: {rows} row" in bank_text(app)
         assert "Storm: 100 of 100 finished" in text_of(app, "#atm-screen")
         # The storm's random faults ended with it.
@@ -241,7 +241,8 @@ async def test_unknown_outcome_then_status_tells_the_truth(tmp_path: Path) -> No
         await app.settle(10)
         await pilot.pause()
         screen = text_of(app, "#atm-screen")
-        assert "T123: approved." in screen and "1 debit for T123" in screen
+        assert "Bank's record of T123: debited (approved)." in screen and "dispenses nothing" in screen
+        assert "1 debit for T123" in screen
         assert "debited" in text_of(app, "#caption")
         assert query(tmp_path / "bank.db", "SELECT count(*) FROM ledger") == [(1,)]
 
@@ -274,7 +275,7 @@ async def test_dropped_request_and_duplicate_keys(tmp_path: Path) -> None:
         diagram = diagram_text(app)
         assert "✕ LOST" in diagram and "⧉ copy 2" in diagram and "⧉ T123 #2" in diagram
         assert "T123 still in progress" in diagram
-        assert "T123: 2 deliveries, processed once (hits 1)" in bank_text(app)
+        assert "T123: 2 deliveries, processed once, 0 replays" in bank_text(app)
 
 
 async def test_a_failing_worker_says_so_on_screen_and_the_app_goes_on(

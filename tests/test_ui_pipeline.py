@@ -103,7 +103,7 @@ async def test_idempotent_consumer_skips_the_redelivery(tmp_path: Path) -> None:
         assert "↺ M1 already charged: re-delivery skipped (hits 2)" in text
         assert "double-charged 0" in text and "⚠ double" not in text
         assert "skipped, no second charge" in caption(app)
-        assert "M1: 2 deliveries, processed once (hits 2)" in bank_text(app)
+        assert "M1: 2 deliveries, processed once, 1 replay" in bank_text(app)
 
 
 async def test_transactional_consumer_charges_once_and_skips_nothing(tmp_path: Path) -> None:

@@ -1,13 +1,16 @@
-"""The read-only questions the reports, the export and the invariant checks ask of the bank's file.
+"""The read-only questions the reports, the export, the invariant checks and the screen ask of the file.
 
 Each is one named function over a sqlite3 connection, so the SQL lives in `bank/` and a caller
-outside it (a report, an export, a test of the invariants) never writes a query of its own.
+outside it (a report, an export, a pane) never writes a query of its own. The screen's flags and
+counts cover every row in the file, never only the rows a pane has room to list, so a flag such
+as "T123 debited 3 times" cannot scroll away when a storm adds a hundred rows.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -109,3 +112,105 @@ def read_state(conn: sqlite3.Connection, account_id: str) -> dict[str, Any]:
         "orders": orders,
         "ballots": ballots,
     }
+
+
+def deliveries_of(conn: sqlite3.Connection, txn_id: str) -> int:
+    """How many times `txn_id` arrived at the bank."""
+    return int(conn.execute("SELECT count(*) FROM deliveries WHERE txn_id = ?", (txn_id,)).fetchone()[0])
+
+
+def last_outcome(conn: sqlite3.Connection, txn_id: str) -> str | None:
+    """The outcome of the last delivery of `txn_id`, as stored."""
+    row = conn.execute(
+        "SELECT outcome FROM deliveries WHERE txn_id = ? ORDER BY id DESC LIMIT 1", (txn_id,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def outcome_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many deliveries had each outcome (processed, replayed, in_progress, ...)."""
+    return {
+        str(r[0]): int(r[1])
+        for r in conn.execute("SELECT outcome, count(*) FROM deliveries GROUP BY outcome")
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRow:
+    """One row of the payments, orders or ballots table, as the bank pane lists it."""
+
+    table: str
+    id: int
+    name: str  # the payment's key, the order id, the voter
+    what: str  # Rs 100, 1 x book, choice
+    keyed: bool
+
+
+def operation_rows(
+    conn: sqlite3.Connection, account_id: str, limit: int
+) -> dict[str, tuple[int, list[OperationRow]]]:
+    """The payments, orders and ballots tables: (rows in all, the newest `limit`) for each non-empty one."""
+    out: dict[str, tuple[int, list[OperationRow]]] = {}
+    queries = {
+        "payments": (
+            "SELECT id, key, amount, keyed FROM payments WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT count(*) FROM payments WHERE account_id = ?",
+            (account_id,),
+        ),
+        "orders": (
+            "SELECT id, order_id, quantity || ' x ' || item, 1 FROM orders WHERE account_id = ?"
+            " ORDER BY id DESC LIMIT ?",
+            "SELECT count(*) FROM orders WHERE account_id = ?",
+            (account_id,),
+        ),
+        "ballots": (
+            "SELECT id, voter_id, choice, 1 FROM ballots ORDER BY id DESC LIMIT ?",
+            "SELECT count(*) FROM ballots",
+            (),
+        ),
+    }
+    for table, (rows_sql, count_sql, args) in queries.items():
+        try:
+            total = int(conn.execute(count_sql, args).fetchone()[0])
+        except sqlite3.OperationalError:
+            continue  # an older file without the table
+        if not total:
+            continue
+        rows = []
+        for r in conn.execute(rows_sql, (*args, limit)):
+            what = f"Rs {int(r[2]):,}" if table == "payments" else str(r[2])
+            rows.append(OperationRow(table, int(r[0]), str(r[1]), what, bool(r[3])))
+        out[table] = (total, rows)
+    return out
+
+
+def repeated_operations(conn: sqlite3.Connection, account_id: str) -> list[tuple[str, str, int]]:
+    """(table, name, rows) for every payment key, order id or voter written more than once."""
+    out: list[tuple[str, str, int]] = []
+    for table, column, scoped in (
+        ("payments", "key", True),
+        ("orders", "order_id", True),
+        ("ballots", "voter_id", False),
+    ):
+        where = " WHERE account_id = ?" if scoped else ""
+        args = (account_id,) if scoped else ()
+        try:
+            rows = conn.execute(
+                f"SELECT {column}, count(*) FROM {table}{where}"
+                f" GROUP BY {column} HAVING count(*) > 1 ORDER BY min(id)",
+                args,
+            ).fetchall()
+        except sqlite3.OperationalError:
+            continue
+        out.extend((table, str(r[0]), int(r[1])) for r in rows)
+    return out
+
+
+def expired_keys(conn: sqlite3.Connection, account_id: str, now: int) -> int:
+    """Keys stored for the account whose retention window has passed (the next delivery is new)."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM idempotency_keys WHERE account_id = ? AND expires_at <= ?",
+            (account_id, now),
+        ).fetchone()[0]
+    )

@@ -16,6 +16,7 @@ import aiosqlite
 
 from atm_tui.bank import core
 from atm_tui.bank.core import Mode, Response, Withdrawal
+from atm_tui.bank.queries import OperationRow, ledger_doubles, operation_rows, repeated_operations
 from atm_tui.bank.store import (
     StoreConfig,
     StoreError,
@@ -54,6 +55,11 @@ class BankSnapshot:
     ledger_count: int = 0
     key_count: int = 0
     delivery_count: int = 0
+    # Over the whole file, not the rows listed: every id with more than one ledger row.
+    repeated: list[tuple[str, int]] = field(default_factory=list)
+    # payments / orders / ballots: (rows in all, the newest rows), only the tables in use.
+    operations: dict[str, tuple[int, list[OperationRow]]] = field(default_factory=dict)
+    repeated_operations: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def read_snapshot(conn: sqlite3.Connection, account_id: str, limit: int = 50) -> BankSnapshot:
@@ -89,7 +95,13 @@ def read_snapshot(conn: sqlite3.Connection, account_id: str, limit: int = 50) ->
         "SELECT (SELECT count(*) FROM ledger), (SELECT count(*) FROM idempotency_keys),"
         " (SELECT count(*) FROM deliveries)"
     ).fetchone()
-    return BankSnapshot(balance, opening, ledger, keys, deliveries, *map(int, counts))
+    ledger_count, key_count, delivery_count = map(int, counts)
+    return BankSnapshot(
+        balance, opening, ledger, keys, deliveries, ledger_count, key_count, delivery_count,
+        repeated=ledger_doubles(conn, account_id),
+        operations=operation_rows(conn, account_id, limit),
+        repeated_operations=repeated_operations(conn, account_id),
+    )  # fmt: skip
 
 
 def resume_point(conn: sqlite3.Connection, prefix: str = "T") -> tuple[int, int]:

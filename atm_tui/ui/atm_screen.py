@@ -69,10 +69,10 @@ class AtmScreen(PanesScreen):
         toggles.refresh(layout=rows != self._toggle_rows)
         self._toggle_rows = rows
         diagram.refresh()
-        c = view.tally.counts
+        c = view.counts  # every write's attempts and deliveries, not only withdrawals'
         counters = Text(overflow="fold")
         counters.append(
-            f"attempts {c['attempts']} · delivered {c['deliveries']} · replays {c['replayed']}"
+            f"attempts {c['attempts']} · arrived {c['deliveries']} · replays {c['replayed']}"
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
             f" · cash {c['dispensed']} · unknown {len(view.unknown)}"
         )

@@ -95,6 +95,8 @@ class PipelineMode:
                 pipeline = await Pipeline.open(config, store, bridge="aiosqlite")
                 self.pipe_model = self._pipeline_model(0)
                 self._pipe_unsubscribe = pipeline.subscribe(self._on_pipe_event)
+                if self.engine is not None:  # the pipeline goes on from the ATM's time, never before it
+                    await pipeline.advance_to(self.engine.now)
                 self.pacer.sync(pipeline.now, PIPELINE)
                 self.pipeline = pipeline
                 pipeline.start(0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
-from rich.text import Text
+from rich.text import Span, Text
 from textual.app import RenderResult
 from textual.geometry import Size
 from textual.widget import Widget
@@ -41,17 +41,32 @@ from atm_tui.sim.pipeline_events import (
     ProduceSent,
 )
 from atm_tui.sim.pipeline_report import PipelineTally
+from atm_tui.ui.widgets import styles
 
 if TYPE_CHECKING:
     from atm_tui.sim.pipeline import Pipeline, PipelineView
 
-# Colour is never the only signal: each style goes with a symbol or a word.
+# Colour is never the only signal: each style goes with a symbol or a word. These name colour
+# roles; the panel paints them in the theme's colours when it draws (recolour).
 HOT = "bold #FF5F5F"
 GOOD = "bold #5FD75F"
 SKIP = "bold #D787FF"
 DUP = "bold #FFD75F"
 DIM = "dim"
 MARK = "bold #5FAFFF"
+_ROLES = {HOT: "hot", GOOD: "fresh", SKIP: "replay", DUP: "dup", MARK: "request"}
+
+
+def recolour(text: Text, palette: dict[str, str]) -> Text:
+    """The same text with each role's placeholder style replaced by the theme's colour."""
+    swap = {style: palette[role] for style, role in _ROLES.items()}
+    if isinstance(text.style, str) and text.style in swap:
+        text.style = swap[text.style]
+    text.spans[:] = [
+        Span(span.start, span.end, swap.get(span.style, span.style)) if isinstance(span.style, str) else span
+        for span in text.spans
+    ]
+    return text
 
 DEFAULT_CAPTION = (
     "Pipeline: w produces a charge message. K crashes the consumer before its next commit;"
@@ -368,7 +383,7 @@ class PipelineToggles(Widget):
                 out.append("\n")
             elif cols > 1:
                 out.append(" ")
-        return out
+        return recolour(out, styles(self))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return -(-len(toggle_items(self.pipeline)) // _columns(width))
@@ -423,14 +438,12 @@ class PipelinePanel(Widget):
             lines.extend(self._partition(pipeline, v, p, per + (1 if p < log_rows % parts else 0), width))
         if event_rows >= 2:
             lines.append(Text((f"─ events ({model.lines_total}) " + "─" * width)[:width], style=DIM))
-            for line in list(model.lines)[-(event_rows - 1) :]:
-                t = (line.t - model.t0) / 1000
-                row = Text(_fit(f"{t:6.1f}s {line.symbol} {line.text}", width), style=line.style)
-                lines.append(row)
+            lines.extend(event_lines(model, event_rows - 1, width))
         while len(lines) < height - len(counters):
             lines.append(Text())
         lines = lines[: max(0, height - len(counters))] + counters
-        return Text("\n", no_wrap=True, overflow="crop").join(_crop(line, width) for line in lines[:height])
+        joined = Text("\n", no_wrap=True, overflow="crop").join(_crop(line, width) for line in lines[:height])
+        return recolour(joined, styles(self))
 
     def _needed(self, v: PipelineView, p: int) -> int:
         return len(v.log[p]) + 2  # the records, the committed marker and the column names
@@ -550,6 +563,38 @@ class PipelinePanel(Widget):
             lines[-1].append(sep)
             lines[-1].append(piece, style=style)
         return lines
+
+
+def event_lines(model: PipelineModel, rows: int, width: int) -> list[Text]:
+    """The newest events in `rows` lines; an event too long for one line goes on (indented) to up to
+    two more, so a key event such as a crash between the charge and the commit is read whole."""
+    out: list[list[Text]] = []
+    used = 0
+    indent = " " * 9
+    for line in reversed(model.lines):
+        if used >= rows:
+            break
+        t = (line.t - model.t0) / 1000
+        head = f"{t:6.1f}s {line.symbol} "
+        pieces = _wrap_words(line.text, width - len(head)) if width >= 30 else [line.text]
+        pieces = pieces[: max(1, min(3, rows - used))]
+        texts = [Text(_fit((head if i == 0 else indent) + piece, width), style=line.style)
+                 for i, piece in enumerate(pieces)]
+        out.append(texts)
+        used += len(texts)
+    return [piece for entry in reversed(out) for piece in entry]
+
+
+def _wrap_words(words: str, room: int) -> list[str]:
+    pieces: list[str] = []
+    while cell_len(words) > room:
+        cut = words.rfind(" ", 0, room + 1)
+        if cut <= 0:
+            cut = room
+        pieces.append(words[:cut])
+        words = words[cut:].lstrip()
+    pieces.append(words)
+    return pieces
 
 
 def _marker(committed: int, width: int) -> Text:

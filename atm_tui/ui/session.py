@@ -149,6 +149,7 @@ class Session(PipelineMode, ScenarioMode):
     def _use_engine(self, engine: Engine) -> None:
         self.engine = engine
         self.view = View(max_attempts=engine.config.atm.max_attempts, amount=self.amount)
+        self.view.bank_mode, self.view.ttl = engine.bank.mode, engine.bank.ttl  # the ATM words need them
         self.view.show_twin = engine.compare
         self._unsubscribe = engine.world.subscribe(self._on_event)
         self.pacer.sync(engine.now, ATM)
@@ -203,13 +204,14 @@ class Session(PipelineMode, ScenarioMode):
         if engine is None:
             return
         pipeline = self.pipeline
-        # Only the shown one runs: the other waits, frozen, until it is shown again.
+        # Only the shown one runs: the other waits, frozen, until it is shown again. Both go on from
+        # the later of the two clocks, so the time on screen never runs backwards on p.
         if self.pipeline_mode and pipeline is not None:
-            target = self.pacer.target(pipeline.now, PIPELINE)
+            target = self.pacer.target(max(pipeline.now, engine.now), PIPELINE)
             if target is not None and target > pipeline.now:
                 await pipeline.advance_to(target)
         else:
-            target = self.pacer.target(engine.now, ATM)
+            target = self.pacer.target(max(engine.now, pipeline.now if pipeline is not None else 0), ATM)
             if target is not None and target > engine.now:
                 await engine.advance_to(target)
 

@@ -26,7 +26,9 @@ from atm_tui.sim.events import (
     Event,
     Finished,
     GaveUp,
+    Ignored,
     InProgress,
+    KeyExpired,
     Processed,
     Recovered,
     Rejected,
@@ -41,6 +43,8 @@ from atm_tui.sim.events import (
     Twin,
 )
 from atm_tui.sim.report import Tally
+from atm_tui.ui import outcomes
+from atm_tui.ui.outcomes import Label
 
 # Row states. A message row is drawn as soon as it is sent and updated when its fate is known.
 FLYING = "flying"
@@ -60,6 +64,11 @@ class Row:
     note: str = ""  # fresh / replayed / in progress / copy 2 / the note text
     duplicate: bool = False
     cause: str = ""
+    # A reply's label from the one mapping (outcomes.reply); a note's when it states an outcome.
+    mark: Label | None = None
+    # Rows that carry the story (a debit, a loss, a crash) stay on a short screen; the rest may go.
+    key: bool = False
+    txn: str = ""  # the id a key row is about, so the diagram keeps the current story's rows
 
 
 @dataclass(slots=True)
@@ -79,6 +88,8 @@ class Receipt:
     replayed: bool
     attempts: int
     bank_says: str = ""  # after an unknown outcome: the bank's answer to a status query
+    status: str = ""  # the status of the reply the ATM acted on (approved | declined | rejected ...)
+    op: str = "withdraw"
 
 
 @dataclass(slots=True)
@@ -92,6 +103,11 @@ class AtmView:
     attempts: list[Attempt] = field(default_factory=list)
     receipt: Receipt | None = None
     last_reply_replayed: bool = False
+    last_status: str = ""  # the status of the last reply that reached the ATM for this id
+    op: str = "withdraw"
+    # A line naming keys: shown only while those actions are on (a scenario refuses them).
+    hint: str = ""
+    hint_actions: tuple[str, ...] = ()
 
 
 class View:
@@ -124,6 +140,15 @@ class View:
         self._gap_crash = False  # the current transaction's debit outlived a crash before its key
         self.unknown: set[str] = set()  # ids whose outcome the ATM does not know (yet)
         self.resolved = 0  # unknown outcomes a status query settled
+        self.resends = 0  # withdrawal attempts after the first that went on the wire
+        # Every write's attempts and deliveries (a payment, order or vote too; the tally counts
+        # withdrawals only): the counters line says what the deliveries table holds.
+        self._writes = {"attempts": 0, "deliveries": 0}
+        self.bank_mode = "idempotent"  # set by the app from the engine, then by `mode` events
+        self.ttl: int | None = None  # the key retention (ms), as the engine was opened or set_ttl
+        # One-shot hiccups armed and not yet used, counted from the events (the toggles' numbers).
+        self.armed = {"drop_next_replies": 0, "drop_next_requests": 0, "duplicate_next_requests": 0}
+        self._last_t: int | None = None
         self.welcome(amount)
 
     # -- called by the UI ---------------------------------------------------------------------
@@ -152,6 +177,11 @@ class View:
         self._storm_opening = False
 
     @property
+    def counts(self) -> dict[str, int]:
+        """The counters line's numbers: the tally's, with attempts and deliveries of every write."""
+        return {**self.tally.counts, **self._writes}
+
+    @property
     def storm_running(self) -> bool:
         return self.storm_done < self.storm_total
 
@@ -172,6 +202,12 @@ class View:
         self.caption = self._storm_caption if running and not self.storm_running else before
 
     def _row(self, row: Row) -> Row:
+        last = self._last_t
+        if last is not None and row.t - last >= GAP_MARK_MS:
+            # Virtual time jumped (a wait, or nobody pressed a key): say so, never a silent jump.
+            self.rows.append(Row(row.t, "atm", f"⋯ {(row.t - last) / 1000:.1f} s later", NOTE))
+            self.rows_total += 1
+        self._last_t = row.t
         self.rows.append(row)
         self.rows_total += 1
         return row
@@ -185,18 +221,34 @@ class View:
 
     # requests on the wire
     def _sent(self, ev: Sent) -> None:
-        label = f"{ev.txn_id} #{ev.attempt}" if ev.op == "withdraw" else f"{ev.txn_id} {ev.op}?"
-        row = self._row(Row(ev.t, REQUEST, label))
+        row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
         self._forget_old()
         self._requests[(ev.txn_id, ev.attempt, 1)] = row
-        if ev.op == "withdraw" and self._is_current(ev.txn_id):
+        if ev.op not in outcomes.READS:
+            self._writes["attempts"] += 1
+        if ev.op not in outcomes.READS and ev.attempt > 1:
+            self.resends += 1
+        if ev.op not in outcomes.READS and self._is_current(ev.txn_id):
             self.atm.attempts.append(Attempt(ev.attempt))
             if ev.attempt > 1:
-                self.atm.screen = f"Network error, retrying {ev.attempt} of {self.max_attempts}."
-                self.atm.detail = f"Same id {ev.txn_id}, same amount: the bank can recognise it."
+                self.atm.screen = self._retry_screen(ev.attempt)
+                self.atm.detail = self._retry_detail(ev.txn_id)
+                self.atm.hint, self.atm.hint_actions = "", ()
+                self.caption = f"{ev.txn_id} #{ev.attempt}: the ATM sends the same id and body again."
             else:
                 self.atm.screen = "Processing..."
-                self.atm.detail = f"Asking the bank for {rupees(ev.amount)} ({ev.txn_id})."
+                what = rupees(ev.amount) if ev.op == "withdraw" else f"the {ev.op}"
+                self.atm.detail = f"Asking the bank for {what} ({ev.txn_id})."
+
+    def _retry_screen(self, attempt: int) -> str:
+        if self.atm.last_status == "in_progress":
+            return f"Bank busy with it: asking again, {attempt} of {self.max_attempts}."
+        return f"No answer yet, retrying {attempt} of {self.max_attempts}."
+
+    def _retry_detail(self, txn_id: str) -> str:
+        if self.bank_mode == "naive":
+            return f"Same id {txn_id}, same amount; this bank never looks at the id."
+        return f"Same id {txn_id}, same amount: the bank can recognise it."
 
     def _forget_old(self) -> None:
         # The index only needs messages still in flight; cap it so a storm cannot grow it.
@@ -208,18 +260,21 @@ class View:
                 del self._replies[rkey]
 
     def _dropped(self, ev: Dropped) -> None:
+        if ev.cause == "forced":
+            name = "drop_next_requests" if ev.direction == REQUEST else "drop_next_replies"
+            self.armed[name] = max(0, self.armed[name] - 1)
         if ev.direction == REQUEST:
             row = self._requests.get((ev.txn_id, ev.attempt, 1))
             if row is None or row.state != FLYING or ev.cause == "bank-down":
                 row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
-            row.state, row.cause, row.note = LOST, ev.cause, "lost"
+            row.state, row.cause, row.note, row.key, row.txn = LOST, ev.cause, "lost", True, ev.txn_id
             self.caption = f"{ev.txn_id} #{ev.attempt}: the request was lost ({_cause(ev.cause)})."
         else:
             queue = self._replies.get((ev.txn_id, ev.attempt))
             row = queue[-1] if queue else self._row(Row(ev.t, REPLY, f"{ev.txn_id} #{ev.attempt}"))
             if queue:
                 queue.pop()
-            row.state, row.cause = LOST, ev.cause
+            row.state, row.cause, row.key, row.txn = LOST, ev.cause, True, ev.txn_id
             row.note = "lost"
             self.caption = (
                 f"{ev.txn_id} #{ev.attempt}: the bank answered but the reply was lost ({_cause(ev.cause)})."
@@ -227,10 +282,13 @@ class View:
             )
 
     def _duplicated(self, ev: Duplicated) -> None:
+        if ev.cause == "forced":
+            self.armed["duplicate_next_requests"] = max(0, self.armed["duplicate_next_requests"] - 1)
         first = self._requests.get((ev.txn_id, ev.attempt, 1))
         if first is not None:
             first.duplicate = True
-        copy = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}", duplicate=True, note="copy 2"))
+        label = first.label if first is not None else f"{ev.txn_id} #{ev.attempt}"
+        copy = self._row(Row(ev.t, REQUEST, label, duplicate=True, note="copy 2"))
         self._requests[(ev.txn_id, ev.attempt, 2)] = copy
         self.caption = f"{ev.txn_id} #{ev.attempt}: the network will deliver this request twice."
 
@@ -246,23 +304,33 @@ class View:
         self.bank_changed = True
         if self._is_current(ev.txn_id):
             self._debits += 1
-        self._row(Row(ev.t, "bank", f"debit {rupees(ev.amount)}", NOTE))
-        self.caption = (
-            f"{ev.txn_id} #{ev.attempt}: the bank debits {rupees(ev.amount)}"
-            " and sends its reply."
-        )
+        if ev.amount:
+            self._row(Row(ev.t, "bank", f"$ debit {rupees(ev.amount)}", NOTE,
+                          mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
+            self.caption = (
+                f"{ev.txn_id} #{ev.attempt}: the bank debits {rupees(ev.amount)}"
+                " and sends its reply."
+            )
+        else:
+            # An order or a vote: the bank writes its row, no money moves.
+            self._row(Row(ev.t, "bank", f"$ {ev.txn_id} processed", NOTE,
+                          mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
+            self.caption = f"{ev.txn_id} #{ev.attempt}: the bank processes it and sends its reply."
 
     def _replayed(self, ev: Replayed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", "seen: replay, no debit", NOTE))
+        self._row(Row(ev.t, "bank", "↺ replay, no debit", NOTE, mark=outcomes.REPLAYED))
+        replays = ev.hits - 1
         self.caption = (
-            f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} ({ev.hits} deliveries)."
+            f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} before"
+            f" (replay {replays} after the first processing)."
             " It sends the stored reply again and debits nothing."
         )
 
     def _declined(self, ev: Declined) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", f"declined: balance {rupees(ev.balance)}", NOTE))
+        self._row(Row(ev.t, "bank", f"✗ declined: balance {rupees(ev.balance)}", NOTE,
+                      mark=outcomes.DECLINED))
         self.caption = (
             f"{ev.txn_id}: declined, balance {rupees(ev.balance)} < {rupees(ev.amount)}; nothing was"
             " debited. The decline is stored and replayed like any answer."
@@ -270,11 +338,29 @@ class View:
 
     def _in_progress(self, ev: InProgress) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", f"{ev.txn_id} still in progress", NOTE))
+        self._row(Row(ev.t, "bank", f"⧖ {ev.txn_id} still in progress", NOTE, mark=outcomes.IN_PROGRESS))
+        self.caption = (
+            f"{ev.txn_id} #{ev.attempt}: the bank is still processing an earlier attempt of {ev.txn_id}:"
+            " it answers \"in progress, retry later\" (409) and stores nothing."
+        )
 
     def _rejected(self, ev: Rejected) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", f"{ev.txn_id}: same id, other body", NOTE))
+        self._row(Row(ev.t, "bank", f"✗ {ev.txn_id}: same id, other body", NOTE,
+                      mark=outcomes.REJECTED, key=True, txn=ev.txn_id))
+        self.caption = (
+            f"{ev.txn_id} #{ev.attempt}: same id, different request: the bank rejects it (422)"
+            " and changes nothing."
+        )
+
+    def _key_expired(self, ev: KeyExpired) -> None:
+        kept = f" (kept {self.ttl / 1000:g} s)" if self.ttl is not None else ""
+        self._row(Row(ev.t, "bank", f"⧗ {ev.txn_id} key expired{kept}", NOTE,
+                      mark=outcomes.EXPIRED, key=True, txn=ev.txn_id))
+        self.caption = (
+            f"{ev.txn_id} #{ev.attempt}: the key's retention window{kept} had passed: the bank has"
+            f" forgotten {ev.txn_id} and treats this delivery as new."
+        )
 
     def _twin(self, ev: Twin) -> None:
         self.bank_changed = True
@@ -284,10 +370,9 @@ class View:
 
     # replies on the wire
     def _replied(self, ev: Replied) -> None:
-        note = "replayed" if ev.replayed else ("in progress" if ev.status == "in_progress" else "fresh")
-        if ev.op != "withdraw":
-            note = "answer"
-        row = self._row(Row(ev.t, REPLY, f"{ev.txn_id} #{ev.attempt}", note=note))
+        mark = outcomes.reply(ev.status, ev.replayed, ev.op)
+        note = "replayed" if ev.replayed else mark.word
+        row = self._row(Row(ev.t, REPLY, reply_label(ev.txn_id, ev.attempt, ev.op), note=note, mark=mark))
         self._replies.setdefault((ev.txn_id, ev.attempt), deque()).append(row)
 
     def _reply_delivered(self, ev: ReplyDelivered) -> None:
@@ -295,44 +380,62 @@ class View:
         if queue:
             row = queue.popleft()
             row.state = ARRIVED
+            if ev.op in outcomes.READS:
+                row.label = f"{row.label} = {read_answer(ev.op, ev.body)}"
             if not queue:
                 del self._replies[(ev.txn_id, ev.attempt)]
-        if self._is_current(ev.txn_id) and ev.op == "withdraw":
-            self.atm.last_reply_replayed = ev.replayed
+        if self._is_current(ev.txn_id) and ev.op not in outcomes.READS:
+            receipt = self.atm.receipt
+            # After an unknown outcome, r resends: that reply is acted on, not a late one.
+            finished = receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome != "unknown"
+            if not finished:
+                self.atm.last_reply_replayed = ev.replayed
+                self.atm.last_status = ev.status
             for a in self.atm.attempts:
                 if a.number == ev.attempt:
-                    a.state = f"confirmed, {'↺ replayed' if ev.replayed else '✓ fresh'}"
+                    if a.state.startswith("answered") or finished:
+                        # A second reply to the same attempt (a duplicated request): it comes
+                        # after the ATM acted on the first, and says so.
+                        a.state += f"; then {outcomes.reply(ev.status, ev.replayed)}"
+                    else:
+                        a.state = outcomes.belief(ev.status, ev.replayed)
 
     # the ATM
     def _requested(self, ev: Requested) -> None:
-        if ev.op != "withdraw":
+        if ev.op in outcomes.READS:
             return
         if self._storm_opening:
             # The engine mints the id and sends at once: learn it here, before its first event.
             self.add_storm_id(ev.txn_id)
         if ev.txn_id in self._storm_ids:
             return
-        self.atm = AtmView(txn_id=ev.txn_id, amount=ev.amount)
+        self.atm = AtmView(txn_id=ev.txn_id, amount=ev.amount, op=ev.op)
         self._debits = 0
         self._gap_crash = False
         self.atm.screen = "Processing..."
-        self.atm.detail = f"Withdraw {rupees(ev.amount)}, id {ev.txn_id}."
+        what = f"Withdraw {rupees(ev.amount)}" if ev.op == "withdraw" else f"{ev.op.capitalize()}"
+        if ev.op == "payment":
+            what = f"Payment of {rupees(ev.amount)}"
+        self.atm.detail = f"{what}, id {ev.txn_id}."
 
     def _timed_out(self, ev: TimedOut) -> None:
         self._row(Row(ev.t, "atm", f"◷ {ev.txn_id} #{ev.attempt} timed out", NOTE))
         if self._is_current(ev.txn_id):
             for a in self.atm.attempts:
                 if a.number == ev.attempt:
-                    a.state = "◷ timed out"
+                    # A busy answer is not a final one: the ATM waits on, and can still time out.
+                    answered = a.state.startswith("answered")
+                    a.state = f"{a.state}; then ◷ timed out" if answered else "◷ timed out"
 
     def _retrying(self, ev: Retrying) -> None:
         self._row(Row(ev.t, "atm", f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s", NOTE))
         if self._is_current(ev.txn_id):
-            self.atm.screen = f"Network error, retrying {ev.attempt} of {self.max_attempts}."
-            self.atm.detail = f"Same id {ev.txn_id}: the bank can tell it is a retry."
+            self.atm.screen = self._retry_screen(ev.attempt)
+            self.atm.detail = self._retry_detail(ev.txn_id)
 
     def _gave_up(self, ev: GaveUp) -> None:
-        self._row(Row(ev.t, "atm", f"? {ev.txn_id}: gave up, outcome unknown", NOTE))
+        self._row(Row(ev.t, "atm", f"? {ev.txn_id}: gave up, outcome unknown", NOTE,
+                      mark=outcomes.UNKNOWN, key=True, txn=ev.txn_id))
 
     def _finished(self, ev: Finished) -> None:
         if ev.txn_id in self._storm_ids:
@@ -340,10 +443,14 @@ class View:
             self.storm_done += 1
             if not self.storm_running:
                 c, before = self.tally.counts, self._storm_start
-                since = {k: c[k] - before.get(k, 0) for k in ("deliveries", "retries", "replayed", "unknown")}
+                names = ("attempts", "deliveries", "replayed", "unknown")
+                since = {k: c[k] - before.get(k, 0) for k in names}
+                # Resends are the attempts after each first one that went on the wire; a retry that
+                # was scheduled and then cancelled by a late reply never reached the file.
+                resends = since["attempts"] - self.storm_total
                 self._storm_caption = (
                     f"Storm over: {self.storm_total} withdrawals, {since['deliveries']} deliveries,"
-                    f" {since['retries']} retries, {since['replayed']} replays (no second debit),"
+                    f" {resends} resends, {since['replayed']} replays (no second debit),"
                     f" {since['unknown']} unknown."
                 )
         if ev.outcome == "unknown":
@@ -351,16 +458,24 @@ class View:
         else:
             self.unknown.discard(ev.txn_id)  # r resent it and an answer came
         if ev.outcome != "unknown":  # an unknown outcome already has its row: "? T129: gave up, ..."
-            mark = {"dispensed": "✓", "declined": "✗", "rejected": "✗"}.get(ev.outcome, "·")
-            self._row(Row(ev.t, "atm", f"{mark} {ev.txn_id} {ev.outcome}", NOTE))
+            label = outcomes.finished(ev.outcome)
+            self._row(Row(ev.t, "atm", f"{label.glyph} {ev.txn_id} {ev.outcome}", NOTE, mark=label))
         if not self._is_current(ev.txn_id):
             return
         atm = self.atm
         body = self._last_body.get(ev.txn_id, "")
         after = _field(body, "balance_after")
         attempts = len(atm.attempts)
-        atm.receipt = Receipt(ev.txn_id, atm.amount, ev.outcome, after, atm.last_reply_replayed, attempts)
-        if ev.outcome == "dispensed":
+        atm.receipt = Receipt(ev.txn_id, atm.amount, ev.outcome, after, atm.last_reply_replayed, attempts,
+                              status=atm.last_status, op=atm.op)
+        if atm.op != "withdraw" and ev.outcome not in ("unknown", "declined", "rejected"):
+            atm.screen = f"{ev.txn_id}: {ev.outcome}."
+            atm.detail = (
+                "The reply was a replay: the bank had already done this." if atm.last_reply_replayed
+                else "The bank did it: a fresh reply."
+            )
+            self.caption = f"{ev.txn_id}: {ev.outcome}."
+        elif ev.outcome == "dispensed":
             atm.screen = f"Please take your cash: {rupees(atm.amount)}."
             atm.detail = (
                 "The reply was a replay: the bank had already done this." if atm.last_reply_replayed
@@ -388,13 +503,19 @@ class View:
             atm.detail = "No cash. The decline is stored and replayed like any answer."
         elif ev.outcome == "unknown":
             atm.screen = "Status unknown. Please check your balance."
-            atm.detail = "No answer after every attempt. Press s to ask the bank by id, or r to retry."
+            atm.detail = "No answer after every attempt."
+            atm.hint = "Press s to ask the bank by id, or r to retry."
+            atm.hint_actions = ("status", "retry")
+            self.caption = (
+                f"{ev.txn_id}: no answer after {attempts} attempt{'s' if attempts != 1 else ''}: the ATM"
+                " does not know whether the bank debited. The bank's file knows."
+            )
             for a in atm.attempts:
                 if a.state == "sent, waiting…":
                     a.state = "? no answer"
         else:
             atm.screen = "Rejected: this id was used for another request."
-            atm.detail = ""
+            atm.detail = "The bank refused it (422) and changed nothing; no cash."
 
     def _deliveries(self, txn_id: str) -> int:
         return self._delivery_counts.get(txn_id, 0)
@@ -409,17 +530,21 @@ class View:
                 " safe and it needs no key."
             )
         elif ev.op == "status":
-            data = _load(ev.body)
-            debits = _int(data.get("debits"))
-            status = str(data.get("status", ""))
-            self.atm.screen = f"{ev.txn_id}: {status.replace('_', ' ')}."
+            status, debits, debited = outcomes.status_answer(ev.body)
+            # The bank's record, not a withdrawal: no cash comes out of a status query.
+            self.atm.screen = f"Bank's record of {ev.txn_id}: {outcomes.status_words(status)}."
             self.atm.detail = (
                 f"The bank's ledger has {debits} debit{'s' if debits != 1 else ''} for {ev.txn_id}"
-                f" ({rupees(_int(data.get('debited')))})."
+                f" ({rupees(debited)}). A status query dispenses nothing."
             )
             receipt = self.atm.receipt
             if receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome == "unknown":
-                receipt.bank_says = _bank_says(ev.txn_id, status, debits, _int(data.get("debited")))
+                receipt.bank_says = _bank_says(ev.txn_id, status, debits, debited)
+                self.atm.hint, self.atm.hint_actions = "Press r to retry with the same id.", ("retry",)
+            self.caption = (
+                f"Status query for {ev.txn_id}: the bank's record says {outcomes.status_words(status)},"
+                f" {debits} debit{'s' if debits != 1 else ''}. A read, safe to repeat."
+            )
 
     def _resolved(self, ev: Resolved) -> None:
         self.unknown.discard(ev.txn_id)
@@ -446,8 +571,8 @@ class View:
             if self._is_current(ev.txn_id):
                 self._debits += 1
                 self._gap_crash = True
-            self._row(Row(ev.t, "bank", "✕ BANK CRASHED", NOTE))
-            self._row(Row(ev.t, "bank", f"✕ {ev.txn_id} debited, no key", NOTE))
+            self._row(Row(ev.t, "bank", "✕ BANK CRASHED", NOTE, key=True, txn=ev.txn_id))
+            self._row(Row(ev.t, "bank", f"✕ {ev.txn_id} debited, no key", NOTE, key=True, txn=ev.txn_id))
             self.caption = (
                 f"✕ The bank crashed between the debit of {ev.txn_id} and storing its key: the debit is"
                 " committed, the key is not. The retry will find no key."
@@ -462,6 +587,26 @@ class View:
         self.caption = "The bank is back up, with only what it had committed."
 
     def _control(self, ev: Control) -> None:
+        if ev.name == "mode":
+            self.bank_mode = ev.value
+        if ev.name == "ttl":
+            self.ttl = int(ev.value)
+            self.caption = (
+                f"Keys are now kept {int(ev.value) / 1000:g} s: a retry later than that is treated as new."
+            )
+            return
+        if ev.name in self.armed:
+            self.armed[ev.name] += int(ev.value)
+            n = self.armed[ev.name]
+            what = {"drop_next_replies": ("lose", "reply", "replies"),
+                    "drop_next_requests": ("lose", "request", "requests"),
+                    "duplicate_next_requests": ("deliver twice", "request", "requests")}[ev.name]
+            verb, one, many = what
+            self.caption = (
+                f"Hiccup armed: the network will {verb} the next {one}." if n == 1
+                else f"Hiccup armed: the network will {verb} each of the next {n} {many}."
+            )
+            return
         switch = _SWITCH_CAPTIONS.get(ev.name)
         if switch is not None:
             self.caption = switch[0] if ev.value == "True" else switch[1]
@@ -476,13 +621,55 @@ class View:
             self._last_body = {ev.txn_id: ev.body}
         self._reply_delivered(ev)
 
+    def _ignored(self, ev: Ignored) -> None:
+        # A reply the ATM had no use for: it had finished with this id already.
+        if self._is_current(ev.txn_id):
+            for a in self.atm.attempts:
+                if a.number == ev.attempt and not a.state.endswith("ignored"):
+                    a.state += ", ignored (already finished)" if a.state.startswith("answered") else ""
+
     def _track_delivery(self, ev: Delivered) -> None:
-        if ev.op == "withdraw" and self._is_current(ev.txn_id):
+        if ev.op not in outcomes.READS:
+            self._writes["deliveries"] += 1
+        if ev.op not in outcomes.READS and self._is_current(ev.txn_id):
             counts = self._delivery_counts
             if ev.txn_id not in counts:
                 counts.clear()
             counts[ev.txn_id] = counts.get(ev.txn_id, 0) + 1
         self._delivered(ev)
+
+
+GAP_MARK_MS = 4_000  # a jump of virtual time at least this long gets its own row
+
+
+def request_label(txn_id: str, attempt: int, op: str) -> str:
+    """A request on the wire: GET for a read, POST with its Idempotency-Key for another write."""
+    if op == "balance":
+        return "GET balance"
+    if op == "status":
+        return f"GET {txn_id} status"
+    if op == "withdraw":
+        return f"{txn_id} #{attempt}"
+    return f"POST {txn_id} #{attempt}"
+
+
+def reply_label(txn_id: str, attempt: int, op: str) -> str:
+    if op == "balance":
+        return "balance"
+    if op == "status":
+        return f"{txn_id} status"
+    if op == "withdraw":
+        return f"{txn_id} #{attempt}"
+    return f"{op} {txn_id} #{attempt}"
+
+
+def read_answer(op: str, body: str) -> str:
+    """What a read's reply says, in a few words (the diagram's label)."""
+    if op == "balance":
+        value = _field(body, "balance")
+        return rupees(value or 0)
+    status, debits, _debited = outcomes.status_answer(body)
+    return f"{outcomes.status_words(status)}, {debits} debit{'s' if debits != 1 else ''}"
 
 
 def _cause(cause: str) -> str:
@@ -516,19 +703,12 @@ def _load(body: str) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) else 0
-
-
 def _field(body: str, name: str) -> int | None:
     value = _load(body).get(name)
     return int(value) if isinstance(value, int) else None
 
 
 _CONTROL_CAPTIONS = {
-    "drop_next_replies": "Hiccup armed: the network will lose the next reply.",
-    "drop_next_requests": "Hiccup armed: the network will lose the next request.",
-    "duplicate_next_requests": "Hiccup armed: the network will deliver the next request twice.",
     "mode": "The bank is now {value}.",
     "crash_in_gap": (
         "Crash armed: in split mode the bank will die after its next debit, before storing the key."
@@ -562,6 +742,8 @@ _HANDLERS: dict[type[Event], Callable[[View, Any], None]] = {
     InProgress: View._in_progress,
     Rejected: View._rejected,
     Twin: View._twin,
+    KeyExpired: View._key_expired,
+    Ignored: View._ignored,
     Replied: View._replied,
     ReplyDelivered: View._track_body,
     Requested: View._requested,

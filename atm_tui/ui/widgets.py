@@ -16,15 +16,27 @@ from textual.widgets import Digits, Static
 
 from atm_tui.bank.money import rupees
 from atm_tui.bank.service import BankSnapshot
+from atm_tui.ui import outcomes
 from atm_tui.ui.view import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row, View
 
-# Colour is never the only signal: every style below goes with a symbol or a word.
-REQ_STYLE = "bold #5FAFFF"
-FRESH_STYLE = "bold #5FD75F"
-REPLAY_STYLE = "bold #D787FF"
-LOST_STYLE = "bold #FF5F5F"
-DUP_STYLE = "bold #FFD75F"
+# Colour is never the only signal: every style goes with a symbol or a word. The colours are the
+# theme's (outcomes.ROLE_VARIABLES), so the projector theme recolours every pane.
 NOTE_STYLE = "italic"
+_PALETTES: dict[str, dict[str, str]] = {}
+
+
+def styles(widget: Widget) -> dict[str, str]:
+    """Colour role -> style, in the colours of the app's current theme."""
+    try:
+        app = widget.app
+    except Exception:  # not mounted: the default theme's colours
+        return outcomes.palette()
+    theme = app.current_theme
+    palette = _PALETTES.get(theme.name)
+    if palette is None:
+        colours = {var: getattr(theme, var, None) for var in set(outcomes.ROLE_VARIABLES.values())}
+        palette = _PALETTES[theme.name] = outcomes.palette({k: v for k, v in colours.items() if v})
+    return palette
 
 
 def _fit(text: str, width: int) -> str:
@@ -46,6 +58,7 @@ class SequenceDiagram(Widget):
         super().__init__(id=id)
         self.view = view
         self.t0 = 0
+        self._pal = outcomes.palette()
 
     def render(self) -> RenderResult:
         width, height = self.size
@@ -60,25 +73,17 @@ class SequenceDiagram(Widget):
         if header:
             head = "    t ATM" + " " * max(0, inner - 6) + "Bank"
             out.append(_fit(head, width) + "\n", style="bold underline")
-        # The newest rows that fit, bottom up; a note too long for the lanes takes a second line.
         room = height - header
-        picked: list[tuple[Row, list[str]]] = []
-        for row in reversed(self.view.rows):
-            if room <= 0:
-                break
-            notes = _wrap_note(row.label, inner)[:room] if row.state == NOTE else []
-            picked.append((row, notes))
-            room -= max(1, len(notes))
+        pal = styles(self)
+        self._pal = pal
         lines: list[Text] = []
-        for row, notes in reversed(picked):
+        for row, notes in pick_rows(list(self.view.rows), room, inner, self.view.atm.txn_id):
             if notes:
                 for i, note in enumerate(notes):
                     line = Text()
                     self._time(line, row if i == 0 else None)
                     placed = note.rjust(inner) if row.direction == "bank" else note.ljust(inner)
-                    # A crash is the one note that must stand out: ✕ and the alarm colour.
-                    alarm = row.direction == "bank" and row.label.startswith("✕")
-                    line.append(placed, style=LOST_STYLE if alarm else NOTE_STYLE)
+                    line.append(placed, style=_note_style(row, pal))
                     line.append("│")
                     lines.append(line)
             else:
@@ -107,24 +112,21 @@ class SequenceDiagram(Widget):
         label = ("⧉ " if row.duplicate else "") + row.label
         if row.state == NOTE:
             text = _fit(row.label, inner)
-            if row.direction == "bank":
-                # A crash is the one note that must stand out: ✕ and the alarm colour.
-                out.append(text.rjust(inner), style=LOST_STYLE if text.startswith("✕") else NOTE_STYLE)
-                out.append("│")
-            else:
-                out.append(text.ljust(inner), style=NOTE_STYLE)
-                out.append("│")
+            placed = text.rjust(inner) if row.direction == "bank" else text.ljust(inner)
+            out.append(placed, style=_note_style(row, self._pal))
+            out.append("│")
             return
         if row.direction == REQUEST:
             self._request(out, row, label, inner)
         else:
             self._reply(out, row, label, inner)
         out.append("│")
-        note, style = _note(row)
-        out.append(" " + _fit(note, note_w - 1), style=style)
+        note, role = _note(row)
+        out.append(" " + _fit(note, note_w - 1), style=self._pal.get(role, ""))
 
     def _request(self, out: Text, row: Row, label: str, inner: int) -> None:
-        style = DUP_STYLE if row.duplicate else REQ_STYLE
+        style = self._pal["dup"] if row.duplicate else self._pal["request"]
+        lost_style = self._pal["lost"]
         body = f"─ {label} "
         if row.state == ARRIVED:
             out.append(_fit(body.ljust(inner - 1, "─") + "▶", inner), style=style)
@@ -132,7 +134,7 @@ class SequenceDiagram(Widget):
             reach = max(len(body) + 2, inner * 2 // 3)
             arrow = _fit(body.ljust(reach - 1, "─"), reach - 1)
             out.append(arrow, style=style)
-            out.append("✕", style=LOST_STYLE)
+            out.append("✕", style=lost_style)
             out.append(" " * max(0, inner - reach))
         else:  # in flight
             reach = max(len(body) + 2, inner // 2)
@@ -140,14 +142,14 @@ class SequenceDiagram(Widget):
             out.append(" " * max(0, inner - reach))
 
     def _reply(self, out: Text, row: Row, label: str, inner: int) -> None:
-        style = REPLAY_STYLE if row.note == "replayed" else FRESH_STYLE
+        style = self._pal.get(row.mark.role if row.mark else "fresh", "")
         body = f" {label} ─"
         if row.state == ARRIVED:
             out.append(_fit("◀" + body.rjust(inner - 1, "─"), inner), style=style)
         elif row.state == LOST:
             reach = max(len(body) + 2, inner * 2 // 3)
             out.append(" " * max(0, inner - reach))
-            out.append("✕", style=LOST_STYLE)
+            out.append("✕", style=self._pal["lost"])
             out.append(_fit(body.rjust(reach - 1, "─"), reach - 1), style=style)
         else:
             reach = max(len(body) + 2, inner // 2)
@@ -165,22 +167,57 @@ def _wrap_note(text: str, width: int) -> list[str]:
     return [text[:cut], _fit(text[cut + 1 :], width)]
 
 
+def pick_rows(rows: list[Row], room: int, inner: int, current: str) -> list[tuple[Row, list[str]]]:
+    """The rows the diagram draws, oldest first, in at most `room` lines.
+
+    When everything fits, a long note takes a second line. When it does not, every row takes one
+    line, and the rows that carry the current story (its debits, its losses, a crash, an unknown
+    outcome) stay on screen in place of the oldest ordinary rows: a short screen loses the detail,
+    never the evidence.
+    """
+    if room <= 0 or not rows:
+        return []
+    wrapped = [_wrap_note(r.label, inner) if r.state == NOTE else [] for r in rows]
+    need = sum(max(1, len(w)) for w in wrapped)
+    if need <= room:
+        return list(zip(rows, wrapped, strict=True))
+    one = [[_fit(r.label, inner)] if r.state == NOTE else [] for r in rows]
+    newest = list(range(max(0, len(rows) - room), len(rows)))
+    if current:
+        older = [i for i in range(newest[0]) if rows[i].key and rows[i].txn == current]
+        # Up to all but one line (the newest stays): on the smallest screens the evidence is all
+        # there is room for, and what the bank did (a debit, a crash) comes before what was lost.
+        by_weight = sorted(older, key=lambda i: (rows[i].direction == "bank", i), reverse=True)
+        pinned = sorted(by_weight[: room - 1]) if room >= 2 else []
+        if pinned:
+            ordinary = [i for i in newest if not (rows[i].key and rows[i].txn == current)]
+            drop = set(ordinary[: len(pinned)])
+            pinned = pinned[len(pinned) - min(len(pinned), len(drop)) :]
+            newest = sorted(pinned + [i for i in newest if i not in drop])
+    return [(rows[i], one[i]) for i in newest]
+
+
+def _note_style(row: Row, pal: dict[str, str]) -> str:
+    # A crash is the one note that must stand out: ✕ and the alarm colour.
+    if row.direction == "bank" and row.label.startswith("✕"):
+        return pal["lost"]
+    return NOTE_STYLE
+
+
 def _note(row: Row) -> tuple[str, str]:
+    """The right-hand note of a message row and its colour role."""
     if row.state == LOST:
-        return "✕ LOST", LOST_STYLE
+        return "✕ LOST", "lost"
     if row.direction == REQUEST:
         if row.state == FLYING:
             return "… wire", ""
         if row.duplicate:
-            return "⧉ copy 2" if row.note == "copy 2" else "⧉ copy 1", DUP_STYLE
-        return "arrived", REQ_STYLE
+            return "⧉ copy 2" if row.note == "copy 2" else "⧉ copy 1", "dup"
+        return "arrived", "request"
     if row.direction == REPLY:
-        mark = {"replayed": "↺ ", "answer": "", "in progress": "⧖ "}.get(row.note, "✓ ")
-        word = {"replayed": "replay", "in progress": "busy"}.get(row.note, row.note)
-        style = REPLAY_STYLE if row.note == "replayed" else FRESH_STYLE
-        if row.state == FLYING:
-            return f"{mark}{word}…", style
-        return f"{mark}{word}", style
+        mark = row.mark or outcomes.reply("", row.note == "replayed")
+        text = str(mark)
+        return (f"{text}…" if row.state == FLYING else text), mark.role
     return row.note, ""
 
 
@@ -230,16 +267,17 @@ class TogglePanel(Widget):
         cols = _toggle_columns(width)
         cell = width // cols
         out = Text(no_wrap=True, overflow="crop")
+        hot = styles(self)["hot"]
         if _any_rate(self.state):
             out.append("S", style="bold reverse")
             out.append(" random faults: ")
-            out.append(_rates(self.state) + "\n", style="bold #FF5F5F")
+            out.append(_rates(self.state) + "\n", style=hot)
         items = self.items()
-        for i, (key, name, state, hot) in enumerate(items):
+        for i, (key, name, state, on) in enumerate(items):
             piece = Text()
             piece.append(f"{key} ", style="bold reverse")
             piece.append(f"{name}: ")
-            piece.append(state, style="bold #FF5F5F" if hot else "")
+            piece.append(state, style=hot if on else "")
             last = i % cols == cols - 1
             # Every column but the last is padded to its cell, so the columns line up row to row.
             piece.truncate(cell - 1, pad=cols > 1 and not last)
@@ -364,8 +402,12 @@ class AtmPane(Vertical):
         screen = Text()
         screen.append(atm.screen + "\n", style="bold")
         screen.append(atm.detail)
+        if atm.hint and all(self.app.check_action(a, ()) is True for a in atm.hint_actions):
+            screen.append(f"\n{atm.hint}")
         if not atm.txn_id:
-            screen.append(f"\nAmount: {rupees(amount)} (m to change)")
+            # Name the key only while it works (a scenario refuses it).
+            change = " (m to change)" if self.app.check_action("amount", ()) is True else ""
+            screen.append(f"\nAmount: {rupees(amount)}{change}")
         if view.storm_total:
             screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")
         _set(self.query_one("#atm-screen", Static), screen)
@@ -376,21 +418,27 @@ class AtmPane(Vertical):
         _set(self.query_one("#atm-status", Static), status)
         receipt = Text()
         r = atm.receipt
+        pal = styles(self)
         if r is None:
             receipt.append("no receipt yet", style="italic")
         else:
-            receipt.append(f"{r.txn_id}  {rupees(r.amount)}\n", style="bold")
+            what = rupees(r.amount) if r.op == "withdraw" else (
+                f"{r.op} {rupees(r.amount)}" if r.amount else r.op)
+            receipt.append(f"{r.txn_id}  {what}\n", style="bold")
             receipt.append(f"outcome: {r.outcome}\n")
             if r.balance_after is not None:
                 receipt.append(f"balance after: {rupees(r.balance_after)}\n")
             receipt.append("reply: ")
-            if r.outcome == "unknown":
+            if r.outcome == "unknown" and r.status == "in_progress":
+                label = outcomes.BUSY
+                receipt.append(str(label), style=pal.get(label.role, ""))
+                receipt.append(" only, no final answer")
+            elif r.outcome == "unknown":
                 receipt.append("none arrived", style="bold")
-            elif r.replayed:
-                receipt.append("↺ replayed", style=REPLAY_STYLE)
-                receipt.append(" (stored answer)")
             else:
-                receipt.append("✓ fresh", style=FRESH_STYLE)
+                label, meaning = outcomes.receipt_reply(r.status, r.replayed)
+                receipt.append(str(label), style=pal.get(label.role, ""))
+                receipt.append(meaning)
             receipt.append(f"\nattempts: {r.attempts}")
             if r.bank_says:
                 receipt.append(f"\nbank says: {r.bank_says}", style="bold")
@@ -446,6 +494,9 @@ class BankPane(Vertical):
         # The whole path, folded over lines if it must be: people type it into sqlite3.
         self.query_one(PathLine).set_path(path)
         digits = self.query_one(".bank-digits", Digits)
+        # An order or a vote moves no money: its table is the story, not the account's figure.
+        moneyless = bool(snap.operations) and not snap.ledger_count and "payments" not in snap.operations
+        digits.styles.display = "none" if moneyless else None
         if digits.value != f"{snap.balance:,}":
             digits.update(f"{snap.balance:,}")
         plain = Text()
@@ -453,8 +504,21 @@ class BankPane(Vertical):
         spent = snap.opening_balance - snap.balance
         _set(self.query_one(".bank-plain", Static), plain)
         opened = f"opened {rupees(snap.opening_balance)}, paid out {rupees(spent)}"
+        kept = kept_opening(self.app, snap.opening_balance) if self.id == "bank" else None
+        if kept is not None:
+            # The file's own account wins over --opening-balance: say so, never ignore it silently.
+            opened += (
+                f"\n--opening-balance {rupees(kept)} not applied: this file already has its account"
+                " (it applies to a new file, or with --fresh)"
+            )
         _set(self.query_one(".bank-opened", Static), opened)
         ledger = Text()
+        for table, (total, op_rows) in snap.operations.items():
+            ledger.append(f"{table.capitalize()}: {total} row{'s' if total != 1 else ''}\n", style="bold")
+            for op in op_rows[:rows]:
+                keyed = ("Idempotency-Key " + op.name if op.keyed else f"{op.name}, no key") \
+                    if table == "payments" else op.name
+                ledger.append(f"#{op.id} {keyed}: {op.what}\n")
         plural = "s" if snap.ledger_count != 1 else ""
         ledger.append(f"Ledger: {snap.ledger_count} row{plural} (Rs)\n", style="bold")
         for _id, txn, amount, after, _at in snap.ledger[:rows]:
@@ -467,20 +531,18 @@ class BankPane(Vertical):
         else:
             keys.append(f"Keys: {snap.key_count}\n", style="bold")
         for k in snap.keys[:rows]:
-            processed = "processed once" if k.debits == 1 else f"debited {_times(k.debits)}"
-            if k.status == "declined":
-                processed = "declined once"
-            deliveries_word = "deliveries" if k.deliveries != 1 else "delivery"
-            keys.append(f"{k.key}: {k.deliveries} {deliveries_word}, {processed}")
-            keys.append(f" (hits {k.hits})\n")
-        # Ids the ledger holds more than once among the rows read: the naive bank's damage.
-        debits: dict[str, int] = {}
-        for _id, txn, *_ in snap.ledger:
-            debits[txn] = debits.get(txn, 0) + 1
-        flags = Text(style="bold #FF5F5F")
-        for txn, n in list(debits.items())[:rows]:
-            if n > 1:
-                flags.append(f"{chr(10) if flags else ''}⚠ {txn}: debited {_times(n)}")
+            keys.append(outcomes.key_line(k.key, k.deliveries, k.status, k.debits, k.hits) + "\n")
+        # Every id the whole ledger holds more than once (a query over the file, not the rows
+        # listed): the naive bank's damage stays flagged however many rows come after it.
+        flags = Text(style=styles(self)["hot"])
+        shown = snap.repeated[-rows:]
+        for txn, n in shown:
+            flags.append(f"{chr(10) if flags else ''}⚠ {txn}: debited {_times(n)}")
+        if len(snap.repeated) > len(shown):
+            flags.append(f"\n⚠ and {len(snap.repeated) - len(shown)} more ids debited more than once")
+        for table, name, n in snap.repeated_operations:
+            if table != "payments":  # a payment's double charge is in the ledger's flags already
+                flags.append(f"{chr(10) if flags else ''}⚠ {name}: {n} rows in {table}")
         # Right under the balance, so no screen size hides the damage.
         flags_widget = self.query_one(".bank-flags", Static)
         flags_widget.display = bool(flags)
@@ -489,9 +551,20 @@ class BankPane(Vertical):
         deliveries = Text()
         deliveries.append(f"Deliveries: {snap.delivery_count}\n", style="bold")
         for _id, txn, attempt, outcome, _at in snap.deliveries[:rows]:
-            mark = {"processed": "$", "replayed": "↺", "declined": "✗", "in_progress": "…", "rejected": "✗"}
-            deliveries.append(f"{mark.get(outcome, '·')} {txn} #{attempt} {outcome.replace('_', ' ')}\n")
+            label = outcomes.delivery(outcome)
+            deliveries.append(f"{label.glyph} {txn} #{attempt} {label.word}\n")
         _set(self.query_one(".bank-deliveries", Static), deliveries)
+
+
+def kept_opening(app: object, stored: int) -> int | None:
+    """The opening balance the app was started with, when the file kept a different one."""
+    settings = getattr(app, "settings", None)
+    asked = getattr(settings, "opening_balance", None)
+    if settings is None or not isinstance(asked, int) or asked == stored:
+        return None
+    if any(getattr(settings, name, None) for name in ("fresh", "scenario", "player")):
+        return None
+    return asked
 
 
 SHORT_SCREEN = 30  # rows: below this the big figures give way to the ledger

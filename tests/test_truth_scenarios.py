@@ -1,0 +1,163 @@
+"""Every scenario, every step: the labels on screen say what the trace of that step says.
+
+The trace comes from the same scenario played headless (same seed, byte-identical events), so
+the check is independent of the app: the app's screen against the engine's own record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+from ui_helpers import make_app
+
+from atm_tui.scenarios import load, load_all
+from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.sim.events import (
+    Delivered,
+    Dropped,
+    Event,
+    Finished,
+    KeyExpired,
+    Replied,
+    ReplyDelivered,
+    Requested,
+)
+from atm_tui.ui.app import AtmApp
+from atm_tui.ui.widgets import SequenceDiagram
+
+ATM_SCENARIOS = [s.name for s in load_all() if s.kind == "atm"]
+
+# The words a reply's status must be drawn with (and the ones it must never be drawn with).
+EXPECTED = {
+    ("approved", False): "✓ fresh",
+    ("in_progress", False): "⧖ busy",
+    ("rejected", False): "✗ rejected",
+    ("declined", False): "✗ declined",
+}
+
+
+def reply_words(ev: Replied | ReplyDelivered) -> str:
+    if ev.op in ("balance", "status"):
+        return "= read"
+    if ev.replayed:
+        return "↺ replay"
+    return EXPECTED[(ev.status, False)]
+
+
+async def headless_trace(name: str, folder: Path) -> list[list[Event]]:
+    """The events of each step, from the scenario played without the app."""
+    steps: list[list[Event]] = []
+    async with ScenarioPlayer(load(name), str(folder / "headless.db")) as player:
+        while not player.done:
+            start = len(player.events)
+            await player.next()
+            steps.append(list(player.events[start:]))
+    return steps
+
+
+def text(app: AtmApp, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+def check_step(app: AtmApp, name: str, k: int, events: list[Event], before: list[Event], db: Path) -> None:
+    where = f"{name} step {k}"
+    diagram = str(app.query_one(SequenceDiagram).render())
+    # The newest replies of the step are on screen, each in the words of its status, or lost.
+    shown: list[str] = []
+    for i, ev in enumerate(events):
+        if isinstance(ev, Replied):
+            lost = any(
+                isinstance(d, Dropped)
+                and d.direction == "reply"
+                and (d.txn_id, d.attempt) == (ev.txn_id, ev.attempt)
+                for d in events[i + 1 :]
+            )
+            shown.append("✕ LOST" if lost else reply_words(ev))
+    for words in shown[-3:]:
+        assert words in diagram, (where, words, diagram)
+    for ev in events:
+        if isinstance(ev, KeyExpired):
+            assert f"⧗ {ev.txn_id} key expired" in diagram, (where, diagram)
+    # The receipt and the belief list: what the ATM acted on, as the trace has it.
+    trace = before + events
+    current = next(
+        (
+            ev.txn_id
+            for ev in reversed(trace)
+            if isinstance(ev, Requested) and ev.op not in ("balance", "status")
+        ),
+        None,
+    )
+    if current is None:
+        return
+    beliefs = text(app, "#atm-beliefs")
+    receipt = text(app, "#atm-receipt")
+    first_reply: dict[int, ReplyDelivered] = {}
+    acted: ReplyDelivered | None = None
+    finished: Finished | None = None
+    latest: ReplyDelivered | None = None
+    # Only the current request: a label can be used again (a second vote by the same voter).
+    start = max(
+        i
+        for i, ev in enumerate(trace)
+        if isinstance(ev, Requested) and ev.txn_id == current and ev.op not in ("balance", "status")
+    )
+    for ev in trace[start:]:
+        if isinstance(ev, ReplyDelivered) and ev.txn_id == current and ev.op not in ("balance", "status"):
+            first_reply.setdefault(ev.attempt, ev)
+            if finished is None or finished.outcome == "unknown":
+                latest = ev  # a reply after an unknown outcome (r resent it) is acted on
+        if isinstance(ev, Finished) and ev.txn_id == current:
+            finished, acted = ev, latest
+    for attempt, ev in first_reply.items():
+        line = next((ln for ln in beliefs.splitlines() if ln.startswith(f"#{attempt} ")), None)
+        if line is not None:
+            assert line.startswith(f"#{attempt} answered {reply_words(ev)}"), (where, line, ev)
+    if finished is not None:
+        assert f"outcome: {finished.outcome}" in receipt, (where, receipt)
+        if finished.outcome == "unknown":
+            busy = acted is not None and acted.status == "in_progress"
+            expected = "reply: ⧖ busy only, no final answer" if busy else "reply: none arrived"
+            assert expected in receipt, (where, receipt)
+        else:
+            assert acted is not None
+            words = "↺ replayed" if acted.replayed else reply_words(acted)
+            assert f"reply: {words}" in receipt, (where, receipt, acted)
+    else:
+        assert "no receipt yet" in receipt or current not in receipt.split("\n")[0], (where, receipt)
+    # The bank pane lists the tables the operations write to, with their row counts.
+    bank = "\n".join(str(w.render()) for w in app.query_one("#bank").query(Static))
+    conn = sqlite3.connect(str(db))
+    try:
+        # The counters count arrivals (the trace's); the bank pane counts what the file recorded
+        # (an arrival still in processing, or lost in a crash, is not recorded yet or ever).
+        arrived = sum(1 for ev in trace if isinstance(ev, Delivered) and ev.op not in ("balance", "status"))
+        assert f"arrived {arrived} " in text(app, "#counters"), (where, text(app, "#counters"))
+        recorded = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+        assert f"Deliveries: {recorded}" in bank, (where, bank)
+        for table in ("payments", "orders", "ballots"):
+            n = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if n:
+                assert f"{table.capitalize()}: {n} row" in bank, (where, bank)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("name", ATM_SCENARIOS)
+async def test_every_step_says_what_its_trace_says(name: str, tmp_path: Path) -> None:
+    steps = await headless_trace(name, tmp_path)
+    app = make_app(tmp_path, scenario=name, scenario_dir=str(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await app.settle(0)
+        before: list[Event] = []
+        for k, events in enumerate(steps, start=1):
+            await pilot.press("right")
+            await app.workers.wait_for_complete()
+            await app.settle(60)
+            await pilot.pause()
+            check_step(app, name, k, events, before, tmp_path / f"{name}.db")
+            before += events
