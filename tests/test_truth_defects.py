@@ -236,3 +236,21 @@ async def test_the_clock_never_jumps_backwards_on_p(tmp_path: Path) -> None:
         await keys(app, pilot, "p", wait=0.1)
         assert "pipeline t" not in text(app, "#topbar")
         assert clock() >= later
+
+
+async def test_help_says_p_is_off_during_a_scenario(tmp_path: Path) -> None:
+    from rich.table import Table
+
+    from atm_tui.ui.screens import HelpScreen
+
+    app = make_app(tmp_path, scenario="t123", scenario_dir=str(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-keys", Static).content
+        assert isinstance(table, Table)
+        keys, descriptions = (list(col.cells) for col in table.columns)
+        rows = {str(k): str(d) for k, d in zip(keys, descriptions, strict=True)}
+        assert rows["p"].endswith("(off while a scenario plays)"), rows["p"]
