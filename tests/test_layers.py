@@ -145,14 +145,15 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def runtime_imports(path: Path, modules: set[str], root: Path = ROOT) -> set[str]:
+def runtime_imports(path: Path, modules: set[str], root: Path = ROOT, lazy: bool = False) -> set[str]:
     """The package's modules (of `modules`) that a file imports when it is loaded.
 
     Only module-level imports count. An import inside a function is a lazy load: it runs on
     first use, after every module-level import has finished, so it cannot close a circle at
     import time (the private-name rule below still reads it). Imports under `if TYPE_CHECKING:`
     never run. `from pkg import sub` is an edge to the module `sub`; a module's own parent
-    packages are left out, as Python has begun loading them before the module.
+    packages are left out, as Python has begun loading them before the module. `lazy` counts
+    imports inside functions too (the engine's stricter rule: not even a lazy circle).
     """
     here = module_name(path, root)
     is_package = path.name == "__init__.py"
@@ -175,15 +176,17 @@ def runtime_imports(path: Path, modules: set[str], root: Path = ROOT) -> set[str
                 visit(node.body)
                 for handler in node.handlers:
                     visit(handler.body)
+            elif lazy and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                visit(node.body)
 
     visit(ast.parse(path.read_text(encoding="utf-8"), str(path)).body)
     parents = {".".join(here.split(".")[:i]) for i in range(1, here.count(".") + 1)}
     return (found & modules) - parents - {here}
 
 
-def import_graph(package: Path, root: Path = ROOT) -> dict[str, set[str]]:
+def import_graph(package: Path, root: Path = ROOT, lazy: bool = False) -> dict[str, set[str]]:
     files = {module_name(p, root): p for p in sorted(package.rglob("*.py"))}
-    return {name: runtime_imports(path, set(files), root) for name, path in files.items()}
+    return {name: runtime_imports(path, set(files), root, lazy) for name, path in files.items()}
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -229,6 +232,22 @@ def test_no_import_circle_inside_the_package() -> None:
     graph = import_graph(PACKAGE)
     assert len(graph) > 40, "the scan must see the package's modules"
     assert [c for c in circles(graph) if c not in KNOWN_CIRCLES] == []
+
+
+@pytest.mark.parametrize("layer", ["bank", "sim"])
+def test_the_engine_has_no_circle_even_through_lazy_imports(layer: str) -> None:
+    graph = import_graph(PACKAGE / layer, lazy=True)
+    assert len(graph) > 5, "the scan must see the layer's modules"
+    assert circles(graph) == []
+
+
+def test_the_lazy_scan_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    pkg = tmp_path / "atm_tui"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("import atm_tui.b\n")
+    (pkg / "b.py").write_text("def f() -> None:\n    from atm_tui import a\n")
+    assert circles(import_graph(pkg, tmp_path)) == []
+    assert circles(import_graph(pkg, tmp_path, lazy=True)) == [["atm_tui.a", "atm_tui.b"]]
 
 
 def test_the_circle_scan_catches_a_circle(tmp_path: Path) -> None:
