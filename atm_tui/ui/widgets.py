@@ -402,11 +402,11 @@ class AtmPane(Vertical):
         screen = Text()
         screen.append(atm.screen + "\n", style="bold")
         screen.append(atm.detail)
-        if atm.hint and all(self.app.check_action(a, ()) is True for a in atm.hint_actions):
+        if atm.hint and all(self.screen.check_action(a, ()) is True for a in atm.hint_actions):
             screen.append(f"\n{atm.hint}")
         if not atm.txn_id:
             # Name the key only while it works (a scenario refuses it).
-            change = " (m to change)" if self.app.check_action("amount", ()) is True else ""
+            change = " (m to change)" if self.screen.check_action("amount", ()) is True else ""
             screen.append(f"\nAmount: {rupees(amount)}{change}")
         if view.storm_total:
             screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")
