@@ -254,3 +254,17 @@ async def test_help_says_p_is_off_during_a_scenario(tmp_path: Path) -> None:
         keys, descriptions = (list(col.cells) for col in table.columns)
         rows = {str(k): str(d) for k, d in zip(keys, descriptions, strict=True)}
         assert rows["p"].endswith("(off while a scenario plays)"), rows["p"]
+
+
+async def test_leaving_the_pipeline_does_not_leave_a_stale_atm_caption(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await keys(app, pilot, "h", "w", wait=20)
+        stale = app.view.caption
+        assert "T123" in stale
+        await pilot.press("p")
+        await app.workers.wait_for_complete()
+        await keys(app, pilot, "w", wait=3)  # M1 charged: the ledger has moved on since the caption
+        await keys(app, pilot, "p", wait=0.1)
+        assert app.view.caption != stale and "same ledger" in app.view.caption
+        assert query(tmp_path / "bank.db", "SELECT txn_id FROM ledger ORDER BY id") == [("T123",), ("M1",)]

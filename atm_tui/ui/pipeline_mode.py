@@ -45,6 +45,8 @@ class PipelineMode:
 
         def _emit(self, event: SessionEvent) -> None: ...
 
+        def say(self, caption: str) -> None: ...
+
     @staticmethod
     def _consumer_failed(pipeline: Pipeline) -> str:
         # The pipeline already decided (sim/consumer.py `store_failed`): the consumer died and its
@@ -73,6 +75,8 @@ class PipelineMode:
             self._switched()
             return True
         self.pipeline_mode = not self.pipeline_mode
+        if not self.pipeline_mode:  # the ATM's last caption is about a moment that has passed
+            self.say("Back at the ATM; the pipeline's charges are rows in the same ledger.")
         self._switched()
         return False
 
