@@ -17,6 +17,7 @@ from atm_tui.argtypes import int_in, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, _describe
+from atm_tui.paths import problem_of_new_file, quoted
 from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
@@ -167,14 +168,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.amount is None:
         args.amount = 5_000
 
-    if args.trace:
-        folder = Path(args.trace).parent
-        if not folder.is_dir():
-            return _fail(
-                f"--trace {args.trace}: folder {folder} does not exist; create it or pick another path"
-            )
-        if Path(args.trace).is_dir():
-            return _fail(f"--trace {args.trace}: is a folder; give a file path")
+    if args.trace is not None:
+        problem = problem_of_new_file(args.trace, "--trace")
+        if problem:
+            return _fail(problem)
     db = args.db or _default_db()
     config = SimConfig(
         seed=args.seed,
@@ -218,7 +215,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         return _fail(str(_describe(db, exc)))
     except OSError as exc:
         # Only the trace file is written outside SQLite: a full disk or a device that refuses it.
-        return _fail(f"--trace {args.trace}: cannot write it ({exc.strerror or exc}); pick another path")
+        shown = quoted(args.trace or "")
+        return _fail(f"--trace {shown}: cannot write it ({exc.strerror or exc}); pick another path")
     report = result.report
     if args.json:
         out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}

@@ -20,6 +20,7 @@ from typing import Any
 
 from atm_tui.bank import pipeline_store
 from atm_tui.bank.money import rupees
+from atm_tui.paths import quoted
 from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.sim.events import Control, Event, Finished
@@ -298,17 +299,29 @@ register_frame_format(FrameFormat("txt", render_text, "plain text: caption, stor
 
 
 def check_out_dir(out: str) -> Path:
-    """Validate --out before running anything; ExportError names the path and the fix."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ExportError(f"--out {out}: is a file; give a folder (it is created if missing)")
-    parent = path if path.is_dir() else path.parent
-    if not parent.is_dir():
-        raise ExportError(f"--out {out}: folder {parent} does not exist; create it or pick another path")
-    mode = parent.stat().st_mode
+    """Validate --out before running anything; ExportError names the path and the fix.
+
+    The folder is created at write time when its parent exists (the last level only, as mkdir).
+    """
+    if out == "":
+        raise ExportError("--out '': empty; give a folder (it is created if missing)")
+    shown = quoted(out)
+    try:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise ExportError(f"--out {shown}: is a file; give a folder (it is created if missing)")
+        parent = path if path.is_dir() else path.parent
+        if not parent.is_dir():
+            raise ExportError(
+                f"--out {shown}: folder {quoted(parent)} does not exist; create it or pick another path"
+            )
+        mode = parent.stat().st_mode
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ExportError(f"--out {shown}: cannot use that path ({reason}); pick another path") from None
     # Root ignores permission bits, so honour them ourselves: a read-only folder means "do not write".
     if not mode & 0o222 or not os.access(parent, os.W_OK):
-        raise ExportError(f"--out {out}: folder {parent} is not writable; pick another path")
+        raise ExportError(f"--out {shown}: folder {quoted(parent)} is not writable; pick another path")
     return path
 
 
@@ -346,7 +359,7 @@ def write(out: Path, files: dict[str, bytes]) -> None:
             tmp.write_bytes(data)
             os.replace(tmp, out / name)
     except OSError as exc:
-        raise ExportError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise ExportError(f"--out {quoted(str(out))}: cannot write there ({exc.strerror or exc})") from None
 
 
 async def export(scenario: Scenario, out: str, seed: int | None = None, frames: str = "txt") -> list[str]:
