@@ -56,6 +56,18 @@ def _scenario(text: str) -> str:
     return text
 
 
+def _hold(text: str) -> float:
+    from atm_tui.scenarios.timing import MAX_HOLD, MIN_SET_HOLD
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not MIN_SET_HOLD <= value <= MAX_HOLD:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, from {MIN_SET_HOLD:g} to {MAX_HOLD:g}")
+    return value
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
@@ -78,6 +90,11 @@ def build_parser() -> Parser:
                         help="present a scenario step by step (see `atm-tui scenarios`), or a .toml file")
     parser.add_argument("--autoplay", action="store_true",
                         help="with --scenario: play every step with fixed pacing (for a recording)")
+    parser.add_argument("--hold", type=_hold, default=None, metavar="SECONDS",
+                        help="with --autoplay: every step stays this long (default: its own hold,"
+                        " or its caption's reading time)")
+    parser.add_argument("--exit-at-end", action="store_true",
+                        help="with --autoplay: quit with exit 0 after the last step's hold")
     parser.add_argument("--no-animation", action="store_true",
                         help="no Textual animations; a scenario's step jumps to its end (clean captures)")
     # The app's --seed: a scenario keeps its own seed unless one is given; a live run uses 0.
@@ -288,6 +305,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    for flag, given in (("--hold", args.hold is not None), ("--exit-at-end", args.exit_at_end)):
+        if given and not args.autoplay:
+            return _fail(f"{flag} paces --autoplay; add --autoplay --scenario NAME")
     try:
         from atm_tui.ui.app import run as run_ui
     except ImportError as exc:  # pragma: no cover - the UI ships with the package

@@ -103,6 +103,8 @@ class Settings:
     scenario_seed: int | None = None  # None: the scenario's own seed
     scenario_dir: str | None = None  # default: <data dir>/scenarios
     autoplay: bool = False
+    hold: float | None = None  # --hold: seconds every autoplayed step stays; None: timing.py's
+    exit_at_end: bool = False  # --exit-at-end: autoplay quits (exit 0) after the last step's hold
     no_animation: bool = False
     player: ScenarioPlayer | None = None  # the export's frames: show this player, do not own it
 
@@ -1091,6 +1093,8 @@ def run(args: argparse.Namespace) -> int:
         scenario_seed=seed,
         scenario_dir=str(Path(scenario_db).parent) if scenario else None,
         autoplay=bool(getattr(args, "autoplay", False)),
+        hold=getattr(args, "hold", None),
+        exit_at_end=bool(getattr(args, "exit_at_end", False)),
         no_animation=bool(getattr(args, "no_animation", False)),
     )
     app = AtmApp(settings)

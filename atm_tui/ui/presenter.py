@@ -21,6 +21,7 @@ from textual.widgets import Static
 from atm_tui.bank.store import StoreError, check_path
 from atm_tui.scenarios.loader import Scenario, ScenarioError, load
 from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.pipeline_view import PipelineModel
 from atm_tui.ui.widgets import KeyBar
@@ -56,7 +57,7 @@ PRESENTER_KEYS: list[Binding] = [
     Binding("pageup", "previous_step", "back", show=False, id="atm-tui.previous_step.pageup", priority=True),
 ]
 
-AUTOPLAY_HOLD = 4.0  # wall seconds a finished step stays on screen before --autoplay plays the next
+AUTOPLAY_HOLD = MIN_HOLD  # the shortest hold; each step's own is timing.hold_seconds
 
 
 class CaptionBar(Static):
@@ -286,11 +287,15 @@ class Presenter:
         self.show()
 
     def _maybe_autoplay(self) -> None:
-        if not self.autoplay or self.player.done or self._finished_at is None:
+        s, player = self.app.settings, self.player
+        if not self.autoplay or (player.done and not s.exit_at_end) or self._finished_at is None:
             return
-        if self.app.settings.wall() - self._finished_at >= AUTOPLAY_HOLD:
+        if s.wall() - self._finished_at >= hold_seconds(self.scenario, player.position, s.hold):
             self._finished_at = None
-            self.app.call_next(self.app.presenter_next)
+            if player.done:
+                self.app.exit(0)
+            else:
+                self.app.call_next(self.app.presenter_next)
 
     async def close(self) -> None:
         self._detach_pipeline()
