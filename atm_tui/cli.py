@@ -300,7 +300,8 @@ def run_export(args: argparse.Namespace) -> int:
     except (ScenarioError, ExportError, StoreError) as exc:
         return _fail(str(exc))
     frames = sum(1 for n in names if n.startswith("frame-"))
-    print(f"{scenario.name}: {frames} frames, events.jsonl and summary.json written to {args.out}")
+    others = ", ".join(n for n in names if not n.startswith("frame-"))
+    print(f"{scenario.name}: {frames} frames, {others} written to {args.out}")
     return 0
 
 

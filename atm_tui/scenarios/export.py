@@ -23,6 +23,8 @@ from atm_tui.bank.money import rupees
 from atm_tui.paths import quoted
 from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
+from atm_tui.scenarios.recording import asciicast, webvtt
+from atm_tui.scenarios.timing import timeline
 from atm_tui.sim.events import Control, Event, Finished
 from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline
 from atm_tui.sim.pipeline_report import PipelineTally, check_pipeline
@@ -47,6 +49,15 @@ FRAME_FORMATS: dict[str, FrameFormat] = {}
 def register_frame_format(fmt: FrameFormat) -> None:
     """Make `--frames EXT` available (the app adds "svg": screenshots of the real screen)."""
     FRAME_FORMATS[fmt.extension] = fmt
+
+
+# The app's screen as terminal output, for the asciicast (the UI registers it; headless: none).
+Screen = Callable[[ScenarioPlayer], Awaitable[str]]
+SCREENS: list[tuple[Screen, tuple[int, int]]] = []
+
+
+def register_screen(render: Screen, size: tuple[int, int]) -> None:
+    SCREENS[:] = [(render, size)]
 
 
 # -- reading the final state back from SQLite ---------------------------------------------------
@@ -334,23 +345,33 @@ async def build(
     with tempfile.TemporaryDirectory(prefix="atm-tui-export-") as tmp:
         player = ScenarioPlayer(scenario, db_path or str(Path(tmp) / "bank.db"), seed=seed)
         await player.open()
+        screens: dict[int, str] = {}
         try:
+            if SCREENS:
+                screens[0] = await SCREENS[0][0](player)
             while await player.next():
                 files[f"frame-{player.position:03d}.{fmt.extension}"] = (await fmt.render(player)).encode()
+                if SCREENS:
+                    screens[player.position] = await SCREENS[0][0](player)
             files["summary.json"] = (
                 json.dumps(await summary(player), indent=2, sort_keys=True) + "\n"
             ).encode()
             files["events.jsonl"] = "".join(ev.to_json() + "\n" for ev in player.events).encode()
+            cues = timeline(scenario)
+            files["captions.vtt"] = webvtt(cues, scenario.title).encode()
+            if SCREENS:
+                cast = asciicast(cues, screens, SCREENS[0][1], f"atm-tui {scenario.name}: {scenario.title}")
+                files[f"{scenario.name}.cast"] = cast.encode()
         finally:
             await player.close()
     return files
 
 
 def write(out: Path, files: dict[str, bytes]) -> None:
-    """Write the files into `out` (created if missing); stale frames of an earlier export go."""
+    """Write the files into `out` (created if missing); stale frames and casts of an earlier export go."""
     try:
         out.mkdir(exist_ok=True)
-        frame = re.compile(r"^frame-\d{3}\.[a-z]+$")
+        frame = re.compile(r"^(frame-\d{3}\.[a-z]+|[^/]+\.cast)$")
         for old in out.iterdir():
             if frame.match(old.name) and old.name not in files:
                 old.unlink()
