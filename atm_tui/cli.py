@@ -68,6 +68,17 @@ def _hold(text: str) -> float:
     return value
 
 
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    ok = len(parts) == 2 and all(p.isdigit() and len(p) < 6 for p in parts)
+    w, h = (int(parts[0]), int(parts[1])) if ok else (0, 0)
+    if not (320 <= w <= 7680 and 180 <= h <= 4320):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected WIDTHxHEIGHT in pixels, from 320x180 to 7680x4320, such as 1920x1080"
+        )
+    return w, h
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
@@ -111,7 +122,12 @@ def build_parser() -> Parser:
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
     exp.add_argument("--frames", default="txt", metavar="EXT",
-                     help="frame format by extension: txt (default), or svg (the app's real screen)")
+                     help="frame format by extension: txt (default), svg (the app's real screen),"
+                     " or png (pictures of it, a title frame first)")
+    exp.add_argument("--size", type=_size, default=None, metavar="WxH",
+                     help="with --frames png: picture size in pixels (default 1920x1080)")
+    exp.add_argument("--clean", action="store_true",
+                     help="with --frames png or svg: the recording look, no key bar")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -283,20 +299,30 @@ def run_scenarios(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, export
+    from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, FrameOptions, export
     from atm_tui.scenarios.loader import ScenarioError, load
 
     try:
-        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg: screenshots of the app)
+        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 
     if args.frames not in FRAME_FORMATS:
         accepted = ", ".join(sorted(FRAME_FORMATS))
         return _fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
+    if args.size is not None and args.frames != "png":
+        return _fail(f"--size sets the PNG frames' size; add --frames png (not {args.frames})")
+    if args.clean and args.frames == "txt":
+        return _fail("--clean is the look of the app's screen; add --frames png or svg")
+    if args.frames == "png":
+        from importlib.util import find_spec
+
+        if find_spec("PIL") is None or find_spec("fontpkg_fira_code") is None:
+            return _fail("--frames png needs Pillow and its font: pip install 'atm-tui[frames]'")
+    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean)
     try:
         scenario = load(args.scenario)
-        names = asyncio.run(export(scenario, args.out, args.seed, args.frames))
+        names = asyncio.run(export(scenario, args.out, args.seed, args.frames, options))
     except (ScenarioError, ExportError, StoreError) as exc:
         return _fail(str(exc))
     frames = sum(1 for n in names if n.startswith("frame-"))

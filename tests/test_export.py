@@ -97,7 +97,7 @@ def test_bad_export_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         os.chmod(locked, stat.S_IRWXU)
     assert "is not writable" in msg
     assert not (locked / "out").exists()
-    assert "unknown frame format; use one of svg, txt" in _error(
+    assert "unknown frame format; use one of png, svg, txt" in _error(
         capsys, ["export", "--scenario", "t123", "--out", out, "--frames", "gif"]
     )
     assert not Path(out).exists()  # nothing half-written by any of these

@@ -29,7 +29,16 @@ from atm_tui.sim.events import Control, Event, Finished
 from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline
 from atm_tui.sim.pipeline_report import PipelineTally, check_pipeline
 
-Renderer = Callable[[ScenarioPlayer], Awaitable[str]]
+
+@dataclass(frozen=True, slots=True)
+class FrameOptions:
+    """How frames are drawn: picture size in pixels (PNG), and the clean look for recordings."""
+
+    size: tuple[int, int] = (1920, 1080)
+    clean: bool = False
+
+
+Renderer = Callable[[ScenarioPlayer, FrameOptions], Awaitable[str | bytes]]
 
 
 class ExportError(Exception):
@@ -41,6 +50,7 @@ class FrameFormat:
     extension: str
     render: Renderer
     description: str
+    title: bool = False  # a title frame (frame-000: before step 1) comes first
 
 
 FRAME_FORMATS: dict[str, FrameFormat] = {}
@@ -303,7 +313,11 @@ def _with_step_events(player: ScenarioPlayer, lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-register_frame_format(FrameFormat("txt", render_text, "plain text: caption, stored state, the step's events"))
+async def _text_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
+    return await render_text(player)
+
+
+register_frame_format(FrameFormat("txt", _text_frame, "plain text: caption, stored state, the step's events"))
 
 
 # -- the export --------------------------------------------------------------------------------
@@ -336,11 +350,20 @@ def check_out_dir(out: str) -> Path:
     return path
 
 
+def _bytes(data: str | bytes) -> bytes:
+    return data if isinstance(data, bytes) else data.encode()
+
+
 async def build(
-    scenario: Scenario, seed: int | None = None, frames: str = "txt", db_path: str | None = None
+    scenario: Scenario,
+    seed: int | None = None,
+    frames: str = "txt",
+    db_path: str | None = None,
+    options: FrameOptions | None = None,
 ) -> dict[str, bytes]:
     """Play the whole scenario headless; return every file of the export by name."""
     fmt = FRAME_FORMATS[frames]
+    options = options or FrameOptions()
     files: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="atm-tui-export-") as tmp:
         player = ScenarioPlayer(scenario, db_path or str(Path(tmp) / "bank.db"), seed=seed)
@@ -349,8 +372,11 @@ async def build(
         try:
             if SCREENS:
                 screens[0] = await SCREENS[0][0](player)
+            if fmt.title:
+                files[f"frame-000.{fmt.extension}"] = _bytes(await fmt.render(player, options))
             while await player.next():
-                files[f"frame-{player.position:03d}.{fmt.extension}"] = (await fmt.render(player)).encode()
+                name = f"frame-{player.position:03d}.{fmt.extension}"
+                files[name] = _bytes(await fmt.render(player, options))
                 if SCREENS:
                     screens[player.position] = await SCREENS[0][0](player)
             files["summary.json"] = (
@@ -383,9 +409,15 @@ def write(out: Path, files: dict[str, bytes]) -> None:
         raise ExportError(f"--out {quoted(str(out))}: cannot write there ({exc.strerror or exc})") from None
 
 
-async def export(scenario: Scenario, out: str, seed: int | None = None, frames: str = "txt") -> list[str]:
+async def export(
+    scenario: Scenario,
+    out: str,
+    seed: int | None = None,
+    frames: str = "txt",
+    options: FrameOptions | None = None,
+) -> list[str]:
     """Run `scenario` headless and write its export into folder `out`. Returns the file names."""
     path = check_out_dir(out)
-    files = await build(scenario, seed, frames)
+    files = await build(scenario, seed, frames, options=options)
     write(path, files)
     return sorted(files)

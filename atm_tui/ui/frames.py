@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.segment import Segment
 from textual.app import App
 
-from atm_tui.scenarios.export import FrameFormat, register_frame_format, register_screen
+from atm_tui.scenarios.export import FrameFormat, FrameOptions, register_frame_format, register_screen
 from atm_tui.scenarios.player import ScenarioPlayer
 
 FRAME_SIZE = (120, 36)
@@ -99,9 +99,22 @@ async def render_svg(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE)
     return (await capture(player, size)).svg
 
 
+async def _svg_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
+    return (await capture(player, FRAME_SIZE, options.clean)).svg
+
+
+async def _png_frame(player: ScenarioPlayer, options: FrameOptions) -> bytes:
+    from atm_tui.ui.png import render_png
+
+    return render_png(await capture(player, FRAME_SIZE, options.clean), options.size)
+
+
 async def render_ansi(player: ScenarioPlayer) -> str:
     return (await capture(player)).ansi()
 
 
-register_frame_format(FrameFormat("svg", render_svg, "SVG screenshots of the app, one per step (120x36)"))
+register_frame_format(FrameFormat("svg", _svg_frame, "SVG screenshots of the app, one per step (120x36)"))
+register_frame_format(
+    FrameFormat("png", _png_frame, "PNG pictures of the app, a title frame then one per step", title=True)
+)
 register_screen(render_ansi, FRAME_SIZE)
