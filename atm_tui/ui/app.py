@@ -25,6 +25,7 @@ from atm_tui.bank.money import rupees
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import Bank, BankSnapshot
 from atm_tui.bank.store import StoreConfig, StoreError, Synchronous, _describe, check_path
+from atm_tui.paths import home_relative
 from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
@@ -191,8 +192,8 @@ class AtmApp(App[int]):
     @property
     def db_label(self) -> str:
         if self.presenter is not None and not self.settings.shown_db:
-            return self.presenter.player.db_path
-        return self.settings.shown_db or self.settings.db
+            return home_relative(self.presenter.player.db_path)
+        return home_relative(self.settings.shown_db or self.settings.db)
 
     async def on_load(self) -> None:
         # Open SQLite and read the bank before the first paint, so the first frame is complete.

@@ -19,6 +19,8 @@ from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from atm_tui.bank.store import StoreError, check_path
+from atm_tui.scenarios.instance import Claim
+from atm_tui.scenarios.instance import claim as claim_instance
 from atm_tui.scenarios.loader import Scenario, ScenarioError, load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
@@ -108,6 +110,7 @@ class Presenter:
         # bank reader stops before the file is emptied, as app.engine = None does for the ATM.
         self.pipeline: Pipeline | None = None
         self._unsubscribe_pipeline: Callable[[], None] | None = None
+        self.claim: Claim | None = None  # the scenario file this app holds, released on close
 
     @property
     def scenario(self) -> Scenario:
@@ -301,6 +304,8 @@ class Presenter:
         self._detach_pipeline()
         if self.owned:
             await self.player.close()
+        if self.claim is not None:
+            self.claim.release()
 
 
 # A key's first binding is its ATM meaning (pipeline mode reuses w, h, i and S after it).
@@ -319,6 +324,7 @@ async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = N
     Raises ScenarioError or StoreError with one line naming the file.
     """
     s = app.settings
+    claimed: Claim | None = None
     if player is None:
         assert name is not None
         scenario = load(name)
@@ -327,7 +333,8 @@ async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = N
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"scenario folder {folder}: {exc.strerror or exc}") from None
-        db = str(scenario_db(folder, scenario))
+        claimed = claim_instance(folder, scenario.name)  # one file per running app (scenarios/instance.py)
+        db = str(claimed.path)
         check_path(db)
         player = ScenarioPlayer(scenario, db, seed=s.scenario_seed, bridge="aiosqlite")
         await player.open()
@@ -335,6 +342,7 @@ async def start(app: AtmApp, name: str | None, player: ScenarioPlayer | None = N
     else:
         owned = False
     presenter = Presenter(app, player, owned=owned, autoplay=s.autoplay, instant=s.no_animation)
+    presenter.claim = claimed
     app.presenter = presenter
     await presenter.attach()
     if owned:
