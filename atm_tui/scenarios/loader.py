@@ -444,6 +444,8 @@ def builtin_names() -> list[str]:
 LESSON_ORDER = (
     "t123",
     "naive",
+    "lost-request",
+    "duplicate",
     "payment",
     "order",
     "vote",
