@@ -294,3 +294,14 @@ async def test_duplicate_delivery_is_stopped_by_the_key_and_not_without_it(tmp_p
     # Each withdrawal was sent once by the ATM (B1 is the balance inquiry): the copies are the network's.
     sent = [(ev.txn_id, ev.attempt) for ev in events if ev.kind == "sent"]
     assert sent == [("T123", 1), ("T124", 1), ("B1", 1)]
+
+
+async def test_hook_the_naive_twin_pays_three_times_ours_once(tmp_path: Path) -> None:
+    conn, events = await play("hook", tmp_path)
+    assert ledger(conn) == [("T123", "withdraw", 5_000)]
+    assert deliveries(conn, "T123") == ["processed", "replayed", "replayed"]
+    assert balance(conn) == 45_000
+    twin = sqlite3.connect(str(tmp_path / "hook-naive.db"))  # the compare action's file, beside ours
+    assert ledger(twin) == [("T123", "withdraw", 5_000)] * 3
+    assert balance(twin) == 35_000
+    assert any(isinstance(ev, Control) and ev.name == "compare" and ev.value == "True" for ev in events)

@@ -444,6 +444,7 @@ def builtin_names() -> list[str]:
 LESSON_ORDER = (
     "t123",
     "naive",
+    "hook",
     "lost-request",
     "duplicate",
     "payment",
