@@ -17,6 +17,7 @@ from atm_tui.argtypes import int_in, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
+from atm_tui.paths import problem_of_new_file, quoted
 from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
@@ -55,6 +56,29 @@ def _scenario(text: str) -> str:
     return text
 
 
+def _hold(text: str) -> float:
+    from atm_tui.scenarios.timing import MAX_HOLD, MIN_SET_HOLD
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not MIN_SET_HOLD <= value <= MAX_HOLD:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, from {MIN_SET_HOLD:g} to {MAX_HOLD:g}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    ok = len(parts) == 2 and all(p.isdigit() and len(p) < 6 for p in parts)
+    w, h = (int(parts[0]), int(parts[1])) if ok else (0, 0)
+    if not (320 <= w <= 7680 and 180 <= h <= 4320):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected WIDTHxHEIGHT in pixels, from 320x180 to 7680x4320, such as 1920x1080"
+        )
+    return w, h
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
@@ -77,6 +101,11 @@ def build_parser() -> Parser:
                         help="present a scenario step by step (see `atm-tui scenarios`), or a .toml file")
     parser.add_argument("--autoplay", action="store_true",
                         help="with --scenario: play every step with fixed pacing (for a recording)")
+    parser.add_argument("--hold", type=_hold, default=None, metavar="SECONDS",
+                        help="with --autoplay: every step stays this long (default: its own hold,"
+                        " or its caption's reading time)")
+    parser.add_argument("--exit-at-end", action="store_true",
+                        help="with --autoplay: quit with exit 0 after the last step's hold")
     parser.add_argument("--no-animation", action="store_true",
                         help="no Textual animations; a scenario's step jumps to its end (clean captures)")
     # The app's --seed: a scenario keeps its own seed unless one is given; a live run uses 0.
@@ -94,7 +123,12 @@ def build_parser() -> Parser:
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
     exp.add_argument("--frames", default="txt", metavar="EXT",
-                     help="frame format by extension: txt (default), or svg (the app's real screen)")
+                     help="frame format by extension: txt (default), svg (the app's real screen),"
+                     " or png (pictures of it, a title frame first)")
+    exp.add_argument("--size", type=_size, default=None, metavar="WxH",
+                     help="with --frames png: picture size in pixels (default 1920x1080)")
+    exp.add_argument("--clean", action="store_true",
+                     help="with --frames png or svg: the recording look, no key bar")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -196,14 +230,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.amount is None:
         args.amount = 5_000
 
-    if args.trace:
-        folder = Path(args.trace).parent
-        if not folder.is_dir():
-            return _fail(
-                f"--trace {args.trace}: folder {folder} does not exist; create it or pick another path"
-            )
-        if Path(args.trace).is_dir():
-            return _fail(f"--trace {args.trace}: is a folder; give a file path")
+    if args.trace is not None:
+        problem = problem_of_new_file(args.trace, "--trace")
+        if problem:
+            return _fail(problem)
     db = args.db or _default_db()
     config = SimConfig(
         seed=args.seed,
@@ -247,7 +277,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         return _fail(str(describe_error(db, exc)))
     except OSError as exc:
         # Only the trace file is written outside SQLite: a full disk or a device that refuses it.
-        return _fail(f"--trace {args.trace}: cannot write it ({exc.strerror or exc}); pick another path")
+        shown = quoted(args.trace or "")
+        return _fail(f"--trace {shown}: cannot write it ({exc.strerror or exc}); pick another path")
     report = result.report
     if args.json:
         out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}
@@ -297,28 +328,42 @@ def run_scenarios(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, export
+    from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, FrameOptions, export
     from atm_tui.scenarios.loader import ScenarioError, load
 
     try:
-        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg: screenshots of the app)
+        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 
     if args.frames not in FRAME_FORMATS:
         accepted = ", ".join(sorted(FRAME_FORMATS))
         return _fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
+    if args.size is not None and args.frames != "png":
+        return _fail(f"--size sets the PNG frames' size; add --frames png (not {args.frames})")
+    if args.clean and args.frames == "txt":
+        return _fail("--clean is the look of the app's screen; add --frames png or svg")
+    if args.frames == "png":
+        from importlib.util import find_spec
+
+        if find_spec("PIL") is None or find_spec("fontpkg_fira_code") is None:
+            return _fail("--frames png needs Pillow and its font: pip install 'atm-tui[frames]'")
+    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean)
     try:
         scenario = load(args.scenario)
-        names = asyncio.run(export(scenario, args.out, args.seed, args.frames))
+        names = asyncio.run(export(scenario, args.out, args.seed, args.frames, options))
     except (ScenarioError, ExportError, StoreError) as exc:
         return _fail(str(exc))
     frames = sum(1 for n in names if n.startswith("frame-"))
-    print(f"{scenario.name}: {frames} frames, events.jsonl and summary.json written to {args.out}")
+    others = ", ".join(n for n in names if not n.startswith("frame-"))
+    print(f"{scenario.name}: {frames} frames, {others} written to {args.out}")
     return 0
 
 
 def run_app(args: argparse.Namespace) -> int:
+    for flag, given in (("--hold", args.hold is not None), ("--exit-at-end", args.exit_at_end)):
+        if given and not args.autoplay:
+            return _fail(f"{flag} paces --autoplay; add --autoplay --scenario NAME")
     try:
         from atm_tui.ui.launch import run as run_ui
     except ImportError as exc:  # pragma: no cover - the UI ships with the package

@@ -25,7 +25,10 @@ def test_export_writes_trace_summary_and_frames(tmp_path: Path, capsys: pytest.C
     out = tmp_path / "t123"
     assert main(["export", "--scenario", "t123", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["events.jsonl", *(f"frame-{k:03d}.txt" for k in range(1, 6)), "summary.json"]
+    assert names == [
+        "captions.vtt", "events.jsonl", *(f"frame-{k:03d}.txt" for k in range(1, 6)), "summary.json",
+        "t123.cast",
+    ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["balance"] == 45_000 and len(summary["ledger"]) == 1
     assert summary["deliveries"] == {"T123": {"processed": 1, "replayed": 2}}
@@ -94,7 +97,7 @@ def test_bad_export_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         os.chmod(locked, stat.S_IRWXU)
     assert "is not writable" in msg
     assert not (locked / "out").exists()
-    assert "unknown frame format; use one of svg, txt" in _error(
+    assert "unknown frame format; use one of png, svg, txt" in _error(
         capsys, ["export", "--scenario", "t123", "--out", out, "--frames", "gif"]
     )
     assert not Path(out).exists()  # nothing half-written by any of these

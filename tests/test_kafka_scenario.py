@@ -164,7 +164,8 @@ def test_kafka_exports_byte_identical(tmp_path: Path, capsys: pytest.CaptureFixt
         assert main(["export", "--scenario", "kafka", "--seed", "7", "--out", str(tmp_path / folder)]) == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     steps = len(load("kafka").steps)
-    assert names == ["events.jsonl", *(f"frame-{k:03d}.txt" for k in range(1, steps + 1)), "summary.json"]
+    frames = [f"frame-{k:03d}.txt" for k in range(1, steps + 1)]
+    assert names == ["captions.vtt", "events.jsonl", *frames, "kafka.cast", "summary.json"]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())

@@ -132,3 +132,19 @@ def test_parse_keeps_the_source_name() -> None:
 def test_inline_steps_point_at_the_steps_key(tmp_path: Path) -> None:
     text = 'title = "t"\nsummary = "s"\nsteps = [{ actions = ["balance"] }]\n'
     assert ", line 3: step 1 has no caption" in error_of(text, tmp_path)
+
+
+# -- captions for a recording: two lines of the caption bar at 120 columns ---------------------
+def test_every_caption_fits_two_lines_at_120_columns() -> None:
+    import textwrap
+
+    from atm_tui.scenarios.loader import load_all
+
+    width = 120 - 3  # the caption bar's thick left border and its padding
+    too_long = [
+        (sc.name, k, len(text))
+        for sc in load_all()
+        for k, text in enumerate([sc.summary, *(step.caption for step in sc.steps)])
+        if len(textwrap.wrap(text, width)) > 2
+    ]
+    assert too_long == []

@@ -270,3 +270,38 @@ async def test_invariant_checker_agrees_with_each_story(name: str, tmp_path: Pat
         assert not one_row.ok and one_row.detail == f"debited more than once: {doubled[name]}"
     else:
         assert one_row.ok
+
+
+async def test_lost_request_and_lost_reply_both_end_in_one_debit(tmp_path: Path) -> None:
+    conn, events = await play("lost-request", tmp_path)
+    assert ledger(conn) == [("T123", "withdraw", 5_000), ("T124", "withdraw", 5_000)]
+    # The lost request never reached the bank: one delivery. The lost reply: a replay.
+    assert deliveries(conn, "T123") == ["processed"]
+    assert deliveries(conn, "T124") == ["processed", "replayed"]
+    assert balance(conn) == 40_000
+    # The ATM sent both twice: it cannot tell which way the silence came from.
+    sent = [(ev.txn_id, ev.attempt) for ev in events if ev.kind == "sent"]
+    assert sent == [("T123", 1), ("T123", 2), ("T124", 1), ("T124", 2)]
+
+
+async def test_duplicate_delivery_is_stopped_by_the_key_and_not_without_it(tmp_path: Path) -> None:
+    conn, events = await play("duplicate", tmp_path)
+    t124 = ("T124", "withdraw", 5_000)
+    assert ledger(conn) == [("T123", "withdraw", 5_000), t124, t124]
+    assert sorted(deliveries(conn, "T123")) == ["in_progress", "processed"]
+    assert deliveries(conn, "T124") == ["processed", "processed"]
+    assert balance(conn) == 35_000
+    # Each withdrawal was sent once by the ATM (B1 is the balance inquiry): the copies are the network's.
+    sent = [(ev.txn_id, ev.attempt) for ev in events if ev.kind == "sent"]
+    assert sent == [("T123", 1), ("T124", 1), ("B1", 1)]
+
+
+async def test_hook_the_naive_twin_pays_three_times_ours_once(tmp_path: Path) -> None:
+    conn, events = await play("hook", tmp_path)
+    assert ledger(conn) == [("T123", "withdraw", 5_000)]
+    assert deliveries(conn, "T123") == ["processed", "replayed", "replayed"]
+    assert balance(conn) == 45_000
+    twin = sqlite3.connect(str(tmp_path / "hook-naive.db"))  # the compare action's file, beside ours
+    assert ledger(twin) == [("T123", "withdraw", 5_000)] * 3
+    assert balance(twin) == 35_000
+    assert any(isinstance(ev, Control) and ev.name == "compare" and ev.value == "True" for ev in events)

@@ -89,6 +89,13 @@ async def _idle(engine: Engine, args: dict[str, Any]) -> None:
     await engine.run_until_idle()
 
 
+async def _compare(engine: Engine, args: dict[str, Any]) -> None:
+    # The naive twin: a second bank on its own file next to the scenario's, fed every delivery.
+    if args["on"] and engine.twin is None:
+        await engine.open_twin(fresh=True)
+    engine.set_compare(bool(args["on"]))
+
+
 _SPECS = (
     ActionSpec("withdraw", "withdraw cash (amount defaults to the scenario's; id reuses a given id)",
                _sync(lambda e, a: e.withdraw(a.get("amount"), a.get("id"))),
@@ -136,6 +143,8 @@ _SPECS = (
                _sync(lambda e, a: e.crash_in_gap(a["count"])), {"count": _count()}),
     ActionSpec("crash_bank", "the bank process dies now; work in flight is lost",
                _sync(lambda e, a: e.crash_bank())),
+    ActionSpec("compare", "show a naive twin bank beside this one, fed the very same deliveries",
+               _compare, {"on": _on()}),
     ActionSpec("wait", "let ms of virtual time pass, running whatever falls due", _wait, {"ms": _ms()}),
     ActionSpec("run_until_idle", "run until nothing is scheduled", _idle),
 )  # fmt: skip

@@ -20,13 +20,25 @@ from typing import Any
 from atm_tui.bank import pipeline_store
 from atm_tui.bank.money import rupees
 from atm_tui.bank.queries import read_state
+from atm_tui.paths import quoted
 from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
+from atm_tui.scenarios.recording import asciicast, webvtt
+from atm_tui.scenarios.timing import timeline
 from atm_tui.sim.events import Control, Event, Finished
 from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline
 from atm_tui.sim.pipeline_report import PipelineTally, check_pipeline
 
-Renderer = Callable[[ScenarioPlayer], Awaitable[str]]
+
+@dataclass(frozen=True, slots=True)
+class FrameOptions:
+    """How frames are drawn: picture size in pixels (PNG), and the clean look for recordings."""
+
+    size: tuple[int, int] = (1920, 1080)
+    clean: bool = False
+
+
+Renderer = Callable[[ScenarioPlayer, FrameOptions], Awaitable[str | bytes]]
 
 
 class ExportError(Exception):
@@ -38,6 +50,7 @@ class FrameFormat:
     extension: str
     render: Renderer
     description: str
+    title: bool = False  # a title frame (frame-000: before step 1) comes first
 
 
 FRAME_FORMATS: dict[str, FrameFormat] = {}
@@ -46,6 +59,15 @@ FRAME_FORMATS: dict[str, FrameFormat] = {}
 def register_frame_format(fmt: FrameFormat) -> None:
     """Make `--frames EXT` available (the app adds "svg": screenshots of the real screen)."""
     FRAME_FORMATS[fmt.extension] = fmt
+
+
+# The app's screen as terminal output, for the asciicast (the UI registers it; headless: none).
+Screen = Callable[[ScenarioPlayer], Awaitable[str]]
+SCREENS: list[tuple[Screen, tuple[int, int]]] = []
+
+
+def register_screen(render: Screen, size: tuple[int, int]) -> None:
+    SCREENS[:] = [(render, size)]
 
 
 # -- reading the final state back from SQLite ---------------------------------------------------
@@ -244,53 +266,91 @@ def _with_step_events(player: ScenarioPlayer, lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-register_frame_format(FrameFormat("txt", render_text, "plain text: caption, stored state, the step's events"))
+async def _text_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
+    return await render_text(player)
+
+
+register_frame_format(FrameFormat("txt", _text_frame, "plain text: caption, stored state, the step's events"))
 
 
 # -- the export --------------------------------------------------------------------------------
 
 
 def check_out_dir(out: str) -> Path:
-    """Validate --out before running anything; ExportError names the path and the fix."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ExportError(f"--out {out}: is a file; give a folder (it is created if missing)")
-    parent = path if path.is_dir() else path.parent
-    if not parent.is_dir():
-        raise ExportError(f"--out {out}: folder {parent} does not exist; create it or pick another path")
-    mode = parent.stat().st_mode
+    """Validate --out before running anything; ExportError names the path and the fix.
+
+    The folder is created at write time when its parent exists (the last level only, as mkdir).
+    """
+    if out == "":
+        raise ExportError("--out '': empty; give a folder (it is created if missing)")
+    shown = quoted(out)
+    try:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise ExportError(f"--out {shown}: is a file; give a folder (it is created if missing)")
+        parent = path if path.is_dir() else path.parent
+        if not parent.is_dir():
+            raise ExportError(
+                f"--out {shown}: folder {quoted(parent)} does not exist; create it or pick another path"
+            )
+        mode = parent.stat().st_mode
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ExportError(f"--out {shown}: cannot use that path ({reason}); pick another path") from None
     # Root ignores permission bits, so honour them ourselves: a read-only folder means "do not write".
     if not mode & 0o222 or not os.access(parent, os.W_OK):
-        raise ExportError(f"--out {out}: folder {parent} is not writable; pick another path")
+        raise ExportError(f"--out {shown}: folder {quoted(parent)} is not writable; pick another path")
     return path
 
 
+def _bytes(data: str | bytes) -> bytes:
+    return data if isinstance(data, bytes) else data.encode()
+
+
 async def build(
-    scenario: Scenario, seed: int | None = None, frames: str = "txt", db_path: str | None = None
+    scenario: Scenario,
+    seed: int | None = None,
+    frames: str = "txt",
+    db_path: str | None = None,
+    options: FrameOptions | None = None,
 ) -> dict[str, bytes]:
     """Play the whole scenario headless; return every file of the export by name."""
     fmt = FRAME_FORMATS[frames]
+    options = options or FrameOptions()
     files: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="atm-tui-export-") as tmp:
         player = ScenarioPlayer(scenario, db_path or str(Path(tmp) / "bank.db"), seed=seed)
         await player.open()
+        screens: dict[int, str] = {}
         try:
+            if SCREENS:
+                screens[0] = await SCREENS[0][0](player)
+            if fmt.title:
+                files[f"frame-000.{fmt.extension}"] = _bytes(await fmt.render(player, options))
             while await player.next():
-                files[f"frame-{player.position:03d}.{fmt.extension}"] = (await fmt.render(player)).encode()
+                name = f"frame-{player.position:03d}.{fmt.extension}"
+                files[name] = _bytes(await fmt.render(player, options))
+                if SCREENS:
+                    screens[player.position] = await SCREENS[0][0](player)
             files["summary.json"] = (
                 json.dumps(await summary(player), indent=2, sort_keys=True) + "\n"
             ).encode()
             files["events.jsonl"] = "".join(ev.to_json() + "\n" for ev in player.events).encode()
+            cues = timeline(scenario)
+            files["captions.vtt"] = webvtt(cues, scenario.title).encode()
+            if SCREENS:
+                cast = asciicast(cues, screens, SCREENS[0][1], f"atm-tui {scenario.name}: {scenario.title}")
+                files[f"{scenario.name}.cast"] = cast.encode()
         finally:
             await player.close()
     return files
 
 
 def write(out: Path, files: dict[str, bytes]) -> None:
-    """Write the files into `out` (created if missing); stale frames of an earlier export go."""
+    """Write the files into `out` (created if missing); stale frames and casts of an earlier export go."""
     try:
         out.mkdir(exist_ok=True)
-        frame = re.compile(r"^frame-\d{3}\.[a-z]+$")
+        frame = re.compile(r"^(frame-\d{3}\.[a-z]+|[^/]+\.cast)$")
         for old in out.iterdir():
             if frame.match(old.name) and old.name not in files:
                 old.unlink()
@@ -299,12 +359,18 @@ def write(out: Path, files: dict[str, bytes]) -> None:
             tmp.write_bytes(data)
             os.replace(tmp, out / name)
     except OSError as exc:
-        raise ExportError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise ExportError(f"--out {quoted(str(out))}: cannot write there ({exc.strerror or exc})") from None
 
 
-async def export(scenario: Scenario, out: str, seed: int | None = None, frames: str = "txt") -> list[str]:
+async def export(
+    scenario: Scenario,
+    out: str,
+    seed: int | None = None,
+    frames: str = "txt",
+    options: FrameOptions | None = None,
+) -> list[str]:
     """Run `scenario` headless and write its export into folder `out`. Returns the file names."""
     path = check_out_dir(out)
-    files = await build(scenario, seed, frames)
+    files = await build(scenario, seed, frames, options=options)
     write(path, files)
     return sorted(files)

@@ -19,6 +19,7 @@ from atm_tui.bank.money import MAX_AMOUNT, MAX_BALANCE
 from atm_tui.bank.pipeline_store import CONSUMER_MODES, ConsumerMode
 from atm_tui.scenarios.actions import ACTIONS, MAX_MS, Param
 from atm_tui.scenarios.pipeline_actions import PIPELINE_ACTIONS
+from atm_tui.scenarios.timing import MAX_HOLD, MIN_HOLD, MIN_SET_HOLD, READING_CPS
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, RetryPolicy, SimConfig
 from atm_tui.sim.pipeline import REMEMBERED_BATCHES, PipelineConfig
 
@@ -43,6 +44,7 @@ class Step:
     actions: tuple[Action, ...]
     wait_ms: int | None  # None: run until idle after the actions
     line: int
+    hold: float | None = None  # seconds on screen once played; None: from the caption (timing.py)
 
 
 # The starting state: key -> (parameter, field it sets). Defaults are the engine's.
@@ -108,6 +110,10 @@ TOP: dict[str, Param] = {
     "kind": Param(str, default="atm", choices=KINDS),
 }
 TABLES = ("start", "faults", "steps")
+HOLD_EXPECTED = (
+    f"seconds on screen, a number from {MIN_SET_HOLD:g} to {MAX_HOLD:g} (or leave it out: the"
+    f" caption's reading time, {READING_CPS} characters a second, at least {MIN_HOLD:g} s)"
+)
 EXAMPLE = '{ do = "withdraw", amount = 5000 } or a plain "withdraw"'
 
 
@@ -333,10 +339,10 @@ class _Checker:
                 "steps must be [[steps]] tables, each with a caption and actions",
             )
         for key in raw:
-            if key not in ("caption", "actions", "wait_ms"):
+            if key not in ("caption", "actions", "wait_ms", "hold"):
                 line = self.at.key(key, span) or span[0]
                 raise self.fail(
-                    line, f"step {no}: unknown setting {key!r}; expected caption, actions, wait_ms"
+                    line, f"step {no}: unknown setting {key!r}; expected caption, actions, wait_ms, hold"
                 )
         caption = raw.get("caption")
         if caption is None:
@@ -352,6 +358,12 @@ class _Checker:
             expected = f"a whole number from 0 to {MAX_MS:,} (or leave it out to run until idle)"
             line = self.at.key("wait_ms", span) or span[0]
             raise self.fail(line, f"step {no}: wait_ms = {_show(wait)}; expected {expected}")
+        hold = raw.get("hold")
+        if hold is not None and not (
+            isinstance(hold, int | float) and not isinstance(hold, bool) and MIN_SET_HOLD <= hold <= MAX_HOLD
+        ):
+            line = self.at.key("hold", span) or span[0]
+            raise self.fail(line, f"step {no}: hold = {_show(hold)}; expected {HOLD_EXPECTED}")
         raw_actions = raw.get("actions", [])
         actions_line = self.at.key("actions", span) or span[0]
         if not isinstance(raw_actions, list):
@@ -361,7 +373,7 @@ class _Checker:
         for item in raw_actions:
             act, cursor = self.action(item, no, span, cursor)
             actions.append(act)
-        return Step(caption.strip(), tuple(actions), wait, span[0])
+        return Step(caption.strip(), tuple(actions), wait, span[0], None if hold is None else float(hold))
 
 
 def _show(value: Any) -> str:
@@ -432,6 +444,9 @@ def builtin_names() -> list[str]:
 LESSON_ORDER = (
     "t123",
     "naive",
+    "hook",
+    "lost-request",
+    "duplicate",
     "payment",
     "order",
     "vote",

@@ -251,7 +251,11 @@ class AtmApp(App[int]):
 
     @on(AutoplayDue)
     def _autoplay(self) -> None:
-        self.next_step()
+        presenter = self.presenter
+        if presenter is not None and presenter.player.done:
+            self.exit(0)  # --exit-at-end: the last step has had its hold
+        else:
+            self.next_step()
 
     @on(EngineChanged)
     def _engine_changed(self) -> None:

@@ -1,19 +1,63 @@
-"""`atm-tui export --frames svg`: each step's frame is a screenshot of the real app, rendered headless.
+"""The app's screen at a scenario's step, captured headless: as SVG frames, ANSI text and a cell grid.
 
-The app is run at 120x36 with animations off, a wall clock that never moves and a fixed database
-label, and shows the export's own player, so the same seed gives byte-identical SVG frames.
+The app is run at 120x36 (or the size asked) with animations off, a wall clock that never moves
+and a fixed database label, and shows the export's own player, so the same seed gives the same
+screen: `atm-tui export --frames svg`, the asciicast and the PNG frames all come from here.
 """
 
 from __future__ import annotations
 
-from atm_tui.scenarios.export import FrameFormat, register_frame_format
+import io
+from dataclasses import dataclass
+
+from rich.color import ColorSystem
+from rich.console import Console
+from rich.segment import Segment
+from textual.app import App
+
+from atm_tui.scenarios.export import FrameFormat, FrameOptions, register_frame_format, register_screen
 from atm_tui.scenarios.player import ScenarioPlayer
 
 FRAME_SIZE = (120, 36)
 
 
-async def render_svg(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE) -> str:
-    """The app's screen showing `player` where it stands (the player stays open and unchanged)."""
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One screen: its SVG, its rows of styled cells (Rich segments), and its size."""
+
+    svg: str
+    rows: list[list[Segment]]
+    size: tuple[int, int]
+
+    def text(self) -> str:
+        """The screen's characters, one line per row, trailing spaces dropped."""
+        return "\n".join("".join(seg.text for seg in row).rstrip() for row in self.rows)
+
+    def ansi(self) -> str:
+        """Terminal output that draws this screen from the top-left corner (for the asciicast)."""
+        out = []
+        for y, row in enumerate(self.rows):
+            out.append(f"\x1b[{y + 1};1H")
+            for seg in row:
+                style = seg.style
+                out.append(style.render(seg.text, color_system=ColorSystem.TRUECOLOR) if style else seg.text)
+        out.append("\x1b[0m")
+        return "".join(out)
+
+
+_last: tuple[int, int, tuple[int, int], bool, Capture] | None = None
+
+
+async def capture(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, clean: bool = False) -> Capture:
+    """The app's screen showing `player` where it stands (the player stays open and unchanged).
+
+    `clean`: the recording look, with no key bar. The last capture is kept, so the SVG frame,
+    the cast and the PNG of one step run the app once.
+    """
+    global _last
+    key = (id(player), player.position, size, clean)
+    if _last is not None and _last[:4] == key:
+        return _last[4]
     from atm_tui.ui.app import AtmApp, FakeClock, Settings
 
     settings = Settings(
@@ -28,7 +72,49 @@ async def render_svg(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE)
         await pilot.pause()
         await app.settle(0)
         await pilot.pause()
-        return app.export_screenshot(title=f"atm-tui {player.scenario.name} {player.counter}")
+        if clean:
+            for bar in app.query("#keybar"):
+                bar.display = False
+            await pilot.pause()
+        result = screen_of(app, title=f"atm-tui {player.scenario.name} {player.counter}")
+    _last = (*key, result)
+    return result
 
 
-register_frame_format(FrameFormat("svg", render_svg, "SVG screenshots of the app, one per step (120x36)"))
+def screen_of(app: App[int], title: str = "atm-tui") -> Capture:
+    """What a running app shows now: its SVG and its cells (Textual's own screenshot path)."""
+    size = (app.size.width, app.size.height)
+    svg = app.export_screenshot(title=title)
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    assert update is not None  # a full update always renders
+    console = Console(width=size[0], height=size[1], file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", legacy_windows=False, safe_box=False)  # fmt: skip
+    segments = [s for s in console.render(update) if not s.control]
+    rows = list(Segment.split_and_crop_lines(segments, size[0], pad=True, include_new_lines=False))[: size[1]]
+    return Capture(svg, rows, size)
+
+
+async def render_svg(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE) -> str:
+    """The app's screen showing `player` where it stands, as Rich's SVG."""
+    return (await capture(player, size)).svg
+
+
+async def _svg_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
+    return (await capture(player, FRAME_SIZE, options.clean)).svg
+
+
+async def _png_frame(player: ScenarioPlayer, options: FrameOptions) -> bytes:
+    from atm_tui.ui.png import render_png
+
+    return render_png(await capture(player, FRAME_SIZE, options.clean), options.size)
+
+
+async def render_ansi(player: ScenarioPlayer) -> str:
+    return (await capture(player)).ansi()
+
+
+register_frame_format(FrameFormat("svg", _svg_frame, "SVG screenshots of the app, one per step (120x36)"))
+register_frame_format(
+    FrameFormat("png", _png_frame, "PNG pictures of the app, a title frame then one per step", title=True)
+)
+register_screen(render_ansi, FRAME_SIZE)

@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         scenario_seed=seed,
         scenario_dir=str(Path(scenario_file).parent) if scenario else None,
         autoplay=bool(getattr(args, "autoplay", False)),
+        hold=getattr(args, "hold", None),
+        exit_at_end=bool(getattr(args, "exit_at_end", False)),
         no_animation=bool(getattr(args, "no_animation", False)),
         serve=getattr(args, "serve_at", None),
     )

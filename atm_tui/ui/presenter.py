@@ -8,28 +8,23 @@ panes to it and the screens draw it. It knows no App and imports no Textual.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
 
 if TYPE_CHECKING:
+    from atm_tui.scenarios.instance import Claim
     from atm_tui.sim.engine import Engine
     from atm_tui.sim.pipeline import Pipeline
 
-# Autoplay's timing, in one place: wall seconds a finished step stays on screen before the next.
-AUTOPLAY_HOLD = 4.0
+AUTOPLAY_HOLD = MIN_HOLD  # the shortest hold; each step's own is timing.hold_seconds
 
 
-def autoplay_hold(player: ScenarioPlayer) -> float:
-    """How long a finished step stays on screen under --autoplay (one rule for every step today)."""
-    return AUTOPLAY_HOLD
-
-
-def scenario_db(folder: Path, scenario: Scenario) -> Path:
-    """The scenario's own file in `folder` (the player empties it): never the user's bank."""
-    return folder / f"{scenario.name}.db"
+def autoplay_hold(player: ScenarioPlayer, override: float | None = None) -> float:
+    """How long a finished step stays under --autoplay: its `hold`, or its caption's reading time."""
+    return hold_seconds(player.scenario, player.position, override)
 
 
 class Presenter:
@@ -37,13 +32,17 @@ class Presenter:
 
     def __init__(
         self, player: ScenarioPlayer, *, wall: Callable[[], float], owned: bool = True,
-        autoplay: bool = False, instant: bool = False,
+        autoplay: bool = False, instant: bool = False, hold: float | None = None,
+        exit_at_end: bool = False, claim: Claim | None = None,
     ) -> None:
         self.player = player
         self.wall = wall
         self.owned = owned  # the export hands us a player it closes itself
         self.autoplay = autoplay
         self.instant = instant  # --no-animation: a step jumps to its end
+        self.hold = hold  # --hold: seconds every step stays; None: the step's own
+        self.exit_at_end = exit_at_end  # --exit-at-end: autoplay is due once more, to end the app
+        self.claim = claim  # the scenario file this app holds (scenarios/instance.py), released on close
         self.in_step = False
         self.shown_step = player.position  # the step whose caption is on screen (begun or finished)
         # Wall time the shown step finished (autoplay counts from it); None: nothing is waiting.
@@ -130,9 +129,11 @@ class Presenter:
 
     def autoplay_due(self) -> bool:
         """--autoplay: the finished step has been on screen long enough; the next one may begin."""
-        if not self.autoplay or self.in_step or self.player.done or self.finished_at is None:
+        if not self.autoplay or self.in_step or self.finished_at is None:
             return False
-        if self.wall() - self.finished_at >= autoplay_hold(self.player):
+        if self.player.done and not self.exit_at_end:
+            return False
+        if self.wall() - self.finished_at >= autoplay_hold(self.player, self.hold):
             self.finished_at = None
             return True
         return False
@@ -140,3 +141,6 @@ class Presenter:
     async def close(self) -> None:
         if self.owned:
             await self.player.close()
+        if self.claim is not None:
+            self.claim.release()
+            self.claim = None

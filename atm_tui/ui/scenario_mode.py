@@ -63,12 +63,14 @@ class ScenarioMode:
         Raises ScenarioError or StoreError with one line naming the file.
         """
         from atm_tui.bank.store import check_path
+        from atm_tui.scenarios.instance import Claim, claim
         from atm_tui.scenarios.loader import load
         from atm_tui.scenarios.player import ScenarioPlayer
-        from atm_tui.ui.presenter import Presenter, scenario_db
+        from atm_tui.ui.presenter import Presenter
 
         s = self.settings
         owned = player is None
+        claimed: Claim | None = None
         if player is None:
             assert name is not None
             scenario = load(name)
@@ -77,12 +79,18 @@ class ScenarioMode:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"scenario folder {folder}: {exc.strerror or exc}") from None
-            db = str(scenario_db(folder, scenario))
-            check_path(db)
-            player = ScenarioPlayer(scenario, db, seed=s.scenario_seed, bridge="aiosqlite")
-            await player.open()
+            claimed = claim(folder, scenario.name)  # one file per running app: NAME.db, NAME-2.db, ...
+            try:
+                db = str(claimed.path)
+                check_path(db)
+                player = ScenarioPlayer(scenario, db, seed=s.scenario_seed, bridge="aiosqlite")
+                await player.open()
+            except BaseException:
+                claimed.release()  # a start that failed leaves the file free for the next one
+                raise
         self.presenter = Presenter(
-            player, wall=s.wall, owned=owned, autoplay=s.autoplay, instant=s.no_animation
+            player, wall=s.wall, owned=owned, autoplay=s.autoplay, instant=s.no_animation,
+            hold=s.hold, exit_at_end=s.exit_at_end, claim=claimed,
         )
         await self._attach()
 

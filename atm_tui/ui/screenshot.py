@@ -3,7 +3,7 @@
 Runs the lesson's story (h h w, compare mode, the pipeline's disaster) headless on a throwaway
 database with a fake wall clock, and chosen steps of the scenarios through the export's SVG frame
 renderer (the same frames `atm-tui export --frames svg` writes), so the pictures are the same on
-every run; writes SVG, and PNG via rsvg-convert.
+every run; writes SVG, and PNG drawn from the same cell grid as `export --frames png` (ui/png.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import argparse
 import asyncio
 import html
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from functools import partial
@@ -24,7 +22,10 @@ from rich.cells import cell_len
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.ui.app import AtmApp, FakeClock, Settings
-from atm_tui.ui.frames import render_svg
+from atm_tui.ui.frames import Capture, capture, screen_of
+from atm_tui.ui.png import render_png
+
+PNG_CELL = (16, 30)  # pixels per terminal cell: 120x36 gives 1920x1080
 
 SHOTS: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
     "atm-tui-story": (("h", "h", "w"), (120, 36)),
@@ -44,14 +45,15 @@ SCENARIO_SHOTS: dict[str, tuple[str, int, tuple[int, int]]] = {
 }
 
 
-# The PNGs are drawn with a font installed here: Rich's SVG names Fira Code from a CDN, which
-# rsvg-convert cannot fetch offline, and its fallback has other metrics and no box-drawing glyphs.
-PNG_FONT = "DejaVu Sans Mono"
-PNG_FONT_PACKAGE = "fonts-dejavu-core"
 _RUN = re.compile(
     r'(<text class="[^"]+" x=")([\d.]+)(" y="[\d.]+" textLength=")([\d.]+)("[^>]*>)(.*?)(</text>)'
 )
 _FONT_FACE = re.compile(r"@font-face \{.*?\}\s*", re.S)
+
+
+# For converting Rich's SVG with rsvg-convert yourself: Rich's SVG names Fira Code from a CDN,
+# which rsvg-convert cannot fetch offline; png_svg swaps in a local font (apt-get fonts-dejavu-core).
+PNG_FONT = "DejaVu Sans Mono"
 
 
 def place_runs(svg: str) -> str:
@@ -90,30 +92,22 @@ def png_svg(svg: str, font: str = PNG_FONT) -> str:
     return re.sub(r"font-family: Fira Code, monospace;", f'font-family: "{font}", monospace;', svg)
 
 
-def font_installed(font: str = PNG_FONT) -> bool:
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return False
-    found = subprocess.run([fc_list, font], capture_output=True, text=True, check=False)
-    return bool(found.stdout.strip())
-
-
-async def _shoot(keys: tuple[str, ...], size: tuple[int, int], folder: Path) -> str:
+async def _shoot(keys: tuple[str, ...], size: tuple[int, int], folder: Path) -> Capture:
     app = AtmApp(Settings(db=str(folder / "bank.db"), fresh=True, wall=FakeClock(), shown_db="bank.db"))
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press(*keys)
         await app.settle(60)
         await pilot.pause()
-        return app.export_screenshot(title="atm-tui")
+        return screen_of(app, title="atm-tui")
 
 
-async def _scenario_shot(name: str, step: int, size: tuple[int, int], folder: Path) -> str:
+async def _scenario_shot(name: str, step: int, size: tuple[int, int], folder: Path) -> Capture:
     player = ScenarioPlayer(load(name), str(folder / "scenario.db"))
     await player.open()
     try:
         await player.goto(step)
-        return await render_svg(player, size)
+        return await capture(player, size)
     finally:
         await player.close()
 
@@ -124,28 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    converter = shutil.which("rsvg-convert")
-    if converter and not font_installed():
-        print(
-            f"screenshot: the PNGs need the font {PNG_FONT!r}, which fc-list does not find"
-            f" (apt-get install {PNG_FONT_PACKAGE})",
-            file=sys.stderr,
-        )
-        return 2
     jobs = [(name, partial(_shoot, keys, size)) for name, (keys, size) in SHOTS.items()]
     jobs += [(name, partial(_scenario_shot, *shot)) for name, shot in SCENARIO_SHOTS.items()]
     for name, shoot in jobs:
         with tempfile.TemporaryDirectory() as tmp:
-            svg = asyncio.run(shoot(Path(tmp)))
+            shot = asyncio.run(shoot(Path(tmp)))
         svg_path = out / f"{name}.svg"
-        svg_path.write_text(place_runs(svg), encoding="utf-8")
+        svg_path.write_text(place_runs(shot.svg), encoding="utf-8")
         print(svg_path)
-        if converter:
-            png_path = out / f"{name}.png"
-            subprocess.run([converter, "-o", str(png_path)], input=png_svg(svg).encode(), check=True)
-            print(png_path)
-    if not converter:
-        print("rsvg-convert not found (apt-get install librsvg2-bin); wrote SVG only", file=sys.stderr)
+        png_path = out / f"{name}.png"
+        png_path.write_bytes(render_png(shot, (shot.size[0] * PNG_CELL[0], shot.size[1] * PNG_CELL[1])))
+        print(png_path)
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from atm_tui.bank.money import rupees
 from atm_tui.bank.service import Bank
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
+from atm_tui.paths import home_relative
 from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
@@ -90,9 +91,10 @@ class Session(PipelineMode, ScenarioMode):
     # -- what is shown -------------------------------------------------------------------------
     @property
     def db_label(self) -> str:
+        # Paths under the home folder as ~/...: a user name never reaches a projector or a video.
         if self.presenter is not None and not self.settings.shown_db:
-            return self.presenter.player.db_path
-        return self.settings.shown_db or self.settings.db
+            return home_relative(self.presenter.player.db_path)
+        return home_relative(self.settings.shown_db or self.settings.db)
 
     @property
     def shown_pipeline(self) -> Pipeline | None:

@@ -37,6 +37,8 @@ class Settings:
     scenario_seed: int | None = None  # None: the scenario's own seed
     scenario_dir: str | None = None  # default: <data dir>/scenarios
     autoplay: bool = False
+    hold: float | None = None  # --hold: seconds every autoplayed step stays; None: timing.py's
+    exit_at_end: bool = False  # --exit-at-end: autoplay quits (exit 0) after the last step's hold
     no_animation: bool = False
     player: ScenarioPlayer | None = None  # the export's frames: show this player, do not own it
     serve: tuple[str, int] | None = None  # --serve: (host, port) of the HTTP bank on the same file
