@@ -57,6 +57,7 @@ def test_size_and_clean_need_a_picture_format(tmp_path: Path, capsys: pytest.Cap
 def _ink_columns(image: Image.Image, layout: Layout, row: int, bg: tuple[int, int, int]) -> list[int]:
     """The terminal columns whose cells hold a pixel that is not the background, on `row`."""
     px = image.load()
+    assert px is not None
     cols = []
     for col in range((image.width - 2 * layout.x0) // layout.cell_w):
         x0, y0 = layout.x(col), layout.y(row)
@@ -88,7 +89,9 @@ async def test_the_apps_words_land_on_their_columns(tmp_path: Path) -> None:
     image = Image.open(io.BytesIO(render_png(shot)))
     layout = Layout(shot.size, image.size)
     cell_bg = image.getpixel((layout.x(col - 1) + 1, layout.y(row) + 1))  # the space before the word
-    inked = [c for c in _ink_columns(image, layout, row, cell_bg) if col - 1 <= c <= col + 7]
+    assert isinstance(cell_bg, tuple) and len(cell_bg) == 3
+    bg = (int(cell_bg[0]), int(cell_bg[1]), int(cell_bg[2]))
+    inked = [c for c in _ink_columns(image, layout, row, bg) if col - 1 <= c <= col + 7]
     assert inked[0] == col and inked[:7] == list(range(col, col + 7))  # "Ledger:" is 7 cells from col
 
 
