@@ -13,7 +13,7 @@ from atm_tui.scenarios import load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.ui.bank_reader import BankReader
 from atm_tui.ui.pacer import ATM, PIPELINE, SPEEDS, FakeClock, Pacer
-from atm_tui.ui.presenter import AUTOPLAY_HOLD, Presenter
+from atm_tui.ui.presenter import AUTOPLAY_HOLD, Presenter, autoplay_hold
 from atm_tui.ui.session import Session
 from atm_tui.ui.session_events import BankRead, Changed, ModeChanged, Notice, PresenterChanged, SessionEvent
 from atm_tui.ui.settings import Settings
@@ -138,12 +138,31 @@ async def test_presenter_autoplay_waits_its_hold(tmp_path: Path) -> None:
     player = await ScenarioPlayer(load("t123"), str(tmp_path / "t123.db")).open()
     try:
         presenter = Presenter(player, wall=clock, autoplay=True, instant=True)
-        clock.advance(AUTOPLAY_HOLD - 0.5)
+        hold = autoplay_hold(player)  # the title beat's own: its summary's reading time
+        assert hold >= AUTOPLAY_HOLD
+        clock.advance(hold - 0.5)
         assert not presenter.autoplay_due()
         clock.advance(0.5)
         assert presenter.autoplay_due() and not presenter.autoplay_due()  # once per finished step
         assert await presenter.next()  # instant: the step runs to its end at once
         assert not presenter.in_step and player.position == 1
+    finally:
+        await presenter.close()
+
+
+async def test_presenter_hold_override_and_exit_at_end(tmp_path: Path) -> None:
+    clock = FakeClock()
+    player = await ScenarioPlayer(load("t123"), str(tmp_path / "t123.db")).open()
+    presenter = Presenter(player, wall=clock, autoplay=True, instant=True, hold=1.0, exit_at_end=True)
+    try:
+        while not player.done:
+            clock.advance(0.9)
+            assert not presenter.autoplay_due()  # --hold 1: every step waits one second, no less
+            clock.advance(0.1)
+            assert presenter.autoplay_due()
+            assert await presenter.next()
+        clock.advance(1.0)
+        assert presenter.autoplay_due()  # once more after the last step: the app ends on it
     finally:
         await presenter.close()
 
