@@ -13,7 +13,6 @@ from typing import Any
 
 from atm_tui.bank.pipeline_store import CONSUMER_MODES
 from atm_tui.scenarios.actions import MAX_COUNT, MAX_MS, Param
-from atm_tui.sim.events import Control
 from atm_tui.sim.pipeline import Pipeline
 
 PipelineApply = Callable[[Pipeline, dict[str, Any]], Awaitable[None]]
@@ -39,11 +38,8 @@ def _sync(fn: Callable[[Pipeline, dict[str, Any]], object]) -> PipelineApply:
 
 
 def _produce(pipeline: Pipeline, args: dict[str, Any]) -> None:
-    # Pipeline.produce is also what start() calls, so it records no intent itself; a scenario's
-    # "produce" is a teacher's intent and goes into the trace like every other control.
-    n = int(args["count"])
-    pipeline.world.emit(Control(pipeline.now, "", 0, "produce", str(n)))
-    pipeline.produce(n)
+    # A scenario's "produce" is a teacher's intent, recorded like the key w: Pipeline.publish.
+    pipeline.publish(int(args["count"]))
 
 
 async def _wait(pipeline: Pipeline, args: dict[str, Any]) -> None:
