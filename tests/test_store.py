@@ -268,3 +268,37 @@ def test_the_cli_refuses_a_newer_schema_with_exit_2_and_the_file_unchanged(
     assert f"(version {store.SCHEMA_VERSION})" in proc.stderr
     assert db.read_bytes() == before
     assert siblings(db) == ["bank.db"]
+
+
+def test_checking_the_path_again_keeps_an_open_connections_locks(tmp_path: Path) -> None:
+    """A second open of the same file in this process (the pipeline's `p`, `--serve`) must not drop
+    the first connection's POSIX locks: an outside sqlite3 reader would then take the file for its
+    own, delete the WAL on close, and the first connection's later commits would be lost."""
+    import subprocess
+    import sys
+
+    from atm_tui.bank.store import StoreConfig, check_path, open_sync
+
+    db = str(tmp_path / "bank.db")
+    conn = open_sync(StoreConfig(db))
+    try:
+        conn.execute("INSERT INTO meta(key, value) VALUES ('probe', 'one')")
+        conn.commit()
+        assert check_path(db) is True  # what opening the pipeline or the HTTP bank does first
+        reader = (  # a teacher's sqlite3 shell: reads, then closes (the last reader checkpoints)
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+            " c.execute('SELECT 1 FROM meta').fetchall(); c.close()"
+        )
+        subprocess.run([sys.executable, "-c", reader, db], check=True, timeout=30)
+        conn.execute("INSERT INTO meta(key, value) VALUES ('probe2', 'two')")
+        conn.commit()
+        count = (
+            "import sqlite3, sys; print(sqlite3.connect(sys.argv[1])"
+            ".execute(\"SELECT count(*) FROM meta WHERE key LIKE 'probe%'\").fetchone()[0])"
+        )
+        seen = subprocess.run(
+            [sys.executable, "-c", count, db], check=True, capture_output=True, text=True, timeout=30
+        )
+        assert seen.stdout.strip() == "2"  # the second commit is in the file, not in a deleted WAL
+    finally:
+        conn.close()

@@ -53,13 +53,29 @@ def check_path(path: str) -> bool:
     # Root ignores permission bits, so check them ourselves: a read-only file means "do not write".
     if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(p, os.W_OK):
         raise StoreError(f"database path {path}: file is read-only; make it writable or pick another path")
-    if p.stat().st_size:
-        with p.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
-        if header != SQLITE_HEADER:
-            raise StoreError(
-                f"database path {path}: not a SQLite database; give an atm-tui database or a new file name"
-            )
+    if p.stat().st_size and not _is_sqlite(p):
+        raise StoreError(
+            f"database path {path}: not a SQLite database; give an atm-tui database or a new file name"
+        )
+    return True
+
+
+def _is_sqlite(p: Path) -> bool:
+    """Whether a non-empty file is a SQLite database, asked of SQLite itself, read-only.
+
+    Not with open(): closing any descriptor of a file drops every POSIX lock this process holds on
+    it, the bank's own open connection's included (the pipeline's `p` and `--serve` check a file
+    that is already open). A sqlite3 shell would then think itself the last reader and delete the
+    WAL, and the commits that follow would be lost. SQLite keeps one descriptor per file for all
+    of a process's connections and defers its close, so asking SQLite is safe.
+    """
+    conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc)  # locked or busy is still SQLite: opening says so
+    finally:
+        conn.close()
     return True
 
 
