@@ -47,7 +47,8 @@ def _opening(text: str) -> int:
 
 def _scenario(text: str) -> str:
     """Validate a scenario name or .toml path now, so a typo is one line before anything starts."""
-    from atm_tui.scenarios.loader import ScenarioError, load
+    from atm_tui.scenarios.loader import load
+    from atm_tui.scenarios.scenario import ScenarioError
 
     try:
         load(text)
@@ -315,7 +316,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_scenarios(args: argparse.Namespace) -> int:
-    from atm_tui.scenarios.loader import ScenarioError, load_all
+    from atm_tui.scenarios.loader import load_all
+    from atm_tui.scenarios.scenario import ScenarioError
 
     try:
         scenarios = load_all()
@@ -329,7 +331,8 @@ def run_scenarios(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from atm_tui.scenarios.export import FRAME_FORMATS, ExportError, FrameOptions, export
-    from atm_tui.scenarios.loader import ScenarioError, load
+    from atm_tui.scenarios.loader import load
+    from atm_tui.scenarios.scenario import ScenarioError
 
     try:
         import atm_tui.ui.frames  # noqa: F401  (registers --frames svg and png: the app's screen)

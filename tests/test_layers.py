@@ -304,10 +304,8 @@ MAX_LINES = 450
 # Modules still over the limit on this branch, each being split elsewhere; the lead shrinks this
 # list at merge (and a module here that has shrunk fails the test, so the list cannot go stale).
 OVER_THE_LIMIT = {
-    "scenarios/loader.py",  # the recording branch owns scenarios/
     "ui/view.py",  # the truth branch owns the panes' models and widgets
     "ui/widgets.py",
-    "ui/pipeline_view.py",
 }
 
 
@@ -324,7 +322,7 @@ def test_no_module_is_over_the_limit() -> None:
 # The UI's Textual-free core: the Session and what it drives, readable and testable alone.
 TEXTUAL_FREE = (
     "session", "session_events", "pipeline_mode", "scenario_mode", "presenter", "pacer",
-    "bank_reader", "settings", "launch", "view",
+    "bank_reader", "settings", "launch", "view", "pipeline_model",
 )  # fmt: skip
 
 

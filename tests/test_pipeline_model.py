@@ -11,7 +11,8 @@ from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.pipeline import Pipeline, PipelineConfig
 from atm_tui.ui.outcomes import palette
-from atm_tui.ui.pipeline_view import HOT, PipelineModel, event_lines, recolour
+from atm_tui.ui.pipeline_model import HOT, PipelineModel, recolour
+from atm_tui.ui.pipeline_view import event_lines
 
 
 async def run(tmp_path: Path, consumer: ConsumerMode) -> tuple[PipelineModel, Path]:

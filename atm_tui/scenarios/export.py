@@ -21,9 +21,9 @@ from atm_tui.bank import pipeline_store
 from atm_tui.bank.money import rupees
 from atm_tui.bank.queries import read_state
 from atm_tui.paths import quoted
-from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.scenarios.recording import asciicast, webvtt
+from atm_tui.scenarios.scenario import Scenario
 from atm_tui.scenarios.timing import timeline
 from atm_tui.sim.events import Control, Event, Finished
 from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline

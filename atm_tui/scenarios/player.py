@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
 from atm_tui.scenarios import actions, pipeline_actions
-from atm_tui.scenarios.loader import Scenario, Step
+from atm_tui.scenarios.scenario import Scenario, Step
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Control, Event
 from atm_tui.sim.pipeline import Pipeline

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from atm_tui.scenarios.loader import Scenario
+    from atm_tui.scenarios.scenario import Scenario
 
 READING_CPS = 15  # characters per second: a slow, comfortable reading pace for a class
 MIN_HOLD = 4.0  # seconds: even a one-word caption stays this long

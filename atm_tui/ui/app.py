@@ -61,7 +61,7 @@ def _scenario_commands() -> type[Provider]:
 
 def _pipeline_model(t0: int) -> PipeModel:
     # The pipeline's modules load on the first `p` (or a pipeline scenario), not at start-up.
-    from atm_tui.ui.pipeline_view import PipelineModel
+    from atm_tui.ui.pipeline_model import PipelineModel
 
     return PipelineModel(t0)
 

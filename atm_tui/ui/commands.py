@@ -8,7 +8,8 @@ from typing import ClassVar
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
-from atm_tui.scenarios.loader import ScenarioError, builtin_names, load
+from atm_tui.scenarios.loader import builtin_names, load
+from atm_tui.scenarios.scenario import ScenarioError
 from atm_tui.ui.bindings import KEYS
 from atm_tui.ui.session import Session
 

@@ -81,7 +81,8 @@ def live_db(args: argparse.Namespace) -> str:
 
 def scenario_db(args: argparse.Namespace, name: str) -> str:
     """A scenario's own file, <data dir>/scenarios/<name>.db: the player empties it on every run."""
-    from atm_tui.scenarios.loader import ScenarioError, load
+    from atm_tui.scenarios.loader import load
+    from atm_tui.scenarios.scenario import ScenarioError
 
     if getattr(args, "db", None):
         return (

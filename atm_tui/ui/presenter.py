@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from atm_tui.scenarios.loader import Scenario
 from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.scenarios.scenario import Scenario
 from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
 
 if TYPE_CHECKING:

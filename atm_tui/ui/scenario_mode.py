@@ -200,7 +200,8 @@ class ScenarioMode:
 
     async def play_scenario(self, name: str) -> None:
         """The palette: close what is on screen (live bank or scenario) and play `name` instead."""
-        from atm_tui.scenarios.loader import ScenarioError, load
+        from atm_tui.scenarios.loader import load
+        from atm_tui.scenarios.scenario import ScenarioError
 
         await self._leave_pipeline()
         try:
