@@ -228,30 +228,13 @@ class Consumer:
 
     def _emit_outcome(self, inst: ConsumerInstance, rec: Record, n: int, r: ChargeResult) -> None:
         world = self.world
-        if r.outcome == PROCESSED:
+        if r.outcome in (PROCESSED, DECLINED):
+            # A charge and a decline carry the same facts; only the event's kind differs.
+            kind = Charged if r.outcome == PROCESSED else ChargeDeclined
             world.emit(
-                Charged(
-                    world.now,
-                    rec.message_id,
-                    n,
-                    rec.partition,
-                    rec.offset,
-                    inst.epoch,
-                    rec.amount,
-                    r.balance_after,
-                )
-            )
-        elif r.outcome == DECLINED:
-            world.emit(
-                ChargeDeclined(
-                    world.now,
-                    rec.message_id,
-                    n,
-                    rec.partition,
-                    rec.offset,
-                    inst.epoch,
-                    rec.amount,
-                    r.balance_after,
+                kind(
+                    world.now, rec.message_id, n, rec.partition, rec.offset, inst.epoch,
+                    rec.amount, r.balance_after,
                 )
             )
         else:
