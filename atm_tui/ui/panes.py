@@ -194,6 +194,10 @@ class PanesScreen(Screen[None]):
                 )
 
     # -- the keys every mode has -------------------------------------------------------------------
+    def action_quit(self) -> None:
+        """q (and the palette's Quit): leave the app with exit status 0."""
+        self.app.exit(0)
+
     def action_pause(self) -> None:
         s = self.session
         if s.pacer.toggle_pause():
