@@ -2,7 +2,7 @@
 """The project's two everyday commands, needing nothing but Python 3.11+.
 
     python3 dev.py demo [atm-tui options]   launch the classroom app
-    python3 dev.py test [pytest options]    lint, type-check and run the test suite
+    python3 dev.py test [pytest options]    lint, type-check, check the import contracts, run the tests
     python3 dev.py bench                    run the benchmarks (not part of `test`)
 
 Each creates ./.venv on first use (or reuses it) and installs the project into it, again
@@ -61,6 +61,7 @@ def main(argv: list[str]) -> int:
     for step in (
         (BIN / "ruff", "check", "atm_tui", "tests", "dev.py"),
         (BIN / "mypy",),
+        (BIN / "lint-imports", "--no-cache"),  # the layers and rooms contracts in pyproject.toml
     ):
         shown = " ".join(Path(str(s)).name if i == 0 else str(s) for i, s in enumerate(step))
         print("dev.py:", shown, flush=True)

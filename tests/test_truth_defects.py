@@ -241,7 +241,7 @@ async def test_the_clock_never_jumps_backwards_on_p(tmp_path: Path) -> None:
 async def test_help_says_p_is_off_during_a_scenario(tmp_path: Path) -> None:
     from rich.table import Table
 
-    from atm_tui.ui.screens import HelpScreen
+    from atm_tui.ui.screens.modals import HelpScreen
 
     app = make_app(tmp_path, scenario="t123", scenario_dir=str(tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:

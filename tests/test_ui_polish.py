@@ -343,7 +343,7 @@ def test_an_unexpected_crash_does_not_exit_0(tmp_path: Path, monkeypatch: pytest
 
     from atm_tui.ui import app as app_module
     from atm_tui.ui import launch
-    from atm_tui.ui.session import Session
+    from atm_tui.ui.core.session import Session
 
     async def broken(self: Session) -> None:
         raise RuntimeError("a bug, not a database")

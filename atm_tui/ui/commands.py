@@ -10,8 +10,8 @@ from textual.markup import escape
 
 from atm_tui.scenarios.loader import builtin_names, load
 from atm_tui.scenarios.scenario import ScenarioError
-from atm_tui.ui.bindings import KEYS
-from atm_tui.ui.session import Session
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.screens.bindings import KEYS
 
 # The palette's name for each key's action; its description is the key and the key's tooltip.
 # Titles hold no square brackets: the palette reads them as markup.

@@ -17,11 +17,12 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from atm_tui.ui.bindings import ALWAYS, BLOCKED, KEY_ACTIONS, PIPELINE_ACTIONS
-from atm_tui.ui.caption_bar import CaptionBar
-from atm_tui.ui.session import Session
+from atm_tui.paths import data_dir
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.screens.bindings import ALWAYS, BLOCKED, KEY_ACTIONS, PIPELINE_ACTIONS
 from atm_tui.ui.themes import DEFAULT, PROJECTOR
 from atm_tui.ui.widgets import BankPane, KeyBar, set_text
+from atm_tui.ui.widgets.caption_bar import CaptionBar
 
 DEFAULT_THEME, PROJECTOR_THEME = DEFAULT.name, PROJECTOR.name
 
@@ -229,14 +230,12 @@ class PanesScreen(Screen[None]):
             self.session.say("Default theme. t switches to the high-contrast projector theme.")
 
     def action_help(self) -> None:
-        from atm_tui.ui.screens import HelpScreen
+        from atm_tui.ui.screens.modals import HelpScreen
 
         if not isinstance(self.app.screen, HelpScreen):
             self.app.push_screen(HelpScreen(self))
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        from atm_tui.ui.launch import data_dir
-
         folder = Path(path or self.session.settings.screenshot_dir or data_dir() / "screenshots")
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 
-from atm_tui.ui.bindings import ATM_ACTIONS, PIPELINE_ACTIONS, PIPELINE_SCREEN_KEYS, SCENARIO_KEYS
-from atm_tui.ui.panes import PanesScreen
-from atm_tui.ui.pipeline_view import PipelinePanel, PipelineToggles
-from atm_tui.ui.session import BURST, CONSUMER_CYCLE, Session
+from atm_tui.ui.core.session import BURST, CONSUMER_CYCLE, Session
+from atm_tui.ui.screens.bindings import ATM_ACTIONS, PIPELINE_ACTIONS, PIPELINE_SCREEN_KEYS, SCENARIO_KEYS
+from atm_tui.ui.screens.panes import PanesScreen
+from atm_tui.ui.widgets.pipeline_view import PipelinePanel, PipelineToggles
 
 if TYPE_CHECKING:
     from atm_tui.sim.pipeline import Pipeline

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Static
 
 from atm_tui.bank.money import AmountError, parse_amount, rupees
-from atm_tui.ui.bindings import KEYS, PRESENTER_KEYS
+from atm_tui.ui.screens.bindings import KEYS, PRESENTER_KEYS
 
 PRESETS = (1_000, 2_000, 5_000, 10_000)
 

@@ -12,9 +12,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
-from atm_tui.ui.bindings import ATM_ACTIONS, ATM_KEYS, SCENARIO_KEYS
-from atm_tui.ui.panes import PanesScreen
-from atm_tui.ui.session import Session
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.screens.bindings import ATM_ACTIONS, ATM_KEYS, SCENARIO_KEYS
+from atm_tui.ui.screens.panes import PanesScreen
 from atm_tui.ui.widgets import AtmPane, SequenceDiagram, TogglePanel, Toggles
 
 MODES = ("idempotent", "naive", "split")
@@ -140,7 +140,7 @@ class AtmScreen(PanesScreen):
             self.session.engine.withdraw(self.session.amount)
 
     def action_amount(self) -> None:
-        from atm_tui.ui.screens import AmountScreen
+        from atm_tui.ui.screens.modals import AmountScreen
 
         def chosen(value: int | None) -> None:
             if value is not None:
@@ -214,7 +214,7 @@ class AtmScreen(PanesScreen):
             self.notify("a storm is already running", timeout=3)
 
     def action_reset(self) -> None:
-        from atm_tui.ui.screens import ConfirmScreen
+        from atm_tui.ui.screens.modals import ConfirmScreen
 
         engine = self.session.engine
         if engine is None:

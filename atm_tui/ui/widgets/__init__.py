@@ -16,8 +16,8 @@ from textual.widgets import Digits, Static
 
 from atm_tui.bank.money import rupees
 from atm_tui.bank.service import BankSnapshot
-from atm_tui.ui import outcomes
-from atm_tui.ui.view import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row, View
+from atm_tui.ui.models import outcomes
+from atm_tui.ui.models.view import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row, View
 
 # Colour is never the only signal: every style goes with a symbol or a word. The colours are the
 # theme's (outcomes.ROLE_VARIABLES), so the projector theme recolours every pane.

@@ -11,7 +11,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from atm_tui.sim.pipeline import NO_PRODUCER, Record
-from atm_tui.ui.pipeline_model import DIM, DUP, HOT, MARK, PipelineModel, recolour
+from atm_tui.ui.models.pipeline_model import DIM, DUP, HOT, MARK, PipelineModel, recolour
 from atm_tui.ui.widgets import styles
 
 if TYPE_CHECKING:
