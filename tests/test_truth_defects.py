@@ -10,7 +10,8 @@ from ui_helpers import make_app, query
 
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.themes import PROJECTOR
-from atm_tui.ui.widgets import BankPane, SequenceDiagram
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 
 def text(app: AtmApp, selector: str) -> str:

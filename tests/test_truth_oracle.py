@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from textual.widgets import Digits, Static
 
 from atm_tui.ui.app import AtmApp, FakeClock, Settings
-from atm_tui.ui.widgets import BankPane, SequenceDiagram
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 KEYS = ["w", "h", "H", "u", "d", "a", "i", "r", "s", "S", "c", "ctrl+r y"]
 SIZES = [(120, 36), (100, 30)]

@@ -13,7 +13,8 @@ from atm_tui.sim.compare import twin_path
 from atm_tui.sim.report import check_database
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.screens.modals import ConfirmScreen, HelpScreen
-from atm_tui.ui.widgets import BankPane, SequenceDiagram
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 
 def text_of(app: AtmApp, selector: str) -> str:

@@ -15,7 +15,9 @@ from atm_tui.bank.money import rupees
 from atm_tui.ui.core.session import Session
 from atm_tui.ui.screens.bindings import ATM_ACTIONS, ATM_KEYS, SCENARIO_KEYS
 from atm_tui.ui.screens.panes import PanesScreen
-from atm_tui.ui.widgets import AtmPane, SequenceDiagram, TogglePanel, Toggles
+from atm_tui.ui.widgets.atm_pane import AtmPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
+from atm_tui.ui.widgets.toggles import TogglePanel, Toggles
 
 MODES = ("idempotent", "naive", "split")
 

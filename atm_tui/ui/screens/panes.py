@@ -21,8 +21,10 @@ from atm_tui.paths import data_dir
 from atm_tui.ui.core.session import Session
 from atm_tui.ui.screens.bindings import ALWAYS, BLOCKED, KEY_ACTIONS, PIPELINE_ACTIONS
 from atm_tui.ui.themes import DEFAULT, PROJECTOR
-from atm_tui.ui.widgets import BankPane, KeyBar, set_text
+from atm_tui.ui.widgets.bank_pane import BankPane
 from atm_tui.ui.widgets.caption_bar import CaptionBar
+from atm_tui.ui.widgets.key_bar import KeyBar
+from atm_tui.ui.widgets.text import set_text
 
 DEFAULT_THEME, PROJECTOR_THEME = DEFAULT.name, PROJECTOR.name
 
