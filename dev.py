@@ -3,6 +3,8 @@
 
     python3 dev.py demo [atm-tui options]   launch the classroom app
     python3 dev.py test [pytest options]    lint, type-check, check the import contracts, run the tests
+    python3 dev.py test --fast [...]        the same, without the slow tests and with fewer
+                                            Hypothesis examples (the inner loop; CI runs it all)
     python3 dev.py bench                    run the benchmarks (not part of `test`)
 
 Each creates ./.venv on first use (or reuses it) and installs the project into it, again
@@ -57,7 +59,7 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return _run(BIN / "atm-tui", *rest)
     if command == "bench":
-        return _run(BIN / "python", "-m", "pytest", "-m", "bench", "-s", "-p", "no:randomly", *rest)
+        return _run(BIN / "python", "-m", "pytest", "-m", "bench", "-s", *rest)
     for step in (
         (BIN / "ruff", "check", "atm_tui", "tests", "dev.py"),
         (BIN / "mypy",),
@@ -68,6 +70,9 @@ def main(argv: list[str]) -> int:
         code = _run(*step)
         if code:
             return code
+    if "--fast" in rest:
+        rest = [r for r in rest if r != "--fast"]
+        rest = ["-m", "not bench and not slow", "--hypothesis-profile", "fast", *rest]
     return _run(BIN / "python", "-m", "pytest", *rest)
 
 
