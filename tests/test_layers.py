@@ -1,4 +1,5 @@
-"""Layers: bank/, sim/ and scenarios/ never import Textual (DESIGN.md), checked two ways."""
+"""Layers (docs/architecture.md): bank/, sim/ and scenarios/ never import Textual, no circle, no private
+import, small modules, a virtual clock in the engine."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One test per screen-truth defect of issue 9, driven through the app's keys and checked on the file."""
+"""The screen agrees with the file: each claim driven through the app's keys, then checked on the file."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The new-user review's fixes, driven through the keys (Pilot) and checked on screen and on file."""
+"""Captions, the palette, the storm, a locked file and a crash: what a first-time user meets, driven
+through the keys (Pilot) and checked on screen and on file."""
 
 from __future__ import annotations
 
