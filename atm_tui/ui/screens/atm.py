@@ -83,7 +83,7 @@ class AtmScreen(PanesScreen):
         yield AtmPane(id="atm")
 
     def network_body(self) -> ComposeResult:
-        yield TogglePanel(id="toggles")
+        yield TogglePanel(self.key_names(), id="toggles")
         yield SequenceDiagram(self.session.view, id="diagram")
         yield Static(id="counters")
 

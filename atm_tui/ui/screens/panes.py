@@ -180,6 +180,11 @@ class PanesScreen(Screen[None]):
         """This screen's keys as the key bar and the help list them: its own BINDINGS, in order."""
         return shown_keys(type(self).BINDINGS)
 
+    def key_names(self) -> dict[str, str]:
+        """Action -> its key as the key bar writes it, for panels that name a key beside a state (in a
+        scenario, the live screen's keys too: its panels show the same toggles)."""
+        return {b.action: b.key_display or b.key for b in [*shown_keys(self.LIVE_KEYS), *self.keys()]}
+
     def help_rows(self) -> list[tuple[Binding, str]]:
         """The help's rows: each key of this screen with why it is off ("" when on); in a scenario,
         the live screen's keys after them, off while the story plays."""

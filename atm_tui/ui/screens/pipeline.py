@@ -72,7 +72,7 @@ class PipelineScreen(PanesScreen):
 
     def network_body(self) -> ComposeResult:
         with Vertical(id="pipeline"):
-            yield PipelineToggles(id="pipe-toggles")
+            yield PipelineToggles(self.key_names(), id="pipe-toggles")
             yield PipelinePanel(id="pipe-panel")
 
     def clock_text(self) -> str:

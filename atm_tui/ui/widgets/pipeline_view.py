@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
 _STATE_MARK = {"reading": "● reading", "idle": "○ idle", "stalled": "⧖ STALLED", "down": "✕ DOWN"}
 
 
-def toggle_items(pipeline: Pipeline | None) -> list[tuple[str, str, str, bool]]:
-    """(key, name, state in words and a symbol, alarming?) for each pipeline toggle."""
+def toggle_items(pipeline: Pipeline | None, keys: Mapping[str, str]) -> list[tuple[str, str, str, bool]]:
+    """(key, name, state in words and a symbol, alarming?) for each pipeline toggle; `keys` maps an
+    action to the key the screen binds it to."""
+    k = keys
     if pipeline is None:
-        return [("p", "pipeline", "opening…", False)]
+        return [(k["pipeline"], "pipeline", "opening…", False)]
     v = pipeline.view()
     consumer = _STATE_MARK.get(v.consumer_state, v.consumer_state)
     if v.epoch is not None:
@@ -41,11 +44,12 @@ def toggle_items(pipeline: Pipeline | None) -> list[tuple[str, str, str, bool]]:
     acks = v.lost_acks_armed
     crashes = v.crashes_armed
     return [
-        ("k", "consumer", consumer, v.consumer_state in ("down", "stalled")),
-        ("i", "mode", mode_state, mode == "naive"),
-        ("I", "producer", producer, not running),
-        ("h", "next ack", f"✕ lose {acks}" if acks else "· pass", bool(acks)),
-        ("K", "next commit", f"✕ crash {crashes}" if crashes else "· pass", bool(crashes)),
+        (k["crash_consumer"], "consumer", consumer, v.consumer_state in ("down", "stalled")),
+        (k["consumer_mode"], "mode", mode_state, mode == "naive"),
+        (k["producer_idempotence"], "producer", producer, not running),
+        (k["lose_ack"], "next ack", f"✕ lose {acks}" if acks else "· pass", bool(acks)),
+        (k["crash_before_commit"], "next commit", f"✕ crash {crashes}" if crashes else "· pass",
+         bool(crashes)),
     ]
 
 
@@ -56,16 +60,17 @@ class PipelineToggles(Widget):
     PipelineToggles { height: auto; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, keys: Mapping[str, str], *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.pipeline: Pipeline | None = None
+        self.keys = keys  # action -> the key the screen binds it to, as the key bar writes it
 
     def render(self) -> RenderResult:
         width = self.size.width or 40
         cols = _columns(width)
         cell = width // cols
         out = Text(no_wrap=True, overflow="crop")
-        items = toggle_items(self.pipeline)
+        items = toggle_items(self.pipeline, self.keys)
         for i, (key, name, state, hot) in enumerate(items):
             piece = Text()
             piece.append(f"{key} ", style="bold reverse")
@@ -80,7 +85,7 @@ class PipelineToggles(Widget):
         return recolour(out, styles(self))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return -(-len(toggle_items(self.pipeline)) // _columns(width))
+        return -(-len(toggle_items(self.pipeline, self.keys)) // _columns(width))
 
 
 def _columns(width: int) -> int:

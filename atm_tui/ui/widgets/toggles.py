@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -36,21 +37,24 @@ class TogglePanel(Widget):
     TogglePanel { height: auto; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, keys: Mapping[str, str], *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.state = Toggles()
+        self.keys = keys  # action -> the key the screen binds it to, as the key bar writes it
 
     def items(self) -> list[tuple[str, str, str, bool]]:
-        s = self.state
+        s, k = self.state, self.keys
         return [
-            ("h", "next reply", _armed("✕ drop", s.drop_next_replies), bool(s.drop_next_replies)),
-            ("H", "next request", _armed("✕ drop", s.drop_next_requests), bool(s.drop_next_requests)),
-            ("u", "duplicate", _armed("⧉ next", s.duplicate_next), bool(s.duplicate_next)),
-            ("d", "all replies", "✕ DROPPED" if s.drop_all_replies else "· pass", s.drop_all_replies),
-            ("a", "auto-retry", "✓ on" if s.auto_retry else "✗ OFF", not s.auto_retry),
-            ("i", "bank", "● idempotent" if s.mode == "idempotent" else f"⚠ {s.mode.upper()}",
+            (k["drop_reply"], "next reply", _armed("✕ drop", s.drop_next_replies), bool(s.drop_next_replies)),
+            (k["drop_request"], "next request", _armed("✕ drop", s.drop_next_requests),
+             bool(s.drop_next_requests)),
+            (k["duplicate"], "duplicate", _armed("⧉ next", s.duplicate_next), bool(s.duplicate_next)),
+            (k["drop_all"], "all replies", "✕ DROPPED" if s.drop_all_replies else "· pass",
+             s.drop_all_replies),
+            (k["auto_retry"], "auto-retry", "✓ on" if s.auto_retry else "✗ OFF", not s.auto_retry),
+            (k["idempotency"], "bank", "● idempotent" if s.mode == "idempotent" else f"⚠ {s.mode.upper()}",
              s.mode != "idempotent"),
-        ] + ([("x", "crash gap", _armed("✕ crash", s.crash_in_gap), bool(s.crash_in_gap))]
+        ] + ([(k["crash_gap"], "crash gap", _armed("✕ crash", s.crash_in_gap), bool(s.crash_in_gap))]
              if s.mode == "split" else [])  # fmt: skip
 
     def render(self) -> RenderResult:
@@ -60,7 +64,7 @@ class TogglePanel(Widget):
         out = Text(no_wrap=True, overflow="crop")
         hot = styles(self)["hot"]
         if _any_rate(self.state):
-            out.append("S", style="bold reverse")
+            out.append(self.keys["storm"], style="bold reverse")
             out.append(" random faults: ")
             out.append(_rates(self.state) + "\n", style=hot)
         items = self.items()
