@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atm_tui.argtypes import int_in
+from atm_tui.argtypes import file_path, int_in
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
 
@@ -41,7 +41,7 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
     p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
                    help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--db", type=file_path(), metavar="PATH", help="the bank's SQLite file (created if missing)")
     p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
                    metavar="RS", help="opening balance of a new account (default 50000)")
