@@ -21,7 +21,8 @@ def int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
         if len(digits) > LONGEST_NUMBER:
             # Python refuses int() past 4,300 digits, and echoing them would flood the terminal.
             if digits.lstrip("+-").isdigit():
-                raise argparse.ArgumentTypeError(f"a number of {len(digits):,} digits is out of range; {accepted}")
+                raise argparse.ArgumentTypeError(
+                    f"a number of {len(digits):,} digits is out of range; {accepted}")
             raise argparse.ArgumentTypeError(f"{_cut(text)} is not a whole number; {accepted}")
         try:
             value = int(digits, 10)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Literal
 
 from atm_tui.bank.money import MAX_BALANCE
-from atm_tui.paths import quoted
 from atm_tui.bank.schema import REQUIRED_TABLES, SCHEMA, SCHEMA_VERSION
+from atm_tui.paths import quoted
 
 Synchronous = Literal["normal", "full"]
 DEFAULT_ACCOUNT = "A-1001"
@@ -163,8 +163,8 @@ def check_columns(conn: sqlite3.Connection, path: str, tables: set[str]) -> None
         missing = sorted(COLUMNS[table] - found)
         if missing:
             raise StoreError(
-                f"database path {quoted(path)}: a SQLite file but not an atm-tui bank (its table {table} lacks"
-                f" {', '.join(missing)}); give an atm-tui database or a new file name"
+                f"database path {quoted(path)}: a SQLite file but not an atm-tui bank (its table"
+                f" {table} lacks {', '.join(missing)}); give an atm-tui database or a new file name"
             )
 
 

@@ -41,7 +41,8 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
     p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
                    help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument("--db", type=file_path(), metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--db", type=file_path(), metavar="PATH",
+                   help="the bank's SQLite file (created if missing)")
     p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
                    metavar="RS", help="opening balance of a new account (default 50000)")
