@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from atm_tui.bank.money import MAX_AMOUNT, AmountError, parse_amount
 from atm_tui.http.problems import Problem
 
 MAX_KEY_LENGTH = 255  # Stripe's limit
+MAX_ACCOUNT_LENGTH = 64
+ACCOUNT_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ACCOUNT_LENGTH}}}", re.ASCII)
 MAX_BODY_BYTES = 16_384
 MAX_TEXT = 100
 MAX_QUANTITY = 1_000
@@ -22,6 +25,14 @@ FIELDS_OF: dict[str, tuple[str, ...]] = {
     "order": ("item", "quantity"),
     "vote": ("voter", "choice"),
 }
+
+
+def one_key_header(values: list[str]) -> str | None:
+    """The one Idempotency-Key header's value. Two of them name two keys: which one would count?"""
+    if len(values) > 1:
+        raise Problem("invalid-key",
+                      f"the request has {len(values)} Idempotency-Key headers; send exactly one")
+    return values[0] if values else None
 
 
 def parse_key(raw: str | None) -> str:
