@@ -214,7 +214,8 @@ def create_app(desk: Desk, faults: Faults | None = None, connections: Connection
               for name, op in OPERATION_OF.items()]
     routes += [
         Route("/accounts/{account_id}", _whole_segments(get_account), methods=["GET"]),
-        Route("/transactions/{key}", _whole_segments(get_transaction), methods=["GET"]),
+        # A key may hold '/' (any printable ASCII), so this route takes the rest of the path.
+        Route("/transactions/{key:path}", get_transaction, methods=["GET"]),
         Route("/openapi.json", get_openapi, methods=["GET"]),
     ]
     app = Starlette(

@@ -33,10 +33,9 @@ class Param:
     def expected(self) -> str:
         if self.kind is bool:
             return "true or false"
-        if self.kind is int and self.step > 1:
-            return f"a multiple of {self.step} from {self.lo:,} to {self.hi:,}"
         if self.kind is int:
-            return f"a whole number from {self.lo:,} to {self.hi:,}"
+            step = f", a multiple of {self.step}" if self.step > 1 else ""
+            return f"a whole number from {self.lo:,} to {self.hi:,}{step}"
         if self.choices:
             return "one of " + ", ".join(f'"{c}"' for c in self.choices)
         return "a non-empty string"
