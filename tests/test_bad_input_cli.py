@@ -62,7 +62,8 @@ def test_a_db_name_over_255_bytes_is_one_line(command: str, tmp_path: Path,
 
 
 @pytest.mark.parametrize("command", list(COMMANDS_WITH_DB))
-def test_an_empty_db_is_refused_not_a_temporary_file(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_db_is_refused_not_a_temporary_file(command: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     refused([*COMMANDS_WITH_DB[command], "--db", ""], capsys, "--db", "''", "give a file path")
 
 
@@ -93,8 +94,8 @@ def _foreign(path: Path) -> bytes:
 
 
 @pytest.mark.parametrize("command", ["simulate", "pipeline", "serve"])
-def test_a_foreign_database_with_the_banks_table_names_is_refused_unchanged(command: str, tmp_path: Path,
-                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_foreign_database_with_the_banks_table_names_is_refused_unchanged(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "theirs.db"
     before = _foreign(db)
     refused([*COMMANDS_WITH_DB[command], "--db", str(db)], capsys, str(db), "not an atm-tui bank",
