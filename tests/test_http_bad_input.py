@@ -18,6 +18,7 @@ import pytest
 from http_helpers import ACCOUNT, WITHDRAW, Running, http_bank, wait_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from atm_tui.http.openapi import document
 from atm_tui.http.problems import Problem
@@ -175,7 +176,7 @@ def _accepted_key(text: str) -> bool:
 KEYISH = st.text(st.sampled_from(['"', "\\", " ", "a", "T", "1", "~", "!", "é", "\t"]), max_size=8)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(KEYISH | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=260))
 def test_the_published_key_pattern_is_what_the_server_accepts(text: str) -> None:
     schema = document()["paths"]["/transactions/{key}"]["get"]["parameters"][0]["schema"]
@@ -192,7 +193,7 @@ def _accepted_text(text: str) -> bool:
     return True
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.text(st.characters(exclude_categories=["Cs"]), max_size=MAX_TEXT + 3)
        | st.text(st.sampled_from(["a", "\x00", "\x1f", "\x7f", "\x9f", "\xa0", "\u2028", "\u2029", "☕"]),
                  max_size=4))
