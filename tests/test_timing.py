@@ -87,6 +87,7 @@ def test_bad_hold_flags(argv: list[str], words: str, capsys: pytest.CaptureFixtu
     assert code == 2 and err.count("\n") == 1 and words in err, err
 
 
+@pytest.mark.slow
 def test_exit_at_end_quits_with_0_in_a_real_pty(tmp_path: Path) -> None:
     scenario = tmp_path / "two.toml"
     scenario.write_text(two_steps("The balance, checked."))
