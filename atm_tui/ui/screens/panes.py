@@ -190,9 +190,8 @@ class PanesScreen(Screen[None]):
         the live screen's keys after them, off while the story plays."""
         rows = []
         for b in self.keys():
-            state = self.key_state(b.action)
-            if state is not False:
-                rows.append((b, "" if state else self.why_off(b.action) or "off"))
+            on = self.check_action(b.action, ()) is True
+            rows.append((b, "" if on else self.why_off(b.action) or "off"))
         listed = {b.action for b, _ in rows}
         for b in shown_keys(self.LIVE_KEYS):
             if b.action not in listed:
