@@ -1,0 +1,49 @@
+"""Running a check: the proxy, the clients, and every rule one after another."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from atm_tui.check.probe import CheckError, Options, Probe
+from atm_tui.check.proxy import FaultProxy
+from atm_tui.check.rules import RULES, Rule, Verdict
+from atm_tui.check.target import Target
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A finished check: its run id (in every key it sent), the verdicts, the seconds it took."""
+
+    target: Target
+    run_id: str
+    verdicts: list[Verdict]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(v.passed for v in self.verdicts if v.required)
+
+
+async def run_check(target: Target, options: Options, rules: list[Rule] | None = None) -> Outcome:
+    """Run the rules against the target through a fresh proxy; CheckError if it cannot start."""
+    start = time.perf_counter()
+    run_id = options.run_id or secrets.token_hex(3)
+    verdicts: list[Verdict] = []
+    async with FaultProxy(target.base, key_header=target.key_header, timeout_s=options.timeout_s) as proxy:
+        proxy.listeners.extend(options.listeners)
+        async with httpx.AsyncClient(base_url=proxy.url, timeout=options.timeout_s) as client, \
+                httpx.AsyncClient(timeout=options.timeout_s) as direct:
+            try:
+                await direct.request("HEAD", target.base, timeout=5)
+            except httpx.HTTPError as exc:
+                raise CheckError(f"{target.base}: cannot connect ({type(exc).__name__}); is the server"
+                                 " running there?") from None
+            probe = Probe(target, proxy, client, direct, run_id, options.restart_cmd)
+            for rule in rules if rules is not None else RULES:
+                verdicts.extend(await rule(probe, options))
+                await probe.settle()
+    return Outcome(target, run_id, verdicts, time.perf_counter() - start)
