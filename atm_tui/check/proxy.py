@@ -109,7 +109,7 @@ class Exchange:
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One thing the proxy saw or did, for listeners: `what` is request, held, forwarded, answered,
-    dropped-request, dropped-response or delivered."""
+    dropped-request, dropped-response, delivered or client-gone."""
 
     exchange: int
     what: str
@@ -196,7 +196,7 @@ class FaultProxy:
                 request = await self._read(conn, reader)
                 if request is None:
                     break
-                keep = await self._exchange(conn, writer, *request)
+                keep = await self._exchange(conn, reader, writer, *request)
                 if not keep or conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     break
                 conn.start_next_cycle()
@@ -232,8 +232,8 @@ class FaultProxy:
         for listener in list(self.listeners):
             listener(hop)
 
-    async def _exchange(self, conn: h11.Connection, writer: asyncio.StreamWriter,
-                        request: h11.Request, body: bytes) -> bool:
+    async def _exchange(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                        writer: asyncio.StreamWriter, request: h11.Request, body: bytes) -> bool:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers]
         raw_fault = next((v for k, v in headers if k.lower() == FAULT_HEADER), None)
         try:
@@ -263,12 +263,16 @@ class FaultProxy:
             if fault.kind == "drop-response":
                 self._tell(Hop(ex.number, "dropped-response", status=ex.answers[0].status, key=key))
                 return False
-            ex.delivered = 0
+            if reader.at_eof():  # the client hung up meanwhile (it timed out): nobody to answer
+                ex.client_gone = True
+                self._tell(Hop(ex.number, "client-gone", status=ex.answers[0].status, key=key))
+                return False
             try:
                 await self._send(conn, writer, ex.answers[0])
             except (ConnectionError, h11.ProtocolError):
                 ex.client_gone = True
                 return False
+            ex.delivered = 0
             self._tell(Hop(ex.number, "delivered", status=ex.answers[0].status, key=key))
             return True
         finally:

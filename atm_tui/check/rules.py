@@ -232,16 +232,19 @@ async def mismatch(p: Probe, o: Options) -> list[Verdict]:
     if other is None or other == body:
         return [Verdict(rule, title, SKIP, "no second body to send: give --other-body", source,
                         required=False)]
+    start = await p.effect()
     first = await p.send("first request", key, body)
     await p.settle()
     before = await p.effect()
     second = await p.send("same key, another body", key, other)
     await p.settle()
     moved = await p.effect()
-    n = None if before is None or moved is None else int(moved != before)
-    good = ok(first.status) and second.status in p.target.mismatch_status and n in (0, None)
-    change = "" if n is None else (" and the number did not move" if n == 0 else
-                                   f" and the number moved {before:g} -> {moved:g}: it was processed")
+    n = p.count(start, moved)
+    still = before is None or moved == before
+    good = ok(first.status) and second.status in p.target.mismatch_status and still
+    change = "" if before is None or moved is None else (
+        " and the number did not move" if still else f" and the number moved {before:g} -> {moved:g}:"
+        " it was processed")
     evidence = f"first {first.seen}; another body with that key got {second.seen}{change}"
     return [Verdict(rule, title, PASS if good else FAIL, evidence, source, steps=[first, second], effects=n)]
 
