@@ -84,9 +84,9 @@ async def through(up: Upstream) -> AsyncIterator[tuple[FaultProxy, httpx.AsyncCl
             yield proxy, client, hops
 
 
-def post(client: httpx.AsyncClient, fault: str, **kw: float) -> object:
-    return client.post("/echo", content=b'{"amount": 100}', headers={
-        "Idempotency-Key": "K1", "Content-Type": "application/json", FAULT_HEADER: fault}, **kw)
+async def post(client: httpx.AsyncClient, fault: str, timeout: float = 5) -> httpx.Response:
+    return await client.post("/echo", content=b'{"amount": 100}', timeout=timeout, headers={
+        "Idempotency-Key": "K1", "Content-Type": "application/json", FAULT_HEADER: fault})
 
 
 async def test_pass_forwards_once_and_the_fault_header_never_reaches_the_target() -> None:
@@ -94,7 +94,7 @@ async def test_pass_forwards_once_and_the_fault_header_never_reaches_the_target(
         async with through(up) as (proxy, client, hops):
             resp = await client.post("/echo", content=b"x", headers={"Idempotency-Key": "K1"})
             assert resp.status_code == 201 and resp.json() == {"arrival": 1, "body": "x"}
-            resp = await post(client, "pass")  # type: ignore[misc]
+            resp = await post(client, "pass")
             assert resp.json()["arrival"] == 2
     assert len(up.arrivals) == 2
     assert all(FAULT_HEADER not in a for a in up.arrivals)
@@ -106,7 +106,7 @@ async def test_drop_request_never_reaches_the_target_and_the_client_sees_the_con
     with upstream() as up:
         async with through(up) as (proxy, client, hops):
             with pytest.raises(httpx.RemoteProtocolError):
-                await post(client, "drop-request")  # type: ignore[misc]
+                await post(client, "drop-request")
             [ex] = proxy.take()
     assert up.arrivals == []
     assert ex.answers == [] and ex.delivered is None
@@ -117,7 +117,7 @@ async def test_drop_response_reaches_the_target_which_answers_and_the_client_get
     with upstream() as up:
         async with through(up) as (proxy, client, hops):
             with pytest.raises(httpx.RemoteProtocolError):
-                await post(client, "drop-response")  # type: ignore[misc]
+                await post(client, "drop-response")
             [ex] = proxy.take()
     assert len(up.arrivals) == 1  # the target did the work
     assert ex.answers[0].status == 201 and ex.answers[0].header("x-arrival") == "1"
@@ -128,7 +128,7 @@ async def test_drop_response_reaches_the_target_which_answers_and_the_client_get
 async def test_duplicate_reaches_the_target_twice_one_after_the_other_and_the_client_gets_the_first() -> None:
     with upstream() as up:
         async with through(up) as (proxy, client, _hops):
-            resp = await post(client, "duplicate")  # type: ignore[misc]
+            resp = await post(client, "duplicate")
             [ex] = proxy.take()
     assert len(up.arrivals) == 2 and up.most_at_once == 1
     assert [a.header("x-arrival") for a in ex.answers] == ["1", "2"]
@@ -139,7 +139,7 @@ async def test_delay_holds_the_request_even_after_the_client_gave_up() -> None:
     with upstream() as up:
         async with through(up) as (proxy, client, _hops):
             with pytest.raises(httpx.TimeoutException):
-                await post(client, "delay=300", timeout=0.05)  # type: ignore[misc]
+                await post(client, "delay=300", timeout=0.05)
             assert up.arrivals == []  # the client has given up; the request is still in the proxy
             await proxy.idle()
             [ex] = proxy.take()
@@ -151,7 +151,7 @@ async def test_copies_reach_the_target_at_the_same_time() -> None:
     # Each arrival waits until four are in flight together: sent one by one they could not be.
     with upstream(barrier=4) as up:
         async with through(up) as (proxy, client, hops):
-            resp = await post(client, "copies=4")  # type: ignore[misc]
+            resp = await post(client, "copies=4")
             [ex] = proxy.take()
     assert len(up.arrivals) == 4 and up.most_at_once == 4
     assert sorted(int(a.header("x-arrival") or 0) for a in ex.answers) == [1, 2, 3, 4]
@@ -162,7 +162,7 @@ async def test_copies_reach_the_target_at_the_same_time() -> None:
 async def test_a_bad_fault_header_is_refused_with_400_naming_what_is_accepted() -> None:
     with upstream() as up:
         async with through(up) as (_proxy, client, _hops):
-            resp = await post(client, "copies=0")  # type: ignore[misc]
+            resp = await post(client, "copies=0")
     assert resp.status_code == 400
     assert "use pass, drop-request, drop-response, duplicate" in resp.text
     assert up.arrivals == []
