@@ -20,16 +20,30 @@ EXIT_BROKEN = 1
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP header name or method (RFC 9110 token)
 
 
-def server_url(text: str) -> str:
+def _http_url(text: str, *, query: bool) -> str | None:
     import httpx
 
     try:
         url = httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError):
-        url = None
-    if url is None or url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+        return None
+    if url.scheme not in ("http", "https") or not url.host or url.fragment or (url.query and not query):
+        return None
+    return str(url)
+
+
+def server_url(text: str) -> str:
+    url = _http_url(text, query=False)
+    if url is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a server URL; use e.g. http://127.0.0.1:8000")
-    return str(url).rstrip("/")
+    return url.rstrip("/")
+
+
+def effect_url(text: str) -> str:
+    url = _http_url(text, query=True)
+    if url is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL to GET; use e.g. http://127.0.0.1:8000/count")
+    return url
 
 
 def _path(text: str) -> str:
@@ -115,7 +129,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the key's header (default Idempotency-Key)")
     p.add_argument("--send-header", type=_send_header, action="append", default=[], metavar="'NAME: VALUE'",
                    help="another header for every request (repeatable), e.g. authorisation")
-    p.add_argument("--effect", type=server_url, default=None, metavar="URL",
+    p.add_argument("--effect", type=effect_url, default=None, metavar="URL",
                    help="a GET whose JSON number (a counter, a balance) the request changes; read before and"
                    " after each rule to count effects (default for `atm-tui serve`: the account)")
     p.add_argument("--effect-pointer", type=_pointer, default=None, metavar="POINTER",
