@@ -116,6 +116,8 @@ class Hop:
     copy: int = 0
     status: int = 0
     key: str | None = None
+    replayed: bool = False  # the answer said `Idempotent-Replayed: true`
+    delay_ms: int = 0  # how long a held request waits
 
 
 Listener = Callable[[Hop], None]
@@ -252,7 +254,7 @@ class FaultProxy:
                 self._tell(Hop(ex.number, "dropped-request", key=key))
                 return False
             if fault.kind == "delay":
-                self._tell(Hop(ex.number, "held", key=key))
+                self._tell(Hop(ex.number, "held", key=key, delay_ms=fault.delay_ms))
                 await asyncio.sleep(fault.delay_ms / 1000)
             ex.answers = [Answer(0, {}, b"", error="not answered yet") for _ in range(fault.copies_sent)]
             if fault.kind == "copies":
@@ -289,7 +291,9 @@ class FaultProxy:
             answer = Answer(0, {}, b"", error=f"{type(exc).__name__}: {exc}".rstrip(": "))
         answer.ms = (time.perf_counter() - start) * 1000
         ex.answers[index] = answer
-        self._tell(Hop(ex.number, "answered", copy=index + 1, status=answer.status, key=key))
+        replayed = (answer.header("idempotent-replayed") or "").lower() == "true"
+        self._tell(Hop(ex.number, "answered", copy=index + 1, status=answer.status, key=key,
+                       replayed=replayed))
 
     @staticmethod
     async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, answer: Answer) -> None:

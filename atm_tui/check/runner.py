@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -28,7 +29,12 @@ class Outcome:
         return all(v.passed for v in self.verdicts if v.required)
 
 
-async def run_check(target: Target, options: Options, rules: list[Rule] | None = None) -> Outcome:
+# Told each rule's name as it starts (verdict None), then each of its verdicts.
+Progress = Callable[[str, "Verdict | None"], None]
+
+
+async def run_check(target: Target, options: Options, rules: list[Rule] | None = None,
+                    progress: Progress | None = None) -> Outcome:
     """Run the rules against the target through a fresh proxy; CheckError if it cannot start."""
     start = time.perf_counter()
     run_id = options.run_id or secrets.token_hex(3)
@@ -44,6 +50,12 @@ async def run_check(target: Target, options: Options, rules: list[Rule] | None =
                                  " running there?") from None
             probe = Probe(target, proxy, client, direct, run_id, options.restart_cmd)
             for rule in rules if rules is not None else RULES:
-                verdicts.extend(await rule(probe, options))
+                name = rule.__name__.replace("_", "-")
+                if progress is not None:
+                    progress(name, None)
+                found = await rule(probe, options)
                 await probe.settle()
+                verdicts.extend(found)
+                for verdict in found if progress is not None else ():
+                    progress(verdict.rule, verdict)
     return Outcome(target, run_id, verdicts, time.perf_counter() - start)
