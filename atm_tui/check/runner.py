@@ -56,6 +56,7 @@ async def run_check(target: Target, options: Options, rules: list[Rule] | None =
                 found = await rule(probe, options)
                 await probe.settle()
                 verdicts.extend(found)
-                for verdict in found if progress is not None else ():
-                    progress(verdict.rule, verdict)
+                if progress is not None:
+                    for verdict in found:
+                        progress(verdict.rule, verdict)
     return Outcome(target, run_id, verdicts, time.perf_counter() - start)
