@@ -150,6 +150,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-id", type=_run_id, default=None, metavar="HEX",
                    help="the run id in every key (default random, so a re-run never meets old keys)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--watch", action="store_true",
+                   help="draw the run live in the app's network diagram (q quits); the table follows")
     p.add_argument("--brief", action="store_true", help="the table only, without each rule's curl lines")
 
 
@@ -176,9 +178,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.effect_pointer is not None and args.effect is None and args.path is not None:
         return _fail("--effect-pointer reads the number at --effect URL; add --effect")
+    if args.watch and args.json:
+        return _fail("--watch draws the run on screen; --json prints it for a program: pick one")
     target = target_of(args)
     options = Options(copies=args.copies, timeout_s=args.timeout, restart_cmd=args.restart_cmd,
                       expiry_s=args.expiry_probe, run_id=args.run_id)
+    if args.watch:
+        from atm_tui.check.watch import run_watch
+
+        code, finished, problem = run_watch(target, options)
+        if problem:
+            return _fail(problem)
+        if finished is not None:
+            print(table(finished, details=not args.brief), flush=True)
+        return code
     try:
         outcome = asyncio.run(run_check(target, options))
     except CheckError as exc:
