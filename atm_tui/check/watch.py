@@ -118,7 +118,7 @@ class CheckWatch(App[int]):
         self._redraw()
 
     def action_quit_check(self) -> None:
-        self.exit(self.code)
+        self.exit(self.code, return_code=self.code)
 
 
 def run_watch(target: Target, options: Options) -> tuple[int, Outcome | None, str]:
