@@ -28,6 +28,7 @@ PACKAGE = ROOT / "atm_tui" / "check"
     (["check", "http://127.0.0.1:1", "--timeout", "nan"], "--timeout: 'nan': use seconds from 0.1 to 600"),
     (["check", "http://127.0.0.1:1", "--mismatch-status", "500"], "--mismatch-status: '500' is out of range"),
     (["check", "http://127.0.0.1:1", "--send-header", "oops"], "--send-header: 'oops': use 'Name: value'"),
+    (["check", "http://127.0.0.1:1", "--only", "replay"], "--only: 'replay' is not a rule; use one of"),
     (["check"], "the following arguments are required: BASE_URL"),
 ])
 def test_bad_flags_are_one_line_and_exit_2(argv: list[str], needle: str,
@@ -37,6 +38,19 @@ def test_bad_flags_are_one_line_and_exit_2(argv: list[str], needle: str,
     err = capsys.readouterr().err
     assert exit_.value.code == 2
     assert needle in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--only", "key-expiry"], "--only key-expiry needs --expiry-probe SECONDS"),
+    (["--only", "restart-keeps-key"],
+     "--only restart-keeps-key needs --restart-cmd CMD, a command that restarts the server"),
+    (["--watch", "--json"], "--watch draws the run on screen; --json prints it for a program: pick one"),
+])
+def test_flags_that_need_each_other_are_one_line_and_exit_2(argv: list[str], needle: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "http://127.0.0.1:1", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err == f"atm-tui check: error: {needle}\n"
 
 
 def _closed_port() -> int:

@@ -181,11 +181,13 @@ def test_a_key_survives_a_crash_and_restart_only_where_it_is_stored(kind: str, h
     url, restart, pidfile = _restartable(tmp_path, command)
     try:
         first_pid = pidfile.read_text()
-        code, report = check(url, "--restart-cmd", restart, *[f.replace("URL", url) for f in flags])
+        code, report = check(url, "--only", "restart-keeps-key", "--restart-cmd", restart,
+                             *[f.replace("URL", url) for f in flags])
         assert pidfile.read_text() != first_pid  # it really was killed and started again
     finally:
         _stop(pidfile)
     got = verdicts(report)
+    assert list(got) == ["baseline", "restart-keeps-key"]
     failed = {name for name, v in got.items() if v == "fail"}
     assert failed == (set() if holds else {"restart-keeps-key"}), rule(report, "restart-keeps-key")
     assert code == (0 if holds else 1)
@@ -194,11 +196,11 @@ def test_a_key_survives_a_crash_and_restart_only_where_it_is_stored(kind: str, h
 
 def test_the_expiry_probe_reports_a_forgotten_key_and_a_remembered_one(tmp_path: Path) -> None:
     with serve(tmp_path / "short.db", "--ttl", "200") as (_proc, url):
-        _code, short = check(url, "--expiry-probe", "0.5", "--brief")
-    with serve(tmp_path / "long.db") as (_proc, url):
-        _code, long = check(url, "--expiry-probe", "0.5")
-    assert rule(short, "key-expiry")["verdict"] == "info"
-    assert "forgotten within 0.5 s" in rule(short, "key-expiry")["evidence"]
-    assert rule(short, "key-expiry")["effects"] == 2
-    assert "still remembered after 0.5 s" in rule(long, "key-expiry")["evidence"]
-    assert rule(long, "key-expiry")["effects"] == 1
+        _code, late = check(url, "--only", "key-expiry", "--expiry-probe", "0.5")
+        _code, soon = check(url, "--only", "key-expiry", "--expiry-probe", "0")
+    assert [r["rule"] for r in late["rules"]] == ["baseline", "key-expiry"]
+    assert rule(late, "key-expiry")["verdict"] == "info"
+    assert "forgotten within 0.5 s" in rule(late, "key-expiry")["evidence"]
+    assert rule(late, "key-expiry")["effects"] == 2
+    assert "still remembered after 0 s" in rule(soon, "key-expiry")["evidence"]
+    assert rule(soon, "key-expiry")["effects"] == 1

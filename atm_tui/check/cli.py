@@ -106,6 +106,14 @@ def _run_id(text: str) -> str:
     return text
 
 
+def _rule_name(text: str) -> str:
+    from atm_tui.check.rules import RULE_NAMES
+
+    if text not in RULE_NAMES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rule; use one of {', '.join(RULE_NAMES)}")
+    return text
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check", help="check any Idempotency-Key server against the lesson's rules, through a faulty proxy",
@@ -149,6 +157,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="resend a key this long after its first use and report whether it was remembered")
     p.add_argument("--run-id", type=_run_id, default=None, metavar="HEX",
                    help="the run id in every key (default random, so a re-run never meets old keys)")
+    p.add_argument("--only", type=_rule_name, action="append", default=None, metavar="RULE",
+                   help="check only this rule (repeatable; the baseline always runs first)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--watch", action="store_true",
                    help="draw the run live in the app's network diagram (q quits); the table follows")
@@ -178,11 +188,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.effect_pointer is not None and args.effect is None and args.path is not None:
         return _fail("--effect-pointer reads the number at --effect URL; add --effect")
+    if args.only and "restart-keeps-key" in args.only and args.restart_cmd is None:
+        return _fail("--only restart-keeps-key needs --restart-cmd CMD, a command that restarts the server")
+    if args.only and "key-expiry" in args.only and args.expiry_probe is None:
+        return _fail("--only key-expiry needs --expiry-probe SECONDS")
     if args.watch and args.json:
         return _fail("--watch draws the run on screen; --json prints it for a program: pick one")
     target = target_of(args)
     options = Options(copies=args.copies, timeout_s=args.timeout, restart_cmd=args.restart_cmd,
-                      expiry_s=args.expiry_probe, run_id=args.run_id)
+                      expiry_s=args.expiry_probe, run_id=args.run_id, only=tuple(args.only or ()))
     if args.watch:
         from atm_tui.check.watch import run_watch
 

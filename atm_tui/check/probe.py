@@ -199,4 +199,5 @@ class Options:
     restart_cmd: str | None = None
     expiry_s: float | None = None
     run_id: str | None = None  # hex; random by default, so a re-run never meets its own old keys
+    only: tuple[str, ...] = ()  # verdict names to check (with the baseline); empty: every rule
     listeners: list[Listener] = field(default_factory=list)

@@ -352,6 +352,19 @@ async def key_expiry(p: Probe, o: Options) -> list[Verdict]:
 RULES: list[Rule] = [baseline, replay_after_lost_reply, retry_after_lost_request, duplicate_one_effect,
                      late_original, concurrent, mismatch, missing_key, decline_policy, restart_keeps_key,
                      key_expiry]
-RULE_NAMES = ("baseline", "replay-after-lost-reply", "retry-after-lost-request", "duplicate-one-effect",
-              "late-original-one-effect", "concurrent-one-effect", "concurrent-409", "mismatch-refused",
-              "missing-key-400", "decline-policy", "restart-keeps-key", "key-expiry")
+# Each verdict's name -> the rule that produces it (the concurrency case gives two verdicts).
+RULE_OF: dict[str, Rule] = {
+    "baseline": baseline, "replay-after-lost-reply": replay_after_lost_reply,
+    "retry-after-lost-request": retry_after_lost_request, "duplicate-one-effect": duplicate_one_effect,
+    "late-original-one-effect": late_original, "concurrent-one-effect": concurrent,
+    "concurrent-409": concurrent, "mismatch-refused": mismatch, "missing-key-400": missing_key,
+    "decline-policy": decline_policy, "restart-keeps-key": restart_keeps_key, "key-expiry": key_expiry,
+}
+RULE_NAMES = tuple(RULE_OF)
+
+
+def select(names: list[str]) -> list[Rule]:
+    """The rules that give these verdicts, in the usual order, the baseline always first (it
+    measures one effect for the others)."""
+    wanted = {RULE_OF[n] for n in names} | {baseline}
+    return [r for r in RULES if r in wanted]

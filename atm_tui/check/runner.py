@@ -11,7 +11,7 @@ import httpx
 
 from atm_tui.check.probe import CheckError, Options, Probe
 from atm_tui.check.proxy import FaultProxy
-from atm_tui.check.rules import RULES, Rule, Verdict
+from atm_tui.check.rules import RULES, Rule, Verdict, select
 from atm_tui.check.target import Target
 
 
@@ -49,7 +49,8 @@ async def run_check(target: Target, options: Options, rules: list[Rule] | None =
                 raise CheckError(f"{target.base}: cannot connect ({type(exc).__name__}); is the server"
                                  " running there?") from None
             probe = Probe(target, proxy, client, direct, run_id, options.restart_cmd)
-            for rule in rules if rules is not None else RULES:
+            chosen = rules if rules is not None else select(list(options.only)) if options.only else RULES
+            for rule in chosen:
                 name = rule.__name__.replace("_", "-")
                 if progress is not None:
                     progress(name, None)
