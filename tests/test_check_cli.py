@@ -99,9 +99,28 @@ def test_the_table_names_every_rule_and_its_curl_lines_work_when_pasted(tmp_path
 
 
 def test_the_checker_stays_out_of_the_ui() -> None:
-    # DESIGN.md: cli -> check -> http client, sim. Only the optional --watch view may draw.
-    files = [p for p in sorted(PACKAGE.glob("*.py")) if p.name != "watch.py"]
-    assert len(files) >= 7
+    # DESIGN.md: cli -> check -> http client, sim. Only the optional --watch view may use the UI,
+    # and its model only the UI's Textual-free models.
+    watch = {"watch.py", "watch_model.py"}
+    files = [p for p in sorted(PACKAGE.glob("*.py")) if p.name not in watch]
+    assert len(files) >= 8
     for path in files:
         for _line, module in imported_modules(path):
             assert not module.startswith(("textual", "atm_tui.ui", "atm_tui.scenarios")), (path.name, module)
+    model = [m for _line, m in imported_modules(PACKAGE / "watch_model.py")]
+    assert not [m for m in model if m.startswith("textual")]
+
+
+def test_a_headless_check_loads_no_textual() -> None:
+    code = """
+import sys
+from atm_tui.cli import build_parser
+import atm_tui.check.cli, atm_tui.check.runner, atm_tui.check.report, atm_tui.check.watch_model
+build_parser()
+loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
+assert not loaded, loaded
+print("clean")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "clean"
