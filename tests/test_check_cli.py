@@ -96,6 +96,14 @@ def test_the_table_names_every_rule_and_its_curl_lines_work_when_pasted(tmp_path
         pasted = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)
         assert pasted.stdout.startswith("HTTP/1.1 201")
         assert ledger(db)["check-abc123-duplicate"] == before + 1 == 3
+        # A wrong path: the baseline says so, and the rules after it say they could not run.
+        wrong = subprocess.run([sys.executable, "-m", "atm_tui", "check", url, "--path", "/nope", "--effect",
+                                f"{url}/accounts/A-1001", "--effect-pointer", "/balance", "--brief"],
+                               capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert wrong.returncode == 1
+    row = next(line for line in wrong.stdout.splitlines() if line.startswith("baseline"))
+    assert "FAIL     answered 404, not 2xx: check --path, --method and --body" in row
+    assert wrong.stdout.rstrip().endswith("1 required rule broken: baseline; 8 could not run")
 
 
 def test_the_checker_stays_out_of_the_ui() -> None:

@@ -24,10 +24,8 @@ def table(outcome: Outcome, *, width: int = 110, details: bool = True) -> str:
         wrapped = textwrap.wrap(v.evidence + req, max(30, width - indent)) or [""]
         lines.append(f"{v.rule:<{name_w}}  {MARK[v.verdict]:<7}  {wrapped[0]}")
         lines += [" " * indent + more for more in wrapped[1:]]
-    failed = [v.rule for v in outcome.verdicts if v.required and not v.passed]
     lines.append("")
-    lines.append("every required rule holds" if not failed else f"{len(failed)} required rule"
-                 f"{'' if len(failed) == 1 else 's'} broken: {', '.join(failed)}")
+    lines.append(outcome.summary())
     if details:
         for v in outcome.verdicts:
             if not v.steps:

@@ -93,8 +93,9 @@ async def baseline(p: Probe, o: Options) -> list[Verdict]:
     after = await p.effect()
     if not ok(step.status):
         p.unit = 0.0
+        said = step.content[:160].decode("utf-8", "replace")
         return [Verdict("baseline", title, FAIL, f"answered {step.seen}, not 2xx: check --path, --method and"
-                        f" --body; body: {step.content[:160]!r}", LESSON, steps=[step])]
+                        f" --body; body: {said}", LESSON, steps=[step])]
     if before is None or after is None:
         return [Verdict("baseline", title, PASS, f"answered {step.status}; {effects_word(None)}",
                         LESSON, steps=[step])]

@@ -28,6 +28,20 @@ class Outcome:
     def ok(self) -> bool:
         return all(v.passed for v in self.verdicts if v.required)
 
+    def summary(self) -> str:
+        """One line: every required rule holds, or which are broken and which could not run."""
+        broken = [v.rule for v in self.verdicts if v.required and v.verdict == "fail"]
+        unrun = [v.rule for v in self.verdicts if v.required and v.verdict == "skip"]
+        if not broken and not unrun:
+            return "every required rule holds"
+        parts = []
+        if broken:
+            plural = "" if len(broken) == 1 else "s"
+            parts.append(f"{len(broken)} required rule{plural} broken: {', '.join(broken)}")
+        if unrun:
+            parts.append(f"{len(unrun)} could not run")
+        return "; ".join(parts)
+
 
 # Told each rule's name as it starts (verdict None), then each of its verdicts.
 Progress = Callable[[str, "Verdict | None"], None]

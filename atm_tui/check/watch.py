@@ -75,11 +75,7 @@ class CheckWatch(App[int]):
         if self.problem:
             line.append(f"cannot run: {self.problem}", style="bold red")
         elif self.outcome is not None:
-            broken = self.model.broken
-            plural = "" if len(broken) == 1 else "s"
-            line.append("every required rule holds" if not broken else
-                        f"{len(broken)} required rule{plural} broken: {', '.join(broken)}",
-                        style="bold green" if not broken else "bold red")
+            line.append(self.outcome.summary(), style="bold green" if self.outcome.ok else "bold red")
             line.append(f" ({self.outcome.seconds:.1f} s); q quits")
         else:
             line.append(f"checking: {self.model.rule or 'connecting'} …")

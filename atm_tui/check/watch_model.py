@@ -104,7 +104,3 @@ class WatchModel:
             elif h.what == "client-gone":
                 self._add(Row(now, "bank", f"#{h.exchange} answered after the checker gave up",
                               state=NOTE, txn=self.rule))
-
-    @property
-    def broken(self) -> list[str]:
-        return [v.rule for v in self.verdicts if v.required and not v.passed]
