@@ -33,8 +33,8 @@ class CheckWatch(App[int]):
     TITLE = "atm-tui check"
     CSS = """
     #head { height: auto; max-height: 4; padding: 0 1; background: $boost; }
-    #diagram { height: 1fr; border: round $primary; border-title-align: left; }
-    #verdicts { height: 14; border: round $secondary; border-title-align: left; }
+    #diagram { height: 2fr; border: round $primary; border-title-align: left; }
+    #verdicts { height: 1fr; max-height: 14; border: round $secondary; border-title-align: left; }
     """
     BINDINGS = [Binding("q", "quit_check", "Quit", id="quit")]
 
