@@ -39,7 +39,7 @@ class Step:
     def note(self) -> str:
         """What happened to this request on the way, in words, for the curl comment."""
         ex = self.exchange
-        sent = [a for a in ex.answers] if ex else []
+        sent = list(ex.answers) if ex else []
         statuses = ", ".join(str(a.status) if a.status else (a.error or "no answer") for a in sent)
         kind = self.fault.kind
         if kind == "drop-request":
@@ -49,7 +49,7 @@ class Step:
         if kind == "duplicate":
             return f"the proxy delivered it twice; the target answered {statuses}"
         if kind == "copies":
-            return f"{self.fault.copies} copies at once; the target answered {statuses}"
+            return f"sent at once on {self.fault.copies} connections; the target answered {statuses}"
         if kind == "delay":
             return (f"held {self.fault.delay_ms} ms in the proxy (client: {self.seen});"
                     f" the target then answered {statuses}")
@@ -64,7 +64,8 @@ class Step:
         elif self.fault.kind == "copies":
             lines.append(f"for i in $(seq {self.fault.copies}); do {line} & done; wait")
         elif self.fault.kind == "delay":
-            lines.append(f"sleep {self.fault.delay_ms / 1000:g}; {line}")
+            # In the background: the retry below goes first, and this one arrives late.
+            lines.append(f"(sleep {self.fault.delay_ms / 1000:g}; {line}) &")
         else:
             lines.append(line)
         return lines
