@@ -16,8 +16,8 @@ from atm_tui.check.probe import Options
 from atm_tui.check.proxy import Hop
 from atm_tui.check.watch import CheckWatch
 from atm_tui.check.watch_model import WatchModel, http_label
-from atm_tui.ui.view import ARRIVED, LOST, NOTE, REPLY, REQUEST
-from atm_tui.ui.widgets import SequenceDiagram
+from atm_tui.ui.models.view import ARRIVED, LOST, NOTE, REPLY, REQUEST
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 
 def test_the_model_turns_hops_into_the_diagrams_rows() -> None:

@@ -22,7 +22,7 @@ from atm_tui.check.rules import Verdict
 from atm_tui.check.runner import Outcome, run_check
 from atm_tui.check.target import Target
 from atm_tui.check.watch_model import WatchModel
-from atm_tui.ui.widgets import SequenceDiagram
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 EXIT_USAGE = 2
 
