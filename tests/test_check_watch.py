@@ -85,6 +85,9 @@ async def test_watch_draws_a_real_run_and_q_quits_with_its_exit_code(tmp_path: P
                        for r in rows)
             assert any(r.duplicate and r.label.startswith("duplicate") for r in rows)
             assert any(r.state == NOTE and r.label.startswith("✕ FAIL duplicate-one-effect") for r in rows)
+            starts = [r.label for r in rows if r.state == NOTE and r.label.startswith("▶")]
+            assert starts[:2] == ["▶ baseline", "▶ replay-after-lost-reply"]
+            assert "▶ concurrent-one-effect + concurrent-409" in starts
             # What is on screen: the diagram's last lines and the head's summary.
             drawn = str(app.query_one("#diagram", SequenceDiagram).render())
             assert "key-expiry" in drawn

@@ -366,6 +366,11 @@ RULE_OF: dict[str, Rule] = {
 RULE_NAMES = tuple(RULE_OF)
 
 
+def name_of(rule: Rule) -> str:
+    """A rule's name as its verdicts spell it ("concurrent-one-effect + concurrent-409")."""
+    return " + ".join(n for n, r in RULE_OF.items() if r is rule) or getattr(rule, "__name__", "rule")
+
+
 def select(names: list[str]) -> list[Rule]:
     """The rules that give these verdicts, in the usual order, the baseline always first (it
     measures one effect for the others)."""

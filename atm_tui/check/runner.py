@@ -11,7 +11,7 @@ import httpx
 
 from atm_tui.check.probe import CheckError, Options, Probe
 from atm_tui.check.proxy import FaultProxy
-from atm_tui.check.rules import RULES, Rule, Verdict, select
+from atm_tui.check.rules import RULES, Rule, Verdict, name_of, select
 from atm_tui.check.target import Target
 
 
@@ -65,7 +65,7 @@ async def run_check(target: Target, options: Options, rules: list[Rule] | None =
             probe = Probe(target, proxy, client, direct, run_id, options.restart_cmd)
             chosen = rules if rules is not None else select(list(options.only)) if options.only else RULES
             for rule in chosen:
-                name = rule.__name__.replace("_", "-")
+                name = name_of(rule)
                 if progress is not None:
                     progress(name, None)
                 found = await rule(probe, options)
