@@ -45,6 +45,8 @@ def test_bad_flags_are_one_line_and_exit_2(argv: list[str], needle: str,
     (["--only", "restart-keeps-key"],
      "--only restart-keeps-key needs --restart-cmd CMD, a command that restarts the server"),
     (["--watch", "--json"], "--watch draws the run on screen; --json prints it for a program: pick one"),
+    (["--path", "/charges", "--effect-pointer", "/n"],
+     "--effect-pointer reads the number at --effect URL; add --effect"),
 ])
 def test_flags_that_need_each_other_are_one_line_and_exit_2(argv: list[str], needle: str,
                                                            capsys: pytest.CaptureFixture[str]) -> None:

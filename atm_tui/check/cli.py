@@ -141,7 +141,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a GET whose JSON number (a counter, a balance) the request changes; read before and"
                    " after each rule to count effects (default for `atm-tui serve`: the account)")
     p.add_argument("--effect-pointer", type=_pointer, default=None, metavar="POINTER",
-                   help="where the number is in that JSON, an RFC 6901 pointer (default /balance)")
+                   help="where the number is in that JSON, an RFC 6901 pointer (default: /balance for"
+                   " `atm-tui serve`'s account, else the whole document)")
     p.add_argument("--mismatch-status", type=int_in(400, 499, "an HTTP status"), action="append",
                    default=None, metavar="N", help="the status a reused key with another body must get"
                    " (repeatable; default 422, the IETF draft's)")
@@ -186,8 +187,6 @@ def run(args: argparse.Namespace) -> int:
     from atm_tui.check.report import as_json, table
     from atm_tui.check.runner import run_check
 
-    if args.effect_pointer is not None and args.effect is None and args.path is not None:
-        return _fail("--effect-pointer reads the number at --effect URL; add --effect")
     if args.only and "restart-keeps-key" in args.only and args.restart_cmd is None:
         return _fail("--only restart-keeps-key needs --restart-cmd CMD, a command that restarts the server")
     if args.only and "key-expiry" in args.only and args.expiry_probe is None:
@@ -195,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
     if args.watch and args.json:
         return _fail("--watch draws the run on screen; --json prints it for a program: pick one")
     target = target_of(args)
+    if args.effect_pointer is not None and target.effect_url is None:
+        return _fail("--effect-pointer reads the number at --effect URL; add --effect")
     options = Options(copies=args.copies, timeout_s=args.timeout, restart_cmd=args.restart_cmd,
                       expiry_s=args.expiry_probe, run_id=args.run_id, only=tuple(args.only or ()))
     if args.watch:
