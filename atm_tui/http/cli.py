@@ -54,6 +54,9 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="commit the next N writes, then close the connection without answering")
     p.add_argument("--delay-next", type=int_in(0, 600_000, "milliseconds"), default=0, metavar="MS",
                    help="hold the next write MS ms before processing it (a retry meanwhile gets 409)")
+    p.add_argument("--mode", choices=("idempotent", "naive"), default="idempotent",
+                   help="the bank's mode (default idempotent; naive checks no key: every delivery debits,"
+                   " what `atm-tui check` must catch)")
     p.add_argument("--quiet", action="store_true", help="no line per request")
 
 
@@ -89,8 +92,9 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.delay_next:
             faults.arm_delay(args.delay_next)
         bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
-                        observers=[] if args.quiet else [_print_record], own_signals=True)
-        print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
+                        observers=[] if args.quiet else [_print_record], own_signals=True, mode=args.mode)
+        naive = ", NAIVE: no key is checked" if args.mode == "naive" else ""
+        print(f"atm-tui bank on {bank.url} (database {db}{naive}, WAL, synchronous={args.synchronous},"
               f" keys kept {args.ttl:,} ms); Ctrl-C stops it", flush=True)
         try:
             asyncio.run(bank.serve())

@@ -72,8 +72,9 @@ class Desk:
     """The bank behind the HTTP routes: its connection, its worker thread, the keys in flight."""
 
     def __init__(self, conn: sqlite3.Connection, *, ttl_ms: int = 86_400_000,
-                 clock: Callable[[], int] = wall_ms) -> None:
+                 clock: Callable[[], int] = wall_ms, mode: core.Mode = "idempotent") -> None:
         self.conn = conn
+        self.mode = mode  # `naive`: every delivery runs its effect, no key is checked (a teaching mode)
         self.ttl_ms = ttl_ms
         self.clock = clock
         self.in_flight: dict[tuple[str, str], str] = {}  # (account, key) -> fingerprint
@@ -155,9 +156,9 @@ class Desk:
         attempt = self._attempt(key)
         if operation == WITHDRAW:
             req = Withdrawal(key, account_id, int(fields["amount"]), attempt)
-            return core.withdraw(self.conn, req, now, ttl=self.ttl_ms)
+            return core.withdraw(self.conn, req, now, ttl=self.ttl_ms, mode=self.mode)
         op = operations.build(operation, account_id, key, fields, attempt=attempt)
-        return operations.handle(self.conn, op, now, ttl=self.ttl_ms)
+        return operations.handle(self.conn, op, now, ttl=self.ttl_ms, mode=self.mode)
 
     @staticmethod
     def fingerprint(operation: str, account_id: str, key: str, fields: dict[str, Any]) -> str:
@@ -170,7 +171,7 @@ class Desk:
         """One delivery of a write: 409 if the key is in flight, else the bank's transaction."""
         slot = (account_id, key)
         fp = self.fingerprint(operation, account_id, key, fields)
-        held = self.in_flight.get(slot)
+        held = self.in_flight.get(slot) if self.mode != "naive" else None
         if held is not None:
             if held == fp:
                 await self._run(self._arrival_sync, key, core.IN_PROGRESS)
