@@ -24,6 +24,7 @@ def export_png(tmp_path: Path, folder: str, *extra: str) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_png_frames_title_first_1080p_and_byte_identical(tmp_path: Path) -> None:
     a, b = export_png(tmp_path, "a", "--clean"), export_png(tmp_path, "b", "--clean")
     names = sorted(p.name for p in a.glob("frame-*.png"))
@@ -95,6 +96,7 @@ async def test_the_apps_words_land_on_their_columns(tmp_path: Path) -> None:
     assert inked[0] == col and inked[:7] == list(range(col, col + 7))  # "Ledger:" is 7 cells from col
 
 
+@pytest.mark.slow
 def test_every_glyph_the_app_draws_is_in_the_font_or_substituted(tmp_path: Path) -> None:
     out = tmp_path / "k"
     assert main(["export", "--scenario", "kafka", "--out", str(out)]) == 0

@@ -99,6 +99,7 @@ def test_captions_vtt_has_one_cue_per_beat(tmp_path: Path) -> None:
     assert blocks[0].split("\n")[2] == sc.title
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["t123", "kafka"])
 def test_cast_and_captions_are_byte_identical(name: str, tmp_path: Path) -> None:
     a, b = export(tmp_path, name, "a"), export(tmp_path, name, "b")
@@ -109,6 +110,7 @@ def test_cast_and_captions_are_byte_identical(name: str, tmp_path: Path) -> None
     assert (c / "captions.vtt").read_bytes() == (a / "captions.vtt").read_bytes()
 
 
+@pytest.mark.slow
 async def test_cast_frames_equal_the_live_apps_screen_at_each_step(tmp_path: Path) -> None:
     out = tmp_path / "out"
     await export_scenario(load("t123"), str(out))

@@ -160,6 +160,7 @@ async def test_kafka_same_seed_same_trace_both_bridges(tmp_path: Path) -> None:
     assert traces[0] == traces[1] == traces[2]
 
 
+@pytest.mark.slow
 def test_kafka_exports_byte_identical(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for folder in ("a", "b"):
         assert main(["export", "--scenario", "kafka", "--seed", "7", "--out", str(tmp_path / folder)]) == 0

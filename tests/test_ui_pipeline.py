@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 from ui_helpers import balance, make_app, query
@@ -249,6 +250,7 @@ async def test_palette_sets_the_consumer_mode(tmp_path: Path) -> None:
         assert app.pipeline.config.consumer == "transactional"
 
 
+@pytest.mark.slow
 async def test_a_long_run_keeps_rows_bounded_and_counters_exact(tmp_path: Path) -> None:
     app = make_app(tmp_path, opening_balance=1_000_000)
     db = tmp_path / "bank.db"

@@ -244,6 +244,7 @@ async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
         assert any("p is off while a scenario plays" in n for n in app.notices)
 
 
+@pytest.mark.slow
 async def test_kafka_back_gives_the_screen_reached_forwards(tmp_path: Path) -> None:
     app = presenter_app(tmp_path, "kafka")
     steps = len(KAFKA.steps)
@@ -436,6 +437,7 @@ async def test_without_a_scenario_the_app_uses_seed_0(
     assert seen == [0]
 
 
+@pytest.mark.slow
 def test_svg_frames_are_byte_identical(tmp_path: Path) -> None:
     for folder in ("a", "b"):
         out = str(tmp_path / folder)
@@ -453,6 +455,7 @@ def test_svg_frames_are_byte_identical(tmp_path: Path) -> None:
     assert str(tmp_path) not in third and "/tmp" not in third
 
 
+@pytest.mark.slow
 def test_svg_frames_of_the_pipeline_scenario(tmp_path: Path) -> None:
     for folder in ("a", "b"):
         out = str(tmp_path / folder)
