@@ -41,12 +41,15 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
     p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
                    help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--db", metavar="PATH|URL",
+                   help="the bank's SQLite file (created if missing), or a PostgreSQL database as"
+                        " postgresql://USER@HOST:PORT/DBNAME (tables created if missing; needs the"
+                        " postgres extra)")
     p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
                    metavar="RS", help="opening balance of a new account (default 50000)")
     p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
-                   help="SQLite synchronous level in WAL mode (default normal)")
+                   help="SQLite synchronous level in WAL mode (default normal; not used on PostgreSQL)")
     p.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=DEFAULT_TTL_MS, metavar="MS",
                    help="how long a key is remembered, wall-clock ms (default 24 h)")
     p.add_argument("--drop-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
@@ -67,13 +70,16 @@ def _print_record(record: RequestRecord) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     # Imported here, not at the top: every other command would pay for loading uvicorn.
+    from atm_tui.bank import postgres
     from atm_tui.http.faults import Faults
     from atm_tui.http.server import HttpBank, bind
 
     db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
+    config = StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
+                         synchronous=args.synchronous)
+    on_pg = postgres.is_url(db)
     try:
-        conn = open_sync(StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
-                                     synchronous=args.synchronous))
+        conn = postgres.open_sync(config) if on_pg else open_sync(config)
     except StoreError as exc:
         return _fail(str(exc))
     try:
@@ -89,8 +95,10 @@ def run_serve(args: argparse.Namespace) -> int:
             faults.arm_delay(args.delay_next)
         bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
                         observers=[] if args.quiet else [_print_record], own_signals=True)
-        print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
-              f" keys kept {args.ttl:,} ms); Ctrl-C stops it", flush=True)
+        where = (f"PostgreSQL {postgres.shown(db)}" if on_pg
+                 else f"database {db}, WAL, synchronous={args.synchronous}")
+        print(f"atm-tui bank on {bank.url} ({where}, keys kept {args.ttl:,} ms); Ctrl-C stops it",
+              flush=True)
         try:
             asyncio.run(bank.serve())
         except KeyboardInterrupt:

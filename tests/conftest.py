@@ -1,0 +1,34 @@
+"""Fixtures shared by several test files: the throwaway PostgreSQL server (see pg_server.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from pg_server import PgServer, Unavailable, start_server
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole session. Without binaries: skipped, or failed under CI."""
+    try:
+        server = start_server()
+    except Unavailable as exc:
+        if in_ci():
+            pytest.fail(f"PostgreSQL tests cannot run under CI: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of an empty database of this test's own on the session's server."""
+    return pg_server.new_database()
