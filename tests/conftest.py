@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pg_server import PgServer, Unavailable, start_server
@@ -32,3 +33,20 @@ def pg_server() -> Iterator[PgServer]:
 def pg_url(pg_server: PgServer) -> str:
     """The URL of an empty database of this test's own on the session's server."""
     return pg_server.new_database()
+
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def backend_db(request: pytest.FixtureRequest, folder: Path) -> str:
+    """A new bank's location for the backend in `request.param`: a file name in `folder`, or a URL."""
+    if request.param == "postgres":
+        server: PgServer = request.getfixturevalue("pg_server")
+        return server.new_database()
+    return str(folder / "bank.db")
+
+
+@pytest.fixture(params=BACKENDS)
+def bank_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes it runs twice: on a new SQLite file, and on a new PostgreSQL database."""
+    return backend_db(request, tmp_path)

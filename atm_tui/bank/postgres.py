@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 URL_SCHEMES = ("postgresql://", "postgres://")
 # The key of the advisory lock every writer transaction takes (an arbitrary 64-bit number: "ATM").
 WRITER_LOCK = 0x41544D
-# How long a writer waits for the lock before its request is answered 503 (retry, same key).
+# How long a writer waits for the lock before its request is answered 503 (retry, same key),
+# unless the database, the user or the URL sets its own lock_timeout.
 LOCK_TIMEOUT_MS = 5_000
 # Tables whose `id` the database generates: an INSERT into them returns it (sqlite3's lastrowid).
 _ID_TABLES = ("ledger", "deliveries", "payments", "orders", "ballots")
@@ -128,7 +129,12 @@ class PgConnection:
         try:
             if sql == "BEGIN IMMEDIATE":
                 cur = self._conn.execute("BEGIN")
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                try:
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                except psycopg.Error:
+                    # As in SQLite, a BEGIN IMMEDIATE that failed leaves no transaction open.
+                    self._conn.execute("ROLLBACK")
+                    raise
                 return PgCursor(cur, False)
             text, returning = translate(sql)
             return PgCursor(self._conn.execute(text, params), returning)  # type: ignore[arg-type]
@@ -145,7 +151,11 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     # Autocommit: a statement outside BEGIN ... COMMIT is its own transaction, as in sqlite3 with
     # isolation_level=None, so reads never hold a snapshot open between requests.
     conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    # A lock_timeout set for the database, the user or in the URL (?options=-c%20lock_timeout%3D300)
+    # is kept; the server's default, 0, would let a request wait for the writer lock forever.
+    row = conn.execute("SELECT current_setting('lock_timeout')").fetchone()
+    if row is None or str(row[0]) == "0":
+        conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
     return conn
 
 
