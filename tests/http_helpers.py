@@ -63,7 +63,7 @@ def query(db: str | Path, sql: str, *params: object) -> list[tuple[object, ...]]
 
         text, _returning = postgres.translate(sql)
         with psycopg.connect(str(db), autocommit=True) as pg:
-            return [tuple(r) for r in pg.execute(text, params).fetchall()]  # type: ignore[arg-type]
+            return [tuple(r) for r in pg.execute(text, params).fetchall()]
     conn = sqlite3.connect(db)
     try:
         return conn.execute(sql, params).fetchall()

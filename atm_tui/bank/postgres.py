@@ -12,7 +12,8 @@ psycopg 3 connection, so PostgreSQL runs the very same transaction code, not a c
   by COMMIT or ROLLBACK, or by the server when a client dies. That is SQLite's rule, kept on
   purpose: every check-then-write in the shared code stays correct without row locks, whatever
   number of `serve` processes and workers share the database. The reads take no lock;
-- `INSERT OR IGNORE` becomes `INSERT ... ON CONFLICT DO NOTHING`;
+- `INSERT OR IGNORE` becomes `INSERT ... ON CONFLICT DO NOTHING`, and the scalar
+  `max(coalesce((SELECT ...), ...), ...)` becomes `greatest(...)`;
 - an INSERT into a table with a generated `id` gets `RETURNING id`, read back as `lastrowid`;
 - a psycopg error is raised as `PostgresError`, a `sqlite3.OperationalError`, so the callers'
   existing handling (roll back, answer 503 "retry with the same key") applies unchanged.
@@ -32,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.schema import REQUIRED_TABLES, SCHEMA, SCHEMA_VERSION
-from atm_tui.bank.store import StoreConfig, StoreError
+from atm_tui.bank.store import StoreConfig, StoreError, check_clock
 
 if TYPE_CHECKING:
     import psycopg
@@ -73,6 +74,8 @@ def pg_schema(sqlite_schema: str = SCHEMA) -> str:
 def translate(sql: str) -> tuple[str, bool]:
     """(the statement in PostgreSQL's placeholders and words, whether it returns a generated id)."""
     text = sql.replace("%", "%%").replace("?", "%s")
+    # SQLite's scalar max(a, b, ...) over subqueries is PostgreSQL's greatest().
+    text = re.sub(r"\bmax\((?=coalesce\(\(SELECT)", "greatest(", text, flags=re.IGNORECASE)
     head = text.lstrip()[:20].upper()
     if head.startswith("INSERT OR IGNORE"):
         text = re.sub(r"INSERT\s+OR\s+IGNORE", "INSERT", text, count=1, flags=re.IGNORECASE)
@@ -137,7 +140,7 @@ class PgConnection:
                     raise
                 return PgCursor(cur, False)
             text, returning = translate(sql)
-            return PgCursor(self._conn.execute(text, params), returning)  # type: ignore[arg-type]
+            return PgCursor(self._conn.execute(text, params), returning)
         except psycopg.Error as exc:
             raise PostgresError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
 
@@ -204,8 +207,9 @@ def prepare(conn: PgConnection, config: StoreConfig) -> None:
                      (str(SCHEMA_VERSION),))
         if config.fresh:
             for table in ("ledger", "idempotency_keys", "deliveries", "payments", "orders", "ballots",
-                          "accounts"):
+                          "accounts", "key_counters"):
                 conn.execute(f"DELETE FROM {table}")
+        check_clock(conn, config)  # type: ignore[arg-type]  # the shared check, through the adapter
         conn.execute("INSERT OR IGNORE INTO accounts (id, owner, balance, opening_balance)"
                      " VALUES (?, ?, ?, ?)",
                      (config.account_id, config.owner, config.opening_balance, config.opening_balance))

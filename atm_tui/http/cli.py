@@ -93,7 +93,8 @@ def run_serve(args: argparse.Namespace) -> int:
             faults.arm_drop(args.drop_next)
         if args.delay_next:
             faults.arm_delay(args.delay_next)
-        bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
+        bank = HttpBank(conn, sock,  # type: ignore[arg-type]  # until the Protocol lands
+                        ttl_ms=args.ttl, faults=faults,
                         observers=[] if args.quiet else [_print_record], own_signals=True)
         where = (f"PostgreSQL {postgres.shown(db)}" if on_pg
                  else f"database {db}, WAL, synchronous={args.synchronous}")
