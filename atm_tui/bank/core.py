@@ -26,6 +26,7 @@ from atm_tui.bank.idempotency import (
     REUSED,
     BankCrash,
     Delivery,
+    Effect,
     GapHook,
     Mode,
     Response,
@@ -53,6 +54,7 @@ __all__ = [
     "in_progress_body",
     "read_balance",
     "read_status",
+    "withdrawal_effect",
     "record_arrival",
     "rejected_body",
     "withdraw",
@@ -150,6 +152,11 @@ def _debit(conn: sqlite3.Connection, req: Withdrawal, now: int) -> tuple[str, st
         }
     )
     return PROCESSED, body, balance
+
+
+def withdrawal_effect(req: Withdrawal) -> Effect:
+    """The withdrawal's effect as the bank's phases run it: debit or decline inside their transaction."""
+    return lambda conn, now: _debit(conn, req, now)
 
 
 def rejected_body(req: Withdrawal, reason: str = REUSED) -> str:
