@@ -29,7 +29,6 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.schema import REQUIRED_TABLES, SCHEMA, SCHEMA_VERSION
@@ -55,12 +54,8 @@ def is_url(text: str) -> bool:
 
 
 def shown(url: str) -> str:
-    """The URL as printed: any password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL as printed: any password replaced by ***. Never raises, even on a malformed URL."""
+    return re.sub(r"^(\w+://[^:/@]*):[^/]*@", r"\1:***@", url)
 
 
 def pg_schema(sqlite_schema: str = SCHEMA) -> str:
