@@ -49,8 +49,9 @@ def test_the_schema_has_the_same_tables_and_columns_on_both(tmp_path: Path, pg_u
     assert {"accounts", "ledger", "idempotency_keys", "deliveries", "meta"} <= set(on_pg)
     assert on_pg == on_sqlite
     # Times are wall-clock ms (about 1.7e12): they need PostgreSQL's 64-bit integers.
-    kinds = dict(query(pg_url, "SELECT column_name, data_type FROM information_schema.columns"
-                               " WHERE table_name = 'idempotency_keys'"))
+    rows = query(pg_url, "SELECT column_name, data_type FROM information_schema.columns"
+                         " WHERE table_name = 'idempotency_keys'")
+    kinds = {str(c): str(t) for c, t in rows}
     assert kinds["expires_at"] == kinds["locked_until"] == "bigint"
 
 
@@ -217,8 +218,8 @@ def test_sigkill_one_of_two_servers_under_load_loses_nothing_and_doubles_nothing
                 httpx.Client(base_url=url_b, timeout=5) as b:
             # The ATMs retry everything they sent, to either server: the committed keys replay
             # their stored reply byte for byte, the lost ones run now, once.
-            stored = dict(query(pg_url, "SELECT key, response FROM idempotency_keys"
-                                        " WHERE status = 'approved'"))
+            stored = {str(k): str(r) for k, r in query(pg_url, "SELECT key, response FROM idempotency_keys"
+                                                                " WHERE status = 'approved'")}
             for i, key in enumerate(sent):
                 answer = resend((c, b)[i % 2], key)
                 assert answer.status_code == 201, answer.text
