@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from pg_server import PgServer, Unavailable, start_server
@@ -14,15 +15,20 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def unavailable(exc: Unavailable) -> NoReturn:
+    """No server: skip with the reason printed (-ra shows it), or fail under CI, which must prove both."""
+    if in_ci():
+        pytest.fail(f"PostgreSQL tests cannot run under CI: {exc}")
+    pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """One PostgreSQL server for the whole session. Without binaries: skipped, or failed under CI."""
     try:
         server = start_server()
     except Unavailable as exc:
-        if in_ci():
-            pytest.fail(f"PostgreSQL tests cannot run under CI: {exc}")
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+        unavailable(exc)
     try:
         yield server
     finally:

@@ -31,28 +31,31 @@ class Unavailable(Exception):
     """No PostgreSQL server can be started here; the message says why and how to get one."""
 
 
-def find_bindir() -> Path:
-    """The folder holding initdb and pg_ctl, or Unavailable naming where it looked."""
-    on_path = shutil.which("initdb")
-    if on_path and shutil.which("pg_ctl"):
+def find_bindir(path: str | None = None, debian_root: str = "/usr/lib/postgresql") -> Path:
+    """The folder holding initdb and pg_ctl, or Unavailable naming where it looked.
+
+    `path` replaces $PATH and `debian_root` Debian's folder (for the test of the search itself).
+    """
+    on_path = shutil.which("initdb", path=path)
+    if on_path and shutil.which("pg_ctl", path=path):
         return Path(on_path).resolve().parent
     candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
+    pg_config = shutil.which("pg_config", path=path)
     if pg_config:
         try:
             out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
             candidates.append(Path(out.stdout.strip()))
         except (OSError, subprocess.SubprocessError):
             pass
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+    versions = sorted(glob.glob(f"{debian_root}/*/bin"),
                       key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0)
     candidates += [Path(p) for p in reversed(versions)]
     for folder in candidates:
         if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
             return folder
     raise Unavailable(
-        "no PostgreSQL server binaries (initdb, pg_ctl) on PATH, in `pg_config --bindir` or in"
-        " /usr/lib/postgresql/*/bin; install them (Debian: apt-get install postgresql)")
+        f"no PostgreSQL server binaries (initdb, pg_ctl) on PATH, in `pg_config --bindir` or in"
+        f" {debian_root}/*/bin; install them (Debian: apt-get install postgresql)")
 
 
 def free_port() -> int:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import unavailable
 from http_helpers import ACCOUNT, WITHDRAW, ledger, query, serve
+from pg_server import Unavailable, find_bindir
 
 from atm_tui.bank import core, postgres
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
@@ -229,3 +231,21 @@ def test_sigkill_one_of_two_servers_under_load_loses_nothing_and_doubles_nothing
             balance = c.get(f"/accounts/{ACCOUNT}").json()["balance"]
     assert ledger(pg_url) == {k: 1 for k in sent}
     assert balance == 100_000_000 - 100 * len(sent)
+
+
+def test_without_binaries_the_search_says_how_to_install(tmp_path: Path) -> None:
+    with pytest.raises(Unavailable, match=r"apt-get install postgresql"):
+        find_bindir(path=str(tmp_path), debian_root=str(tmp_path / "none"))
+    fake = tmp_path / "debian" / "15" / "bin"
+    fake.mkdir(parents=True)
+    for tool in ("initdb", "pg_ctl"):
+        (fake / tool).write_text("")
+    assert find_bindir(path=str(tmp_path), debian_root=str(tmp_path / "debian")) == fake
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_without_a_server_the_tests_skip_but_fail_under_ci(monkeypatch: pytest.MonkeyPatch, ci: str,
+                                                           outcome: type[BaseException]) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="apt-get install postgresql"):
+        unavailable(Unavailable("no PostgreSQL server binaries; install them (apt-get install postgresql)"))
