@@ -165,7 +165,8 @@ def test_thirty_atms_with_faults_on_each_backend(tmp_path: Path, pg_server: PgSe
                 try:
                     elapsed, tally = asyncio.run(classroom(urls, random.Random(rng.random())))
                 except httpx.TransportError as exc:
-                    raise AssertionError(f"{config}: {exc!r}; the servers said: {log.read_text()[-3000:]}") from exc
+                    said = log.read_text()[-3000:]
+                    raise AssertionError(f"{config}: {exc!r}; the servers said: {said}") from exc
             debits = Counter(int(str(n)) for _k, n in query(
                 db, "SELECT txn_id, count(*) FROM ledger GROUP BY txn_id"))
             keys = CLIENTS * WITHDRAWALS
