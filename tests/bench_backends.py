@@ -12,7 +12,8 @@ The class: 30 clients at once, each with its own Client-Id and WITHDRAWALS withd
 of its own. Each attempt meets a fault with probability 0.3 (seeded): half of them lose the reply
 (the bank did the work; the client throws the answer away and retries the same key), half send
 the request twice at once (the second meets the first's lease: 409, or a replay). A 409 is
-retried after RETRY_409_MS (shorter than the Retry-After second, so the run stays short).
+retried after RETRY_409_MS (shorter than the Retry-After second, so the run stays short). A
+connection closed under a request is, to the ATM, one more lost reply: counted, and retried.
 
 Printed per bank: HTTP requests per second, p50 and p99 latency of one request, the answers, and
 debits per key from the ledger. The only assertions are correctness: every key debited exactly
@@ -95,10 +96,16 @@ async def atm(client: httpx.AsyncClient, name: str, rng: random.Random, tally: T
     """One student's ATM: WITHDRAWALS withdrawals, each retried with its key until it has an answer."""
     headers = {"Client-Id": name}
 
-    async def send(key: str) -> httpx.Response:
+    async def send(key: str) -> httpx.Response | None:
         t0 = time.perf_counter()
-        answer = await client.post(WITHDRAW, json={"amount": 100},
-                                   headers={**headers, "Idempotency-Key": key})
+        try:
+            answer = await client.post(WITHDRAW, json={"amount": 100},
+                                       headers={**headers, "Idempotency-Key": key})
+        except httpx.TransportError:
+            # A connection closed under the request (a keep-alive race, a worker restarted by
+            # uvicorn's supervisor): to the ATM it is one more lost reply, retried with the key.
+            tally.answers["connection lost"] += 1
+            return None
         tally.latencies.append((time.perf_counter() - t0) * 1000)
         replayed = answer.headers.get("idempotent-replayed") == "true"
         tally.answers[f"{answer.status_code}{' replay' if replayed else ''}"] += 1
@@ -112,10 +119,13 @@ async def atm(client: httpx.AsyncClient, name: str, rng: random.Random, tally: T
                 await send(key)
                 continue
             if roll < FAULT_RATE:  # the request goes out twice at once
-                answers = await asyncio.gather(send(key), send(key))
-                answer = next((a for a in answers if a.status_code == 201), answers[0])
+                both = await asyncio.gather(send(key), send(key))
+                answer = next((a for a in both if a is not None and a.status_code == 201),
+                              both[0] or both[1])
             else:
                 answer = await send(key)
+            if answer is None:
+                continue
             if answer.status_code == 201:
                 tally.dispensed.add(key)
                 break
@@ -148,7 +158,7 @@ def test_thirty_atms_with_faults_on_each_backend(tmp_path: Path, pg_server: PgSe
                "PostgreSQL, 2 servers x 2 workers"]
     rows: dict[str, list[tuple[float, float, float, Counter[str], int]]] = {c: [] for c in configs}
     rng = random.Random(SEED)
-    log = tmp_path / "servers.log"
+    log = tmp_path / "servers.log"  # the servers' stderr, shown if one fails to start
     for round_no in range(ROUNDS):
         for config in configs:
             with ExitStack() as stack:
@@ -162,17 +172,13 @@ def test_thirty_atms_with_faults_on_each_backend(tmp_path: Path, pg_server: PgSe
                         urls = [stack.enter_context(serve(db, log, "--workers", "2")) for _ in range(2)]
                     else:
                         urls = [stack.enter_context(serve(db, log, "--workers", "4"))]
-                try:
-                    elapsed, tally = asyncio.run(classroom(urls, random.Random(rng.random())))
-                except httpx.TransportError as exc:
-                    said = log.read_text()[-3000:]
-                    raise AssertionError(f"{config}: {exc!r}; the servers said: {said}") from exc
+                elapsed, tally = asyncio.run(classroom(urls, random.Random(rng.random())))
             debits = Counter(int(str(n)) for _k, n in query(
                 db, "SELECT txn_id, count(*) FROM ledger GROUP BY txn_id"))
             keys = CLIENTS * WITHDRAWALS
             assert len(tally.dispensed) == keys, "every withdrawal of every ATM was dispensed"
             assert debits == Counter({1: keys}), f"{config}: debits per key {dict(debits)}"
-            requests = len(tally.latencies)
+            requests = sum(tally.answers.values())
             rows[config].append((requests / elapsed, percentile(tally.latencies, 50),
                                  percentile(tally.latencies, 99), tally.answers, requests))
     print(f"\n{CLIENTS} ATMs x {WITHDRAWALS} withdrawals, {FAULT_RATE:.0%} faults (half lost replies, half"
