@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import unavailable
-from http_helpers import ACCOUNT, WITHDRAW, ledger, query, serve
+from http_helpers import ACCOUNT, WITHDRAW, http_bank, ledger, query, serve
 from pg_server import Unavailable, find_bindir
 
 from atm_tui.bank import core, postgres
@@ -249,3 +249,20 @@ def test_without_a_server_the_tests_skip_but_fail_under_ci(monkeypatch: pytest.M
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="apt-get install postgresql"):
         unavailable(Unavailable("no PostgreSQL server binaries; install them (apt-get install postgresql)"))
+
+
+def test_a_lost_database_connection_is_503_then_the_bank_reconnects(pg_url: str) -> None:
+    import psycopg
+
+    with http_bank(pg_url) as bank, httpx.Client(base_url=bank.url, timeout=10) as client:
+        first = client.post(WITHDRAW, json={"amount": 100}, headers={"Idempotency-Key": "C1"})
+        assert first.status_code == 201
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # the server ends the bank's session
+            ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
+                                  " datname = current_database() AND pid <> pg_backend_pid()").fetchall()
+        assert ended == [(True,)]
+        lost = client.post(WITHDRAW, json={"amount": 100}, headers={"Idempotency-Key": "C2"})
+        assert lost.status_code == 503 and lost.headers["retry-after"] == "1"
+        again = client.post(WITHDRAW, json={"amount": 100}, headers={"Idempotency-Key": "C2"})
+        assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+    assert ledger(pg_url) == {"C1": 1, "C2": 1}

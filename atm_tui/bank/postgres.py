@@ -117,13 +117,21 @@ class PgConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self._conn.info.transaction_status != TransactionStatus.IDLE
+        # UNKNOWN is a lost connection: no transaction of ours is open any more.
+        return self._conn.info.transaction_status in (
+            TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
         import psycopg
 
-        if self._conn.broken and not self.in_transaction:
-            self._conn = _connect(self.url)  # the server restarted, or a network blip: a new session
+        if self._conn.broken or self._conn.closed:
+            # The server restarted or ended this session: the request that met the loss got a
+            # 503 (its transaction was gone with the session); the next one opens a new session.
+            self._conn.close()
+            try:
+                self._conn = _connect(self.url)
+            except psycopg.Error as exc:
+                raise PostgresError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
         try:
             if sql == "BEGIN IMMEDIATE":
                 cur = self._conn.execute("BEGIN")
