@@ -16,7 +16,11 @@ psycopg 3 connection, so PostgreSQL runs the very same transaction code, not a c
   `max(coalesce((SELECT ...), ...), ...)` becomes `greatest(...)`;
 - an INSERT into a table with a generated `id` gets `RETURNING id`, read back as `lastrowid`;
 - a psycopg error is raised as `PostgresError`, a `sqlite3.OperationalError`, so the callers'
-  existing handling (roll back, answer 503 "retry with the same key") applies unchanged.
+  existing handling (roll back, answer 503 "retry with the same key") applies unchanged;
+- inside a writer transaction the statements are pipelined (psycopg's pipeline mode): the
+  connection waits for the server only where the code reads a row, and at COMMIT. A withdrawal
+  is then about three round trips instead of ten, which is what a server in another process
+  (or on another machine) costs per statement.
 
 Times are milliseconds in BIGINT columns (SQLite's INTEGER is 64-bit; PostgreSQL's is not).
 psycopg is an optional dependency (`pip install 'atm-tui[postgres]'`), imported only here.
@@ -28,6 +32,7 @@ import functools
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from atm_tui.bank.money import MAX_BALANCE
@@ -86,37 +91,75 @@ class PostgresError(sqlite3.OperationalError):
     """A PostgreSQL error, raised as the sqlite3 error the shared bank code already handles."""
 
 
-class PgCursor:
-    """The part of a sqlite3 cursor the bank's code reads: rows, and the id an INSERT generated."""
+def _error(exc: Exception) -> PostgresError:
+    return PostgresError(f"PostgreSQL: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}")
 
-    def __init__(self, cursor: psycopg.Cursor[Any], returning: bool) -> None:
+
+class PgCursor:
+    """The part of a sqlite3 cursor the bank's code reads: rows, and the id an INSERT generated.
+
+    Rows are fetched only when asked for: inside a writer transaction the statements are
+    pipelined, and a fetch is what makes the connection wait for the server's answers.
+    """
+
+    def __init__(self, cursor: psycopg.Cursor[Any] | None, rows: bool, returning: bool = False) -> None:
         self._cursor = cursor
-        self.lastrowid: int | None = None
-        if returning:
-            row = cursor.fetchone()
-            self.lastrowid = int(row[0]) if row else None
+        self._rows = rows
+        self._returning = returning
+        self._id: int | None = None
+
+    @property
+    def lastrowid(self) -> int | None:
+        if self._returning:
+            row = self.fetchone()
+            self._id, self._returning = (int(row[0]) if row else None), False
+        return self._id
 
     def fetchone(self) -> Any:
-        return self._cursor.fetchone() if self._cursor.description else None
+        import psycopg
+
+        if self._cursor is None or not self._rows:
+            return None
+        try:
+            return self._cursor.fetchone()
+        except psycopg.Error as exc:
+            raise _error(exc) from exc
 
     def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall() if self._cursor.description else []
+        import psycopg
+
+        if self._cursor is None or not self._rows:
+            return []
+        try:
+            return self._cursor.fetchall()
+        except psycopg.Error as exc:
+            raise _error(exc) from exc
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.fetchall())
 
 
 class PgConnection:
-    """A psycopg connection with the sqlite3 surface the shared bank code uses (see the module doc)."""
+    """A psycopg connection with the sqlite3 surface the shared bank code uses (see the module doc).
+
+    A writer transaction (BEGIN IMMEDIATE ... COMMIT) runs in psycopg's pipeline mode: statements
+    whose answers nobody reads yet (BEGIN, the lock, INSERTs, UPDATEs) go out without waiting, and
+    the connection waits only where the code reads a row and at COMMIT, which is confirmed before
+    it returns. An error surfaces at that wait and is raised there, inside the caller's
+    transaction, whose handler rolls back as it does on SQLite.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn = _connect(url)
+        self._pipeline: ExitStack | None = None  # open while a writer transaction is pipelined
 
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
+        if self._pipeline is not None:
+            return True
         # UNKNOWN is a lost connection: no transaction of ours is open any more.
         return self._conn.info.transaction_status in (
             TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE)
@@ -124,28 +167,67 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
         import psycopg
 
-        if self._conn.broken or self._conn.closed:
+        if self._pipeline is None and (self._conn.broken or self._conn.closed):
             # The server restarted or ended this session: the request that met the loss got a
             # 503 (its transaction was gone with the session); the next one opens a new session.
             self._conn.close()
             try:
                 self._conn = _connect(self.url)
             except psycopg.Error as exc:
-                raise PostgresError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
+                raise _error(exc) from exc
         try:
             if sql == "BEGIN IMMEDIATE":
-                cur = self._conn.execute("BEGIN")
-                try:
-                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
-                except psycopg.Error:
-                    # As in SQLite, a BEGIN IMMEDIATE that failed leaves no transaction open.
-                    self._conn.execute("ROLLBACK")
-                    raise
-                return PgCursor(cur, False)
+                self._pipeline = ExitStack()
+                self._pipeline.enter_context(self._conn.pipeline())
+                self._conn.execute("BEGIN")
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                return PgCursor(None, False)
+            if sql == "COMMIT":
+                self._commit()
+                return PgCursor(None, False)
+            if sql == "ROLLBACK":
+                self._rollback()
+                return PgCursor(None, False)
             text, returning = translate(sql)
-            return PgCursor(self._conn.execute(text, params), returning)
+            head = text.lstrip()[:6].upper()
+            rows = returning or head in ("SELECT", "WITH") or " RETURNING " in text.upper()
+            return PgCursor(self._conn.execute(text, params), rows, returning)
         except psycopg.Error as exc:
-            raise PostgresError(f"PostgreSQL: {str(exc).strip().splitlines()[0]}") from exc
+            raise _error(exc) from exc
+
+    def _commit(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is None:
+            self._conn.execute("COMMIT")
+            return
+        try:
+            self._conn.execute("COMMIT")
+            pipeline.close()  # waits: raises if any statement or the COMMIT failed
+        except BaseException:
+            self._abandon(pipeline)
+            raise
+
+    def _rollback(self) -> None:
+        import psycopg
+
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            self._abandon(pipeline)
+        try:
+            self._conn.execute("ROLLBACK")
+        except psycopg.Error:
+            if not self._conn.broken:  # a lost session rolled back with it
+                raise
+
+    @staticmethod
+    def _abandon(pipeline: ExitStack) -> None:
+        """Leave the pipeline after a failure; its own error was (or is being) raised already."""
+        import psycopg
+
+        try:
+            pipeline.close()
+        except psycopg.Error:
+            pass
 
     def close(self) -> None:
         self._conn.close()
