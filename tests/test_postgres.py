@@ -136,7 +136,8 @@ def test_serve_names_the_database_without_its_password(pg_url: str) -> None:
 
 @pytest.mark.slow
 def test_two_servers_fifty_concurrent_requests_with_one_key_debit_once(pg_url: str) -> None:
-    with serve(pg_url) as (_a, url_a), serve(pg_url) as (_b, url_b):
+    # Three processes on the database: a server of two workers, and a server of one.
+    with serve(pg_url, "--workers", "2") as (_a, url_a), serve(pg_url) as (_b, url_b):
         async def burst() -> list[httpx.Response]:
             limits = httpx.Limits(max_connections=50)
             async with httpx.AsyncClient(timeout=30, limits=limits) as ac:
