@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 from collections.abc import Callable
 
 
@@ -39,3 +40,21 @@ def probability(*, below_one: bool = False) -> Callable[[str], float]:
         return value
 
     return convert
+
+
+MAX_NAME = 100
+
+
+def client_name(text: str) -> str:
+    """A client id (`--name`): 1 to 100 printable ASCII characters, as the Client-Id header takes."""
+    name = text.strip()
+    if not 1 <= len(name) <= MAX_NAME or not all(" " <= ch <= "~" for ch in name):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a client name; use 1 to {MAX_NAME} printable ASCII characters, e.g. atm-7"
+        )
+    return name
+
+
+def new_client_name(kind: str) -> str:
+    """A client id unique to this run: `kind-` and 8 random hex digits."""
+    return f"{kind}-{secrets.token_hex(4)}"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from atm_tui.argtypes import int_in, probability
+from atm_tui.argtypes import client_name, int_in, new_client_name, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
@@ -171,6 +171,9 @@ def build_parser() -> Parser:
                      help="with --crash-in-gap: SIGKILL this process at the crash point")
     sim.add_argument("--bridge", choices=("inline", "aiosqlite"), default="inline",
                      help="run transactions inline (default) or on aiosqlite's thread, as the app does")
+    sim.add_argument("--name", type=client_name, default=None, metavar="NAME",
+                     help="this ATM's client id (default simulate-<random>, new each run); give the same"
+                          " name to a rerun that resends earlier keys (--first-id), or they are refused")
     sim.add_argument("--trace", metavar="FILE", help="write every event as a JSON line")
     sim.add_argument("--check", action="store_true", help="exit 1 if an invariant is violated")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -242,7 +245,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         amount=args.amount,
         request=LinkConfig(drop=args.drop_request, duplicate=args.duplicate),
         reply=LinkConfig(drop=args.drop_reply),
-        atm=AtmConfig(timeout=args.timeout, retry=args.retry, max_attempts=args.max_attempts),
+        atm=AtmConfig(timeout=args.timeout, retry=args.retry, max_attempts=args.max_attempts,
+                      client=args.name or new_client_name("simulate")),
         bank=BankTiming(processing=args.processing, ttl=args.ttl),
     )
     store = StoreConfig(
@@ -282,11 +286,12 @@ def run_simulate(args: argparse.Namespace) -> int:
         return _fail(f"--trace {shown}: cannot write it ({exc.strerror or exc}); pick another path")
     report = result.report
     if args.json:
-        out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}
+        out = {"db": db, "seed": args.seed, "mode": args.mode, "client": config.atm.client,
+               **result.to_dict()}
         print(json.dumps(out, sort_keys=False))
     else:
         c = report.counts
-        print(f"database: {db} (WAL, synchronous={result.synchronous})")
+        print(f"database: {db} (WAL, synchronous={result.synchronous}); client {config.atm.client}")
         print(
             f"mode {args.mode}, seed {args.seed}: {_n(c['withdrawals'], 'withdrawal')},"
             f" {_n(c['attempts'], 'attempt')}, {_n(c['deliveries'], 'delivery', 'deliveries')} at the bank"

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atm_tui.argtypes import int_in
+from atm_tui.argtypes import client_name, int_in, new_client_name
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.schema import WALL
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
@@ -186,7 +186,11 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
     p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
                    help="rupees per withdrawal, a multiple of 100 (default 5000)")
-    p.add_argument("--prefix", default="T", metavar="TEXT", help="key prefix (default T: T123, T124, ...)")
+    p.add_argument("--name", type=client_name, default=None, metavar="NAME",
+                   help="this ATM's Client-Id (default atm-<random>, new each run); its keys are its own")
+    p.add_argument("--prefix", default=None, metavar="TEXT",
+                   help="key prefix (default NAME-T: atm-1a2b3c4d-T123, ...; T gives T123 as in the lesson,"
+                        " which another client's run then cannot use)")
     p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
     p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
                    help="wall-clock ms to wait for a reply (default 3000)")
@@ -208,8 +212,11 @@ def run_client(args: argparse.Namespace) -> int:
     from atm_tui.bank.money import rupees
     from atm_tui.http.client import ClientConfig, run
 
+    name = args.name or new_client_name("atm")
+    prefix = args.prefix if args.prefix is not None else f"{name}-T"
     cfg = ClientConfig(url=args.bank, account=args.account, withdrawals=args.withdrawals, amount=args.amount,
-                       prefix=args.prefix, first_id=args.first_id, timeout_ms=args.timeout, retry=args.retry,
+                       name=name, prefix=prefix, first_id=args.first_id, timeout_ms=args.timeout,
+                       retry=args.retry,
                        max_attempts=args.max_attempts, backoff_base=args.backoff_base,
                        backoff_cap=args.backoff_cap, seed=args.seed)
     try:
@@ -222,7 +229,7 @@ def run_client(args: argparse.Namespace) -> int:
     else:
         d = report.to_dict()
         o = d["outcomes"]
-        print(f"bank {args.bank}, account {args.account}: {d['withdrawals']:,} withdrawals,"
+        print(f"bank {args.bank}, account {args.account}, client {name}: {d['withdrawals']:,} withdrawals,"
               f" {d['attempts']:,} attempts over HTTP")
         print("answers: " + ", ".join(f"{n:,} {what}" for what, n in d["answers"].items()))
         print(f"ATM: {o['dispensed']:,} dispensed, {o['declined']:,} declined, {o['unknown']:,} unknown,"
@@ -235,7 +242,8 @@ def run_client(args: argparse.Namespace) -> int:
         if report.ok:
             print("exactly-once: every key debited at most once, every dispensed key exactly once")
         else:
-            print(f"exactly-once VIOLATED: doubled {report.doubled}")
+            print(f"exactly-once VIOLATED: doubled {report.doubled}, dispensed without this client's"
+                  f" debit {report.unbacked}")
         print(f"{report.elapsed:.3f} s")
     return 1 if args.check and not report.ok else 0
 

@@ -108,6 +108,7 @@ async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -
             tally.dispensed,
             tally.expected_bodies,
             tally.replay_mismatches,
+            config.atm.client,
         )
         report = Report(tally.counts, before, balance, opening, rows, checks)
         sync = await engine.bank.synchronous()
