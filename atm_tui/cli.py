@@ -239,6 +239,12 @@ def run_simulate(args: argparse.Namespace) -> int:
         if problem:
             return _fail(problem)
     db = args.db or _default_db()
+    if args.trace is not None:
+        from atm_tui.sim.trace_file import trace_problem
+
+        problem = trace_problem(args.trace, db)
+        if problem:
+            return _fail(problem)
     config = SimConfig(
         seed=args.seed,
         mode=args.mode,

@@ -111,6 +111,12 @@ def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> i
         if Path(args.trace).is_dir():
             return _fail(f"--trace {args.trace}: is a folder; give a file path")
     db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
+    if args.trace:
+        from atm_tui.sim.trace_file import trace_problem
+
+        problem = trace_problem(args.trace, db)
+        if problem:
+            return _fail(problem)
     config = PipelineConfig(
         seed=args.seed,
         messages=DEFAULT_MESSAGES if args.messages is None else args.messages,
