@@ -162,7 +162,8 @@ def build_parser() -> Parser:
     sim.add_argument("--processing", type=int_in(0, 86_400_000, "milliseconds"), default=300, metavar="MS",
                      help="virtual ms the bank takes per delivery (default 300)")
     sim.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=86_400_000, metavar="MS",
-                     help="how long the bank remembers a key, virtual ms (default 24 h)")
+                     help="how long the bank remembers a key, virtual ms (default 24 h); with --pipeline"
+                          " log, the idempotent consumer's dedup window")
     sim.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=None, metavar="N",
                      help="number of the first transaction id (default 123, or after the last one stored)")
     sim.add_argument("--crash-in-gap", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",

@@ -1,7 +1,8 @@
 """Writing a trace file safely: never over the bank's file or a file that is not an earlier trace.
 
-A trace is written to a temporary file in the same folder and renamed over its path only when
-the run ends, so a reader never sees half a trace and a failed run leaves the old one in place.
+A trace is written to a temporary file in the same folder and renamed over its path when the
+run ends (or stops on an error), so a reader never sees a trace being written, and a run killed
+midway leaves the old trace in place.
 An existing file is replaced only if it already is a trace (its first line is one of our events)
 or is empty: `--trace bank.db`, a typo naming a document, or a read-only file are refused in one
 line and left byte for byte as they were.
@@ -58,8 +59,10 @@ def trace_problem(path: str, db: str | None, flag: str = "--trace") -> str | Non
         return None
     except OSError as exc:
         return f"{flag} {shown}: cannot use that path ({exc.strerror or exc}); pick another path"
+    if stat.S_ISDIR(st.st_mode):
+        return f"{flag} {shown}: is a folder; give a file path"
     if not stat.S_ISREG(st.st_mode):
-        return f"{flag} {shown}: is not a regular file; give a new file path"
+        return None  # a device or a pipe (/dev/null, a FIFO): written to, never replaced
     if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
         return f"{flag} {shown}: file is read-only; pick another path"
     if st.st_size == 0:
@@ -90,6 +93,9 @@ class AtomicTrace:
         self._tmp = ""
 
     def __enter__(self) -> IO[str]:
+        if self.path.exists() and not self.path.is_file():  # a device or a pipe: write straight in
+            self._fh = self.path.open("w", encoding="utf-8")
+            return self._fh
         folder = self.path.parent if str(self.path.parent) else Path(".")
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         self._fh = os.fdopen(fd, "w", encoding="utf-8")
@@ -97,10 +103,15 @@ class AtomicTrace:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        """Rename the trace into place; also after a run that stopped (its events so far are whole
+        lines, the evidence of what happened), but not after the trace itself failed to write."""
         assert self._fh is not None
+        if not self._tmp:
+            self._fh.close()
+            return
         try:
             self._fh.close()
-            if kind is None:
+            if kind is None or not issubclass(kind, OSError):
                 os.chmod(self._tmp, 0o644)
                 os.replace(self._tmp, self.path)
                 return
