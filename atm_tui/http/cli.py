@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import socket
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from atm_tui.http.desk import DEFAULT_LEASE_MS
 
 if TYPE_CHECKING:
     from atm_tui.http.observe import RequestRecord
+    from atm_tui.http.server import HttpBank
 
 EXIT_USAGE = 2
 DEFAULT_TTL_MS = 86_400_000
@@ -105,17 +107,35 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.delay_next:
             faults.arm_delay(args.delay_next)
         bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
-                        observers=[] if args.quiet else [_print_record], own_signals=True,
+                        observers=[] if args.quiet else [_print_record],
                         processing_ms=args.processing, lease_ms=args.lease)
         print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
               f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
         try:
-            asyncio.run(bank.serve())
+            asyncio.run(_serve_until_signal(bank))
         except KeyboardInterrupt:
             pass
         return 0
     finally:
         conn.close()
+
+
+async def _serve_until_signal(bank: HttpBank) -> None:
+    """Serve; SIGTERM or Ctrl-C lets the requests in flight finish, then returns (exit 0).
+
+    Our own handlers, not uvicorn's: uvicorn re-raises the signal once it has shut down, which
+    would end the process by the signal instead of with status 0. A second signal stops at once.
+    """
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if bank.server.should_exit:
+            bank.server.force_exit = True
+        bank.server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    await bank.serve()
 
 
 def _extras(args: argparse.Namespace) -> str:
