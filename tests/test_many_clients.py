@@ -3,6 +3,7 @@ the clock rule, key numbers from the file, migration of a version 1 file, and th
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -186,3 +187,29 @@ def test_trace_replaces_an_earlier_trace_but_never_another_file(tmp_path: Path) 
     assert run_cli("simulate", "--db", str(db), "--trace", str(trace), "--withdrawals", "2").returncode == 0
     assert trace.read_text() != first and trace.read_text().endswith("\n")
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []  # no temporary left
+
+
+async def test_a_pipeline_key_that_expired_is_its_own_outcome(tmp_path: Path) -> None:
+    """A dedup window (--ttl) shorter than the redelivery: the charge is `key expired, charged again`."""
+    from atm_tui.sim.pipeline import PipelineConfig
+    from atm_tui.sim.pipeline_run import simulate_pipeline
+    from atm_tui.sim.trace import from_dict
+    from atm_tui.ui.pipeline_model import PipelineModel
+
+    trace = tmp_path / "trace.jsonl"
+    config = PipelineConfig(messages=3, consumer="idempotent", crash_before_commit=0.9, ttl=1_000)
+    result = await simulate_pipeline(config, StoreConfig(str(tmp_path / "bank.db")), trace=str(trace))
+    events = [from_dict(json.loads(line)) for line in trace.read_text().splitlines()]
+    again = [ev for ev in events if ev.kind == "key_expired_charged_again"]
+    assert again and result.report.counts["charged_again"] == len(again)
+    assert not result.report.ok  # charged more than once: VIOLATED, and said why
+    model = PipelineModel()
+    for ev in events:
+        model(ev)
+    first = again[0].txn_id
+    assert model.status(first)[0].startswith("⚠ key expired, charged again")
+    assert any("key expired, charged again" in line.text for line in model.lines)
+    # The transactional consumer needs no window: its offset commits with the charge.
+    config = PipelineConfig(messages=3, consumer="transactional", crash_before_commit=0.9, ttl=1_000)
+    result = await simulate_pipeline(config, StoreConfig(str(tmp_path / "tx.db")))
+    assert result.report.ok and result.report.counts["charged_again"] == 0
