@@ -3,8 +3,9 @@
 The pipeline's broker log lives in one process's memory and its message ids (M1, M2, ...) are
 numbered from the file when it opens, so a second pipeline on the same file would produce other
 payments under the same ids and join the same consumer group. Instead the second one is refused
-in one line. The lock is `flock` on a small file beside the bank's (`<db>-pipeline.lock`): a
-killed pipeline (SIGKILL included) loses it at once, so nothing needs unsticking. `flock` locks
+in one line. The lock is `flock` on a small file beside the bank's (`<db>-pipeline.lock`, removed
+when the pipeline closes): a killed pipeline (SIGKILL included) loses the lock at once, so nothing
+needs unsticking; the file it leaves is simply locked by the next pipeline. `flock` locks
 are separate from the POSIX locks SQLite takes on the bank's file itself.
 """
 
@@ -26,25 +27,42 @@ class PipelineLock:
         self._fd: int | None = None
         if db == ":memory:":
             return  # nobody else can open this bank
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(f"database path {db}: cannot make its pipeline lock {self.path}"
-                             f" ({exc.strerror or exc}); pick another path") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
-            os.close(fd)
-            raise StoreError(
-                f"database path {db}: another log pipeline is running on this file (process {holder});"
-                " let it finish, or give this one another --db"
-            ) from None
+        while True:
+            fd = self._open(db)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise StoreError(
+                    f"database path {db}: another log pipeline is running on this file (process {holder});"
+                    " let it finish, or give this one another --db"
+                ) from None
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # its holder removed it as we opened it: lock the file that is there now
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
 
+    def _open(self, db: str) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"database path {db}: cannot make its pipeline lock {self.path}"
+                             f" ({exc.strerror or exc}); pick another path") from None
+
     def release(self) -> None:
+        """Remove the lock file, then let go: a pipeline that starts next finds no file, or locks
+        the one it finds after checking it is still the file at that path."""
         if self._fd is not None:
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass
             os.close(self._fd)
             self._fd = None
