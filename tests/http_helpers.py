@@ -150,3 +150,16 @@ def wait_records(running: Running, count: int) -> list[RequestRecord]:
         assert time.monotonic() < deadline, running.records
         time.sleep(0.002)
     return list(running.records)
+
+
+def resend(client: httpx.Client, key: str, amount: int = 100, deadline_s: float = 20) -> httpx.Response:
+    """An ATM's retry of a withdrawal: the same key and body, again after each 409 (a key still
+    held by a killed server's lease) until the lease lapses; bounded."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        answer = client.post(WITHDRAW, json={"amount": amount}, headers={"Idempotency-Key": key})
+        if answer.status_code != 409:
+            return answer
+        assert answer.headers["retry-after"] == "1"
+        assert time.monotonic() < deadline, f"{key} stayed in progress"
+        time.sleep(0.1)  # the ATM honours Retry-After, shortened: the tests' leases are short

@@ -12,14 +12,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import unavailable
-from http_helpers import ACCOUNT, WITHDRAW, http_bank, ledger, query, serve
+from http_helpers import ACCOUNT, WITHDRAW, http_bank, ledger, query, resend, serve
 from pg_server import Unavailable, find_bindir
 
 from atm_tui.bank import core, postgres
@@ -179,22 +178,12 @@ async def load(urls: list[str], seen: dict[str, int], sent: list[str], stop: asy
     await asyncio.gather(*(worker(w) for w in range(workers)))
 
 
-def resend(client: httpx.Client, key: str) -> httpx.Response:
-    """An ATM's retry: the same key and body, again after each 409 until the dead server's lease lapses."""
-    for _ in range(40):  # bounded: 40 x 0.5 s, far past the 5 s lease
-        answer = client.post(WITHDRAW, json={"amount": 100}, headers={"Idempotency-Key": key})
-        if answer.status_code != 409:
-            return answer
-        assert answer.headers["retry-after"] == "1"
-        time.sleep(0.5)  # the ATM honours Retry-After (shortened)
-    raise AssertionError(f"{key} stayed in progress")
-
-
 @pytest.mark.slow
 def test_sigkill_one_of_two_servers_under_load_loses_nothing_and_doubles_nothing(pg_url: str) -> None:
     seen: dict[str, int] = {}
     sent: list[str] = []
-    with serve(pg_url, "--opening-balance", "100000000") as (victim, url_a), serve(pg_url) as (_b, url_b):
+    with serve(pg_url, "--opening-balance", "100000000", "--lease", "500") as (victim, url_a), \
+            serve(pg_url) as (_b, url_b):
         async def run() -> None:
             stop = asyncio.Event()
             task = asyncio.create_task(load([url_a, url_b], seen, sent, stop))
