@@ -1,4 +1,5 @@
-"""Fixtures shared by several test files: the throwaway PostgreSQL server (see pg_server.py)."""
+"""Shared by every test: the Hypothesis profiles (registered before the tests are collected), and
+the throwaway PostgreSQL server with the fixtures that give each test a bank on it (pg_server.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+import profiles  # noqa: F401  (registers the `fast` profile for --hypothesis-profile)
 import pytest
 from pg_server import PgServer, Unavailable, start_server
 
