@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +22,8 @@ from conftest import unavailable
 from http_helpers import ACCOUNT, WITHDRAW, http_bank, ledger, query, resend, serve
 from pg_server import Unavailable, find_bindir
 
-from atm_tui.bank import core, postgres
+from atm_tui.bank import backend, core, operations, postgres, queries
+from atm_tui.bank.service import read_snapshot
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
 
 
@@ -256,3 +258,44 @@ def test_a_lost_database_connection_is_503_then_the_bank_reconnects(pg_url: str)
         again = client.post(WITHDRAW, json={"amount": 100}, headers={"Idempotency-Key": "C2"})
         assert again.status_code == 201 and "idempotent-replayed" not in again.headers
     assert ledger(pg_url) == {"C1": 1, "C2": 1}
+
+
+def the_same_story(conn: Any) -> None:
+    """One morning at the bank, told through the shared code: withdrawals, a replay, a reuse,
+    a decline, a payment, an order and a ballot, each retried once."""
+    for n, (key, amount, client) in enumerate([("T1", 5000, "alice"), ("T1", 5000, "alice"),
+                                               ("T1", 6000, "alice"), ("T2", 100, "bob"),
+                                               ("T3", 900_000, "bob"), ("T1", 5000, "carol")]):
+        core.withdraw(conn, core.Withdrawal(key, ACCOUNT, amount, n + 1, client), 10 + n)
+    requests: list[tuple[str, str, dict[str, Any]]] = [
+        ("payment", "P1", {"amount": 700}), ("order", "O1", {"item": "tea", "quantity": 2}),
+        ("vote", "V1", {"voter": "V1", "choice": "blue"})]
+    for n, (name, key, fields) in enumerate(requests):
+        for attempt in (1, 2):
+            operations.handle(conn, operations.build(name, ACCOUNT, key, fields, attempt=attempt), 20 + n)
+
+
+def test_the_reads_give_the_same_answers_on_both(tmp_path: Path, pg_url: str) -> None:
+    answers = []
+    for db in (str(tmp_path / "bank.db"), pg_url):
+        backend.open_sync(StoreConfig(db)).close()
+        conn = backend.connect(db)
+        try:
+            the_same_story(conn)
+            answers.append((
+                queries.account_figures(conn, ACCOUNT), queries.ledger_totals(conn, ACCOUNT),
+                queries.ledger_doubles(conn, ACCOUNT), queries.debited_ids(conn, ACCOUNT),
+                sorted(queries.stored_responses(conn, ACCOUNT)), queries.balance_since(conn, ACCOUNT, 12),
+                queries.read_state(conn, ACCOUNT), queries.operation_rows(conn, ACCOUNT, 10),
+                queries.repeated_operations(conn, ACCOUNT), read_snapshot(conn, ACCOUNT),
+            ))
+        finally:
+            conn.close()
+    on_sqlite, on_pg = answers
+    assert on_sqlite[1] == (3, 5800)  # the story did happen: T1, T2 and the payment P1 debited once
+    assert on_pg == on_sqlite
+
+
+def test_a_reader_of_an_unreachable_database_gets_a_sqlite_error() -> None:
+    with pytest.raises(sqlite3.Error, match="PostgreSQL: connection"):
+        backend.connect("postgresql://nobody@127.0.0.1:1/nothing")

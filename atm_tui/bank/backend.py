@@ -24,3 +24,14 @@ def describe(config: StoreConfig) -> str:
     if postgres.is_url(config.path):
         return f"PostgreSQL {postgres.shown(config.path)}"
     return f"database {config.path}, WAL, synchronous={config.synchronous}"
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection to an existing bank of either kind, for reading it (no schema check, no write).
+
+    A PostgreSQL server that cannot be reached raises `postgres.PostgresError`, a sqlite3 error,
+    as a locked or missing file does.
+    """
+    if postgres.is_url(path):
+        return postgres.read_connection(path)  # type: ignore[return-value]  # the adapter's surface
+    return store.connect(path)

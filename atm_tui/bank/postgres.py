@@ -92,7 +92,9 @@ class PostgresError(sqlite3.OperationalError):
 
 
 def _error(exc: Exception) -> PostgresError:
-    return PostgresError(f"PostgreSQL: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}")
+    """The psycopg error as one line (the first of its message, or its type when it has none)."""
+    text = str(exc).strip()
+    return PostgresError(f"PostgreSQL: {text.splitlines()[0] if text else type(exc).__name__}")
 
 
 class PgCursor:
@@ -245,6 +247,16 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     if row is None or str(row[0]) == "0":
         conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
     return conn
+
+
+def read_connection(url: str) -> PgConnection:
+    """A connection to an existing bank, for a reader (a report, a view); PostgresError if it fails."""
+    import psycopg
+
+    try:
+        return PgConnection(url)
+    except (psycopg.Error, ValueError, TypeError) as exc:
+        raise _error(exc) from exc
 
 
 def connect(config: StoreConfig) -> PgConnection:
