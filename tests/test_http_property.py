@@ -85,7 +85,9 @@ def requests(draw: st.DrawFn, doc: dict[str, Any]) -> tuple[str, str, dict[str, 
     url = path
     for param in op.get("parameters", []):
         if param["in"] == "path":
-            fuzzed = SEGMENTS | KEYS.filter(bool)
+            # "." and ".." are not data in a URL path: the client removes them (RFC 3986, 5.2.4),
+            # so the request would reach another route than the one drawn.
+            fuzzed = (SEGMENTS | KEYS.filter(bool)).filter(lambda s: s not in (".", ".."))
             segment = "A-1001" if valid and param["name"] == "account_id" else draw(fuzzed)
             url = url.replace("{" + param["name"] + "}", quote(segment or "x", safe=""))
     headers: dict[str, str] = {}
