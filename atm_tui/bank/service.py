@@ -7,6 +7,7 @@ aiosqlite's connection thread in one hop, so the Textual UI never blocks on the 
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -204,11 +205,8 @@ class Bank:
     async def reset(self, opening_balance: int | None = None) -> None:
         """Empty every table and reopen the account at its opening balance (the UI's ctrl+r)."""
         cfg = self.config
-        if opening_balance is not None:
-            cfg = StoreConfig(cfg.path, opening_balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
-        else:
-            cfg = StoreConfig(cfg.path, cfg.opening_balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
-        await self.run(prepare, cfg, True)
+        balance = cfg.opening_balance if opening_balance is None else opening_balance
+        await self.run(prepare, dataclasses.replace(cfg, opening_balance=balance, fresh=True), True)
 
     async def synchronous(self) -> str:
         def read(conn: sqlite3.Connection) -> str:

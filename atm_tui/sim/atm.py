@@ -30,6 +30,8 @@ OUTCOMES = (DISPENSED, DECLINED, REJECTED, UNKNOWN)
 # What an approved write means to the customer, per operation (a withdrawal dispenses cash).
 DONE: dict[str, str] = {"withdraw": DISPENSED, "payment": "charged", "order": "created", "vote": "counted"}
 READS = ("balance", "status")
+# How many transaction numbers an ATM claims from the bank's file at a time, once its block is used.
+CLAIM_BLOCK = 100
 
 Sender = Callable[[Message], None]
 
@@ -57,6 +59,9 @@ class Atm:
         self._send = send
         self.account_id = account_id
         self.next_number = config.first_id
+        # Numbers claimed from the bank's file: [next_number, block_end); None counts on freely.
+        self.block_end: int | None = None
+        self.claim: Callable[[int], int] | None = None  # claims `n` more numbers, returns the first
         self.pending: dict[str, Pending] = {}
         self.last: Pending | None = None
         self._reads = 0
@@ -70,6 +75,9 @@ class Atm:
     def withdraw(self, amount: int, txn_id: str | None = None) -> str:
         """Start a withdrawal under a fresh id (or a given one, to show a client reusing an id)."""
         if txn_id is None:
+            if self.block_end is not None and self.next_number >= self.block_end and self.claim:
+                self.next_number = self.claim(CLAIM_BLOCK)
+                self.block_end = self.next_number + CLAIM_BLOCK
             txn_id = f"{self.config.prefix}{self.next_number}"
             self.next_number += 1
         p = Pending(txn_id, amount)

@@ -63,7 +63,7 @@ class TraceWriter:
 
 
 async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -> RunResult:
-    engine = await Engine.open(config, store, bridge=options.bridge)
+    engine = await Engine.open(config, store, bridge=options.bridge, claim=options.withdrawals)
     try:
         if options.first_id is not None:
             engine.atm.next_number = options.first_id
