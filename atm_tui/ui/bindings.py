@@ -21,6 +21,7 @@ _TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("c", "compare", "compare", "Show a naive twin bank fed the very same deliveries"),
     ("x", "crash_gap", "crash gap", "Crash the bank between debit and key (split mode)"),
     ("p", "pipeline", "pipeline", "Pipeline view: a payment log and its consumer instead of the diagram"),
+    ("l", "class_view", "class", "Class view: one lane per client of this bank, read from its tables"),
     # Pipeline mode: w, h, i and S take these meanings; the ATM's are hidden meanwhile.
     ("w", "produce", "produce", "Pipeline: the payment service produces one Rs 500 charge message"),
     ("h", "lose_ack", "lose ack", "Pipeline: the broker's next ack is lost (the producer resends)"),
@@ -56,14 +57,14 @@ PIPELINE_ACTIONS = frozenset({
 })  # fmt: skip
 # Keys every screen has: the clock, the theme, help, a screenshot, quit, and the pipeline switch.
 COMMON_ACTIONS = frozenset({
-    "pipeline", "pause", "faster", "slower", "projector", "help", "screenshot", "quit",
+    "pipeline", "class_view", "pause", "faster", "slower", "projector", "help", "screenshot", "quit",
 })  # fmt: skip
 ATM_ACTIONS = frozenset(b.action for b in KEYS) - PIPELINE_ACTIONS - COMMON_ACTIONS | {"mode"}
 # Keys whose action would add to the story or change its settings: the scenario would no longer
 # be the one on file, and going back (a replay from the seed) would not reproduce the screen.
 BLOCKED = ATM_ACTIONS
 # Always on, in every screen and mode.
-ALWAYS = frozenset({"quit", "help", "screenshot", "projector", "command_palette"})
+ALWAYS = frozenset({"quit", "help", "screenshot", "projector", "command_palette", "class_view"})
 
 # Priority: a focused scroll area would otherwise take the arrows and Page Up/Down.
 PRESENTER_KEYS: list[Binding] = [

@@ -43,6 +43,7 @@ TITLES: dict[str, str] = {
     "reset": "Reset the bank",
     "projector": "Projector theme, on or off",
     "help": "Help: every key",
+    "class_view": "Class view: one lane per client",
     "screenshot": "Save a screenshot",
     "quit": "Quit",
 }

@@ -1,0 +1,1 @@
+"""Textual-free models the panes draw."""
