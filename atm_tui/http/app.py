@@ -22,7 +22,14 @@ from atm_tui.http.faults import Connections, Faults
 from atm_tui.http.observe import DROPPED, INVALID, READ, Observer, RequestRecord
 from atm_tui.http.openapi import document
 from atm_tui.http.problems import PROBLEM_JSON, TYPE_PREFIX, Problem
-from atm_tui.http.requests import MAX_BODY_BYTES, OPERATION_OF, check_media_type, parse_body, parse_key
+from atm_tui.http.requests import (
+    MAX_BODY_BYTES,
+    OPERATION_OF,
+    check_media_type,
+    parse_body,
+    parse_client,
+    parse_key,
+)
 
 log = logging.getLogger("atm_tui.http")
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -124,11 +131,12 @@ def create_app(desk: Desk, faults: Faults | None = None, connections: Connection
             account_id = request.path_params["account_id"]
             key = parse_key(request.headers.get("idempotency-key"))
             request.state.atm_key = key
+            client = parse_client(request.headers.get("client-id"))
             check_media_type(request.headers.get("content-type"))
             fields = parse_body(operation, await _read_body(request))
             delay = faults.take_delay()
             request.state.atm_delay = delay
-            answer = await desk.write(operation, account_id, key, fields, delay_ms=delay)
+            answer = await desk.write(operation, account_id, key, fields, delay_ms=delay, client=client)
             request.state.atm_outcome = answer.outcome
             request.state.atm_replayed = answer.replayed
             if answer.handled and faults.take_drop():

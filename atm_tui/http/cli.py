@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from atm_tui.argtypes import int_in
 from atm_tui.bank.money import MAX_BALANCE
+from atm_tui.bank.schema import WALL
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
+from atm_tui.http.desk import DEFAULT_LEASE_MS
 
 if TYPE_CHECKING:
     from atm_tui.http.observe import RequestRecord
@@ -54,6 +56,15 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="commit the next N writes, then close the connection without answering")
     p.add_argument("--delay-next", type=int_in(0, 600_000, "milliseconds"), default=0, metavar="MS",
                    help="hold the next write MS ms before processing it (a retry meanwhile gets 409)")
+    p.add_argument("--workers", type=int_in(1, 64, "a count of processes"), default=1, metavar="N",
+                   help="uvicorn worker processes over the one file (default 1); keys in flight are"
+                        " rows with a lease, so every worker answers 409 while another holds a key")
+    p.add_argument("--processing", type=int_in(0, 600_000, "milliseconds"), default=0, metavar="MS",
+                   help="hold every write MS ms inside the bank before it commits (default 0), so a"
+                        " retry meanwhile gets 409 with Retry-After")
+    p.add_argument("--lease", type=int_in(1, 3_600_000, "milliseconds"), default=DEFAULT_LEASE_MS,
+                   metavar="MS", help="how long a key may stay in progress beyond its processing time before"
+                   " a retry takes it over (default 5000; a worker killed mid-request frees its keys so)")
     p.add_argument("--quiet", action="store_true", help="no line per request")
 
 
@@ -71,12 +82,18 @@ def run_serve(args: argparse.Namespace) -> int:
     from atm_tui.http.faults import Faults
     from atm_tui.http.server import HttpBank, bind
 
+    if args.workers > 1 and (args.drop_next or args.delay_next):
+        return _fail(f"--workers {args.workers}: --drop-next and --delay-next arm one process's faults;"
+                     " use them with --workers 1 (or --processing MS for every worker)")
     db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
     try:
         conn = open_sync(StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
-                                     synchronous=args.synchronous))
+                                     synchronous=args.synchronous, clock=WALL))
     except StoreError as exc:
         return _fail(str(exc))
+    if args.workers > 1:
+        conn.close()
+        return _serve_workers(args, db)
     try:
         try:
             sock = bind(args.host, args.port)
@@ -89,9 +106,10 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.delay_next:
             faults.arm_delay(args.delay_next)
         bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
-                        observers=[] if args.quiet else [_print_record], own_signals=True)
+                        observers=[] if args.quiet else [_print_record], own_signals=True,
+                        processing_ms=args.processing, lease_ms=args.lease)
         print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
-              f" keys kept {args.ttl:,} ms); Ctrl-C stops it", flush=True)
+              f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
         try:
             asyncio.run(bank.serve())
         except KeyboardInterrupt:
@@ -99,6 +117,40 @@ def run_serve(args: argparse.Namespace) -> int:
         return 0
     finally:
         conn.close()
+
+
+def _extras(args: argparse.Namespace) -> str:
+    out = f", {args.workers} workers" if args.workers > 1 else ""
+    return out + (f", processing {args.processing:,} ms" if args.processing else "")
+
+
+def _serve_workers(args: argparse.Namespace, db: str) -> int:
+    """N uvicorn worker processes on one socket, each with its own connection to the file."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from atm_tui.http.server import GRACE_S, bind
+    from atm_tui.http.workers import WorkerSettings
+
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        return _fail(f"--host {args.host} --port {args.port}: cannot listen there"
+                     f" ({exc.strerror or exc}); pick another port or address")
+    WorkerSettings(db, args.ttl, args.processing, args.lease, args.quiet).to_env()
+    config = uvicorn.Config("atm_tui.http.workers:create", factory=True, workers=args.workers, lifespan="off",
+                            log_config=None, access_log=False, log_level="warning",
+                            timeout_graceful_shutdown=GRACE_S)
+    host, port = sock.getsockname()[:2]
+    print(f"atm-tui bank on http://{host}:{port} (database {db}, WAL, synchronous={args.synchronous},"
+          f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0
 
 
 def bank_url(text: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from atm_tui.bank.money import MAX_AMOUNT
 from atm_tui.http.problems import PROBLEM_JSON, PROBLEMS, TYPE_PREFIX
-from atm_tui.http.requests import MAX_KEY_LENGTH, MAX_QUANTITY, MAX_TEXT, OPERATION_OF
+from atm_tui.http.requests import MAX_CLIENT_LENGTH, MAX_KEY_LENGTH, MAX_QUANTITY, MAX_TEXT, OPERATION_OF
 
 _AMOUNT = {"type": "integer", "minimum": 100, "maximum": MAX_AMOUNT, "multipleOf": 100,
            "description": "whole rupees, a multiple of 100"}
@@ -22,6 +22,13 @@ KEY_HEADER = {
     "description": "The request's key (Stripe: `T123`; IETF draft: `\"T123\"`, the same key). Sending it"
                    " again with the same body replays the first answer instead of doing the work again.",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]+$"},
+}
+CLIENT_HEADER = {
+    "name": "Client-Id", "in": "header", "required": False,
+    "description": "Who sends the request (an ATM, a student). A key belongs to the client that first"
+                   " used it: the same key from another Client-Id is refused with 422, never replayed as"
+                   " that client's answer. Without it the request is anonymous (one shared client).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CLIENT_LENGTH, "pattern": "^[ -~]+$"},
 }
 _REPLAYED = {"Idempotent-Replayed": {"description": "`true` when this is the stored answer to an earlier"
                                      " request with the same key", "schema": {"type": "string",
@@ -45,7 +52,7 @@ def _write(op: str, summary: str) -> dict[str, Any]:
         "summary": summary,
         "operationId": f"post_{op}",
         "parameters": [{"name": "account_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                       KEY_HEADER],
+                       KEY_HEADER, CLIENT_HEADER],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "properties": BODIES[op], "required": list(BODIES[op]),
             "additionalProperties": False}}}},
@@ -56,12 +63,14 @@ def _write(op: str, summary: str) -> dict[str, Any]:
             "402": {"description": "Declined (insufficient funds): a result, stored and replayed like a"
                                    " success", "headers": _REPLAYED,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
-            "400": _problem("missing-key", "Idempotency-Key missing or not valid, or the body not valid"),
+            "400": _problem("missing-key", "Idempotency-Key missing or not valid, Client-Id not valid,"
+                                           " or the body not valid"),
             "404": _problem("unknown-account"),
             "409": _problem("in-progress", headers=_RETRY),
             "413": _problem("body-too-large"),
             "415": _problem("unsupported-media-type"),
-            "422": _problem("key-reused"),
+            "422": _problem("key-reused", "The key was used for a different request, or by another"
+                                          " Client-Id"),
             "503": _problem("bank-busy", headers=_RETRY),
         },
     }

@@ -9,6 +9,7 @@ from atm_tui.bank.money import MAX_AMOUNT, AmountError, parse_amount
 from atm_tui.http.problems import Problem
 
 MAX_KEY_LENGTH = 255  # Stripe's limit
+MAX_CLIENT_LENGTH = 100
 MAX_BODY_BYTES = 16_384
 MAX_TEXT = 100
 MAX_QUANTITY = 1_000
@@ -22,6 +23,17 @@ FIELDS_OF: dict[str, tuple[str, ...]] = {
     "order": ("item", "quantity"),
     "vote": ("voter", "choice"),
 }
+
+
+def parse_client(raw: str | None) -> str:
+    """The Client-Id header: who sends the request (its keys are its own); '' when absent."""
+    if raw is None:
+        return ""
+    text = raw.strip()
+    if not 1 <= len(text) <= MAX_CLIENT_LENGTH or not all(" " <= ch <= "~" for ch in text):
+        raise Problem("invalid-client", f"the Client-Id header must be 1 to {MAX_CLIENT_LENGTH} printable"
+                      " ASCII characters, e.g. 'Client-Id: atm-7'; leave it out to be anonymous")
+    return text
 
 
 def parse_key(raw: str | None) -> str:
