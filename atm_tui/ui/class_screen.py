@@ -35,7 +35,7 @@ class ClassScreen(Screen[None]):
     DEFAULT_CSS = """
     ClassScreen #class-title { height: 1; text-style: bold; background: $primary-background; padding: 0 1; }
     ClassScreen #class-caption { height: auto; color: $text-muted; padding: 0 1; }
-    ClassScreen #class-totals { height: 1; text-style: bold; padding: 0 1; }
+    ClassScreen #class-totals { height: 2; text-style: bold; padding: 0 1; }
     ClassScreen #class-verdict { height: auto; padding: 0 1; color: $success; }
     ClassScreen #class-verdict.-doubled { color: $error; text-style: bold; }
     """
@@ -77,10 +77,7 @@ class ClassScreen(Screen[None]):
 
     def show(self, model: ClassModel) -> None:
         self.query_one(ClassLanes).show(model)
-        headers = model.headers
-        cells = model.total_cells()
-        self.query_one("#class-totals", Static).update(Text(
-            f"{cells[0]}: " + "  ".join(f"{h} {c}" for h, c in zip(headers[1:], cells[1:], strict=True))))
+        self.query_one("#class-totals", Static).update(Text(model.total_line()))
         verdict = self.query_one("#class-verdict", Static)
         verdict.update(model.verdict())
         verdict.set_class(bool(model.totals().doubled), "-doubled")

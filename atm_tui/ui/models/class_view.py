@@ -63,8 +63,13 @@ class ClassModel:
             max((x.last_at for x in ls), default=0),
         )
 
-    def total_cells(self) -> tuple[str, ...]:
-        return _cells(self.totals(), name=f"total ({len(self.lanes)} clients)")
+    def total_line(self) -> str:
+        """The totals in two lines that fit 120 columns: `total of 33 clients: 161 keys · ...`."""
+        t = self.totals()
+        return (f"total of {len(self.lanes)} clients: {t.keys} keys · {t.deliveries} deliveries ·"
+                f" {t.processed} processed · {t.declined} declined · {t.replayed} replayed\n"
+                f"{t.in_progress} answered 409 · {t.rejected} answered 422 · {t.debits} debits"
+                f" ({rupees(t.debited_rupees)}) · {len(t.doubled)} key(s) debited twice")
 
     def verdict(self) -> str:
         """The exactly-once line under the lanes: no key debited twice, or every key that was."""
@@ -73,8 +78,7 @@ class ClassModel:
             shown = ", ".join(f"{key} x{n}" for key, n in t.doubled[:6])
             return f"⚠ DEBITED TWICE: {shown}" + (" ..." if len(t.doubled) > 6 else "")
         held = f"; {t.held} key(s) still in progress" if t.held else ""
-        return (f"exactly once: {t.debits} debit(s) for {t.keys} key(s), no key debited twice;"
-                f" {rupees(t.debited_rupees)} debited{held}")
+        return f"exactly once: no key debited twice{held}"
 
     def caption(self) -> str:
         return ("One lane per client, read from the bank's tables (every server's requests)."
