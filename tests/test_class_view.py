@@ -96,7 +96,8 @@ async def test_three_named_clients_make_three_lanes_whose_counts_are_the_databas
 def test_a_key_debited_twice_is_flagged_on_its_lane(tmp_path: Path) -> None:
     # A naive bank handed duplicates debits twice: the lane and the verdict must say so.
     db = str(tmp_path / "naive.db")
-    assert main(["simulate", "--db", db, "--mode", "naive", "--withdrawals", "1", "--drop-next-replies", "1"]) == 0
+    argv = ["simulate", "--db", db, "--mode", "naive", "--withdrawals", "1", "--drop-next-replies", "1"]
+    assert main(argv) == 0
     conn = connect(db)
     try:
         lanes = client_lanes(conn)
