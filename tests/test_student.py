@@ -16,7 +16,6 @@ from atm_tui.http.student import REPLY_LOST, REQUEST_LOST, StudentConfig
 from atm_tui.ui.student_app import NameScreen, StudentApp
 
 
-
 def fast(url: str, name: str, amount: int = 5_000) -> StudentConfig:
     """Short waits: a lost reply or request costs one 150 ms timeout, and the retry follows at once."""
     return StudentConfig(url=url, name=name, amount=amount, timeout_ms=150, retry="fixed", backoff_base=0)

@@ -23,7 +23,7 @@ from atm_tui.bank.money import rupees
 from atm_tui.http.client import DECLINED, DISPENSED, REFUSED, UNKNOWN
 from atm_tui.http.student import Note, StudentAtm, StudentConfig
 
-NAME_RULE = "1 to 24 letters, digits, '-' or '_'"
+NAME_RULE = "1 to 24 letters, digits, - or _"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,24}")
 
 # What the ATM pane says for each outcome: the one mapping from the outcome to words.
@@ -49,7 +49,8 @@ class NameScreen(ModalScreen[str]):
     NameScreen > Vertical {
         width: 60; height: auto; border: thick $accent; padding: 1 2; background: $panel;
     }
-    NameScreen #name-error { color: $error; }
+    NameScreen #name-error { width: 100%; }
+    NameScreen #name-error.-bad { color: $error; }
     """
 
     def __init__(self, suggested: str) -> None:
@@ -60,13 +61,15 @@ class NameScreen(ModalScreen[str]):
         with Vertical():
             yield Label("Your name (the teacher's screen shows it on your lane):")
             yield Input(value=self.suggested, id="name-input")
-            yield Label(f"Enter to join. A name is {NAME_RULE}.", id="name-error")
+            yield Label(f"Enter to join ({NAME_RULE}).", id="name-error")
 
     @on(Input.Submitted)
     def accept(self, event: Input.Submitted) -> None:
         name = valid_name(event.value)
         if name is None:
-            self.query_one("#name-error", Label).update(f"✕ {event.value!r} is not a name: use {NAME_RULE}.")
+            hint = self.query_one("#name-error", Label)
+            hint.update(f"✕ {event.value!r} is not a name: use {NAME_RULE}.")
+            hint.add_class("-bad")
             return
         self.dismiss(name)
 

@@ -1,0 +1,131 @@
+"""A real browser: headless Chromium opens `atm-tui web`, joins as dana, presses w; the bank's file has it.
+
+Debian's `chromium` (at /usr/bin/chromium) driven by Playwright for Python, which downloads no
+browser of its own. Without the browser the test skips with the reason, except under CI
+(`CI=true`), where a missing browser is a failure: `.ci/run` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from http_helpers import serve
+from ui_helpers import query
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _browser_or_skip() -> None:
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append("Debian's chromium (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("Playwright for Python (the test extra)")
+    if missing:
+        reason = "no browser to drive: " + ", ".join(missing) + " not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI must install it: see .ci/run)")
+        print(reason)
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def web(bank_url: str) -> Iterator[str]:
+    """`atm-tui web` as a child process; yields its URL once it answers."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "atm_tui", "web", "--bank", bank_url, "--port", str(port),
+                             "--timeout", "500"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded poll until the page is served
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "atm-tui web did not come up within 30 s"
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@pytest.mark.slow
+def test_a_browser_tab_joins_presses_w_and_the_bank_records_the_students_delivery(tmp_path: Path) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    db = tmp_path / "class.db"
+    with serve(db, "--fresh") as (_, bank_url), web(bank_url) as page_url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            asked: list[str] = []
+            page.on("request", lambda r: asked.append(r.url))
+            seen = bytearray()  # everything the tab's app wrote to its terminal, as the browser got it
+
+            def heard(payload: str | bytes) -> None:
+                seen.extend(payload.encode() if isinstance(payload, str) else payload)
+
+            page.on("websocket", lambda ws: ws.on("framereceived", heard))
+            page.goto(page_url)
+            page.wait_for_selector("body.-first-byte", timeout=30_000)  # the app's first output
+            _wait_for(page, seen, "Your name")  # the app asks for the name: it is up and listening
+            page.click("#terminal")
+            page.keyboard.press("Control+a")
+            page.keyboard.press("Control+k")
+            page.keyboard.type("dana", delay=20)
+            page.keyboard.press("Enter")
+            _wait_for(page, seen, "dana joined")  # its log says so, and its keys are the ATM's now
+            page.keyboard.press("w")
+            deadline = time.monotonic() + 30
+            while not query(db, "SELECT 1 FROM ledger WHERE client_id = 'dana'"):  # bounded poll of the file
+                assert time.monotonic() < deadline, query(db, "SELECT txn_id, client_id, outcome FROM deliveries")
+                time.sleep(0.1)
+        finally:
+            browser.close()
+    assert query(db, "SELECT txn_id, attempt, outcome, client_id FROM deliveries") == [
+        ("dana-T123", 1, "processed", "dana")]
+    assert query(db, "SELECT txn_id, amount, client_id FROM ledger") == [("dana-T123", 5_000, "dana")]
+    # Nothing was fetched from outside: every request went to the web server itself.
+    assert asked and all(u.startswith(page_url) for u in asked), asked
+
+
+def _wait_for(page: Page, seen: bytearray, text: str, limit_s: float = 30.0) -> None:
+    """Until the app's output (the websocket's frames) has shown `text`; bounded."""
+    start = time.monotonic()
+    while text.encode() not in seen:
+        assert time.monotonic() - start < limit_s, f"the tab never showed {text!r}"
+        page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frame events meanwhile
