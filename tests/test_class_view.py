@@ -119,3 +119,15 @@ def test_thirty_lanes_are_readable_busiest_first_at_120_by_36() -> None:
     assert [r.client for r in model.rows()][:3] == ["s39", "s38", "s37"]
     assert max(len(line) for line in model.total_line().splitlines()) <= 118  # fits, with the padding
     assert model.total_line().startswith("total of 35 clients: 175 keys")
+
+
+def test_the_class_views_model_loads_no_textual() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, atm_tui.ui.models.class_view, atm_tui.http.student, atm_tui.http.class_run\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
+            "assert not loaded, loaded\nprint('clean')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "clean"
