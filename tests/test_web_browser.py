@@ -105,8 +105,6 @@ def test_a_browser_tab_joins_presses_w_and_the_bank_records_the_students_deliver
             page.wait_for_selector("body.-first-byte", timeout=30_000)  # the app's first output
             _wait_for(page, seen, "Your name")  # the app asks for the name: it is up and listening
             page.click("#terminal")
-            page.keyboard.press("Control+a")
-            page.keyboard.press("Control+k")
             page.keyboard.type("dana", delay=20)
             page.keyboard.press("Enter")
             _wait_for(page, seen, "dana joined")  # its log says so, and its keys are the ATM's now

@@ -60,12 +60,12 @@ class NameScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Your name (the teacher's screen shows it on your lane):")
-            yield Input(value=self.suggested, id="name-input")
+            yield Input(placeholder=f"{self.suggested} (Enter alone keeps it)", id="name-input")
             yield Label(f"Enter to join ({NAME_RULE}).", id="name-error")
 
     @on(Input.Submitted)
     def accept(self, event: Input.Submitted) -> None:
-        name = valid_name(event.value)
+        name = valid_name(event.value or self.suggested)
         if name is None:
             hint = self.query_one("#name-error", Label)
             hint.update(f"✕ {event.value!r} is not a name: use {NAME_RULE}.")
