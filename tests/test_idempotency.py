@@ -75,7 +75,8 @@ def test_transact_runs_the_effect_once_and_replays_the_stored_body(conn: sqlite3
 def test_transact_rejects_another_fingerprint_and_keeps_the_key(conn: sqlite3.Connection) -> None:
     calls: list[int] = []
     transact(
-        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10, rejected=lambda _reason: "no"
+        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10,
+        rejected=lambda _reason: "no",
     )
     other = transact(
         conn,
@@ -104,7 +105,8 @@ def test_transact_forgets_an_expired_key(conn: sqlite3.Connection) -> None:
 def test_transact_keys_are_scoped_by_account(conn: sqlite3.Connection) -> None:
     calls: list[int] = []
     transact(
-        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10, rejected=lambda _reason: ""
+        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10,
+        rejected=lambda _reason: "",
     )
     theirs = transact(
         conn, Delivery(OTHER, "K1", "K1", "fp"), counting_effect(calls), 20, rejected=lambda _reason: ""

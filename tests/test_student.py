@@ -123,7 +123,7 @@ def run_cli(argv: list[str]) -> int:
 
 @pytest.mark.parametrize("argv, named", [
     (["--clients", "3", "--drop-reply", "1.5"], "--drop-reply: '1.5' is not a probability"),
-    (["--name", "a b", "--interactive"], "--name: 'a b' is not a name"),
+    (["--name", "a b", "--interactive"], "--name: 'a b' is not a client name"),
     (["--drop-reply", "0.3"], "--drop-request, --drop-reply and --duplicate go with --clients N"),
     (["--clients", "0"], "argument --clients: '0'"),
     (["--clients", "2", "--interactive"], "pick one"),

@@ -78,11 +78,12 @@ def give_back(path: str, prefix: str, unused: int, end: int) -> None:
         conn.close()
 
 
-def writers(conn: sqlite3.Connection) -> list[str]:
-    """Every client that has sent a key or a delivery to this file ('' is an anonymous one)."""
+def writers(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
+    """The clients whose keys or debits this file holds ('' is an anonymous one), up to `limit`."""
     return [
         str(r[0])
         for r in conn.execute(
-            "SELECT client_id FROM deliveries UNION SELECT client_id FROM idempotency_keys ORDER BY 1"
+            "SELECT client_id FROM idempotency_keys UNION SELECT client_id FROM ledger ORDER BY 1 LIMIT ?",
+            (limit,),
         )
     ]

@@ -218,7 +218,7 @@ def read_balance(conn: sqlite3.Connection, account_id: str) -> int:
 def read_status(conn: sqlite3.Connection, account_id: str, txn_id: str) -> str:
     """Status of a transaction by id, as a JSON body. A read: asking twice changes nothing."""
     row = conn.execute(
-        "SELECT status, response FROM idempotency_keys WHERE account_id = ? AND key = ?",
+        "SELECT status, response, client_id FROM idempotency_keys WHERE account_id = ? AND key = ?",
         (account_id, txn_id),
     ).fetchone()
     debits = conn.execute(
@@ -232,7 +232,8 @@ def read_status(conn: sqlite3.Connection, account_id: str, txn_id: str) -> str:
     }
     if row is not None:
         payload["status"] = row[0]
-        payload["response"] = json.loads(row[1])
+        payload["response"] = json.loads(row[1]) if row[1] else None  # none yet while in progress
+        payload["client"] = row[2]
     elif int(debits[0]):
         payload["status"] = "approved"
     else:

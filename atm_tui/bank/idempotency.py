@@ -153,8 +153,12 @@ def transact(
         else:
             account = d.account_id
             row = execute(_LOOKUP, (account, key)).fetchone()  # 1. scoped by account
-            expired = row is not None and _forgotten(row, now)
-            if expired:  # 2. forgotten past its retention window (or a lapsed lease)
+            # 2. forgotten past its retention window, or an in-progress key whose lease lapsed
+            # (written out, not a call: this is the hot path the engine benchmark measures)
+            expired = row is not None and (
+                row[3] <= now if row[4] != IN_PROGRESS else (row[6] is None or row[6] <= now)
+            )
+            if expired:
                 execute("DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", (account, key))
                 row = None
             if row is None:  # 5. new: the effect, its delivery, its key
@@ -192,11 +196,11 @@ def transact(
     return resp
 
 
-def _forgotten(row: tuple[object, ...], now: int) -> bool:
+def _forgotten(row: tuple[int | str | None, ...], now: int) -> bool:
     """A completed key past its retention window, or an in-progress key whose lease lapsed."""
     if row[4] == IN_PROGRESS:
-        return row[6] is None or int(str(row[6])) <= now
-    return int(str(row[3])) <= now
+        return row[6] is None or int(row[6]) <= now
+    return int(row[3] or 0) <= now
 
 
 class Lease(NamedTuple):

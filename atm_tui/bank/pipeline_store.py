@@ -85,6 +85,7 @@ class ChargeResult:
     hits: int = 0
     committed: bool = False  # the offset went in the same transaction (transactional mode)
     current_epoch: int = 0  # the group's epoch, when fenced
+    expired_key: bool = False  # the message id's key had expired: this charge is outside the dedup window
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,8 +263,9 @@ def charge(
         return ChargeResult(FENCED, current_epoch=fenced_by[0])
     if mode == "transactional":
         assert commit is not None
-        return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits, True, commit.epoch)
-    return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits)
+        return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits, True, commit.epoch,
+                            resp.expired_key)
+    return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits, expired_key=resp.expired_key)
 
 
 def read_balance(conn: sqlite3.Connection, account_id: str) -> int:

@@ -40,12 +40,14 @@ def ledger_doubles(conn: sqlite3.Connection, account_id: str) -> list[tuple[str,
     ]
 
 
-def debited_ids(conn: sqlite3.Connection, account_id: str) -> set[str]:
-    """Every id with at least one ledger row."""
-    return {
-        str(r[0])
-        for r in conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ?", (account_id,))
-    }
+def debited_ids(conn: sqlite3.Connection, account_id: str, client: str | None = None) -> set[str]:
+    """Every id with at least one ledger row (of `client`'s, when given), over the whole file."""
+    if client is None:
+        rows = conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ?", (account_id,))
+    else:
+        rows = conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ? AND client_id = ?",
+                            (account_id, client))
+    return {str(r[0]) for r in rows}
 
 
 def stored_responses(conn: sqlite3.Connection, account_id: str) -> Iterator[tuple[str, str]]:

@@ -15,7 +15,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import aiosqlite
 
-from atm_tui.bank import core
+from atm_tui.bank import clients, core
 from atm_tui.bank.core import Mode, Response, Withdrawal
 from atm_tui.bank.queries import OperationRow, ledger_doubles, operation_rows, repeated_operations
 from atm_tui.bank.store import (
@@ -61,6 +61,8 @@ class BankSnapshot:
     # payments / orders / ballots: (rows in all, the newest rows), only the tables in use.
     operations: dict[str, tuple[int, list[OperationRow]]] = field(default_factory=dict)
     repeated_operations: list[tuple[str, str, int]] = field(default_factory=list)
+    # Who wrote the keys and debits in this file: the pane names them when there is more than one.
+    clients: list[str] = field(default_factory=list)
 
 
 def read_snapshot(conn: sqlite3.Connection, account_id: str, limit: int = 50) -> BankSnapshot:
@@ -102,6 +104,7 @@ def read_snapshot(conn: sqlite3.Connection, account_id: str, limit: int = 50) ->
         repeated=ledger_doubles(conn, account_id),
         operations=operation_rows(conn, account_id, limit),
         repeated_operations=repeated_operations(conn, account_id),
+        clients=clients.writers(conn),
     )  # fmt: skip
 
 

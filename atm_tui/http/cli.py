@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import socket
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atm_tui.argtypes import int_in
+from atm_tui.argtypes import client_name, file_path, int_in, new_client_name
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.schema import WALL
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
@@ -18,6 +19,7 @@ from atm_tui.http.desk import DEFAULT_LEASE_MS
 
 if TYPE_CHECKING:
     from atm_tui.http.observe import RequestRecord
+    from atm_tui.http.server import HttpBank
     from atm_tui.http.student import StudentConfig
 
 EXIT_USAGE = 2
@@ -44,7 +46,8 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
     p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
                    help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--db", type=file_path(), metavar="PATH",
+                   help="the bank's SQLite file (created if missing)")
     p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
                    metavar="RS", help="opening balance of a new account (default 50000)")
@@ -106,17 +109,35 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.delay_next:
             faults.arm_delay(args.delay_next)
         bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
-                        observers=[] if args.quiet else [_print_record], own_signals=True,
+                        observers=[] if args.quiet else [_print_record],
                         processing_ms=args.processing, lease_ms=args.lease)
         print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
               f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
         try:
-            asyncio.run(bank.serve())
+            asyncio.run(_serve_until_signal(bank))
         except KeyboardInterrupt:
             pass
         return 0
     finally:
         conn.close()
+
+
+async def _serve_until_signal(bank: HttpBank) -> None:
+    """Serve; SIGTERM or Ctrl-C lets the requests in flight finish, then returns (exit 0).
+
+    Our own handlers, not uvicorn's: uvicorn re-raises the signal once it has shut down, which
+    would end the process by the signal instead of with status 0. A second signal stops at once.
+    """
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if bank.server.should_exit:
+            bank.server.force_exit = True
+        bank.server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    await bank.serve()
 
 
 def _extras(args: argparse.Namespace) -> str:
@@ -163,7 +184,38 @@ def bank_url(text: str) -> str:
         url = None
     if url is None or url.scheme not in ("http", "https") or not url.host:
         raise argparse.ArgumentTypeError(f"{text!r} is not a bank URL; use e.g. http://127.0.0.1:8000")
+    if url.port is not None and not 1 <= url.port <= 65_535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: port {url.port} is out of range; use a port from 1 to 65,535, e.g. http://127.0.0.1:8000")
     return str(url).rstrip("/")
+
+
+MAX_PREFIX = 100  # with a 13-digit number the key stays far inside the bank's 255 characters
+
+
+def key_prefix(text: str) -> str:
+    """The start of every key the client mints: visible ASCII, as an Idempotency-Key must be."""
+    if len(text) > MAX_PREFIX:
+        raise argparse.ArgumentTypeError(
+            f"a prefix of {len(text):,} characters is too long; use at most {MAX_PREFIX} visible ASCII"
+            " characters (letters, digits, punctuation), e.g. T")
+    bad = next((ch for ch in text if not "!" <= ch <= "~"), None)
+    if bad is not None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} holds {bad!r}; a key goes in an HTTP header, so use only visible ASCII characters"
+            " (letters, digits, punctuation; no spaces), e.g. T")
+    return text
+
+
+def account_id(text: str) -> str:
+    """An account id as the bank names them (A-1001): it goes into the URL's path."""
+    from atm_tui.http.requests import ACCOUNT_PATTERN, MAX_ACCOUNT_LENGTH
+
+    if not ACCOUNT_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text[:60]!r} is not an account id; use 1 to {MAX_ACCOUNT_LENGTH} letters, digits, '-' or '_',"
+            " e.g. A-1001")
+    return text
 
 
 def amount(text: str) -> int:
@@ -183,11 +235,17 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                                    " timeouts and lost replies with the same key; then ask the bank.")
     p.add_argument("--bank", type=bank_url, required=True, metavar="URL",
                    help="the bank, e.g. http://127.0.0.1:8000")
-    p.add_argument("--account", default="A-1001", metavar="ID", help="account (default A-1001)")
+    p.add_argument("--account", type=account_id, default="A-1001", metavar="ID",
+                   help="account (default A-1001)")
     p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
     p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
                    help="rupees per withdrawal, a multiple of 100 (default 5000)")
-    p.add_argument("--prefix", default="T", metavar="TEXT", help="key prefix (default T: T123, T124, ...)")
+    p.add_argument("--name", type=client_name, default=None, metavar="NAME",
+                   help="this ATM's Client-Id (default atm-<random>, new each run); its keys are its own")
+    p.add_argument("--prefix", type=key_prefix, default=None, metavar="TEXT",
+                   help=f"key prefix, up to {MAX_PREFIX} visible ASCII characters (default NAME-T:"
+                   " atm-1a2b3c4d-T123, ...; T gives T123 as in the lesson, which another client's run"
+                   " then cannot use)")
     p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
     p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
                    help="wall-clock ms to wait for a reply (default 3000)")
@@ -202,15 +260,6 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
     add_class_options(p)
 
 
-def client_name(text: str) -> str:
-    """A client's name: what the teacher's class view shows on its lane, and the prefix of its keys."""
-    import re
-
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,24}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a name; use 1 to 24 letters, digits, '-' or '_'")
-    return text
-
-
 def probability(text: str) -> float:
     try:
         p = float(text)
@@ -223,9 +272,6 @@ def probability(text: str) -> float:
 
 def add_class_options(p: argparse.ArgumentParser) -> None:
     """The student's ATM (`--interactive`) and a class at once (`--clients N`), with the link's faults."""
-    p.add_argument("--name", type=client_name, default=None, metavar="NAME",
-                   help="who this client is (sent as Client-Id, the prefix of its keys; default: a unique"
-                        " name per run); with --clients, the prefix of the clients' names")
     p.add_argument("--interactive", action="store_true",
                    help="a small ATM app: w withdraw, h/H lose a reply/request, u send twice,"
                         " r retry, s status")
@@ -241,17 +287,10 @@ def add_class_options(p: argparse.ArgumentParser) -> None:
                    help="with --clients: chance each request is sent twice (default 0)")
 
 
-def default_name() -> str:
-    """A name unique per run, when none is given."""
-    import secrets
-
-    return f"atm-{secrets.token_hex(3)}"
-
-
 def student_config(args: argparse.Namespace) -> StudentConfig:
     from atm_tui.http.student import StudentConfig
 
-    return StudentConfig(url=args.bank, name=args.name or default_name(), account=args.account,
+    return StudentConfig(url=args.bank, name=args.name or new_client_name("atm"), account=args.account,
                          amount=args.amount, first_id=args.first_id, timeout_ms=args.timeout,
                          retry=args.retry,
                          max_attempts=args.max_attempts, backoff_base=args.backoff_base,
@@ -299,8 +338,11 @@ def run_client(args: argparse.Namespace) -> int:
     from atm_tui.bank.money import rupees
     from atm_tui.http.client import ClientConfig, run
 
+    name = args.name or new_client_name("atm")
+    prefix = args.prefix if args.prefix is not None else f"{name}-T"
     cfg = ClientConfig(url=args.bank, account=args.account, withdrawals=args.withdrawals, amount=args.amount,
-                       prefix=args.prefix, first_id=args.first_id, timeout_ms=args.timeout, retry=args.retry,
+                       name=name, prefix=prefix, first_id=args.first_id, timeout_ms=args.timeout,
+                       retry=args.retry,
                        max_attempts=args.max_attempts, backoff_base=args.backoff_base,
                        backoff_cap=args.backoff_cap, seed=args.seed)
     try:
@@ -313,7 +355,7 @@ def run_client(args: argparse.Namespace) -> int:
     else:
         d = report.to_dict()
         o = d["outcomes"]
-        print(f"bank {args.bank}, account {args.account}: {d['withdrawals']:,} withdrawals,"
+        print(f"bank {args.bank}, account {args.account}, client {name}: {d['withdrawals']:,} withdrawals,"
               f" {d['attempts']:,} attempts over HTTP")
         print("answers: " + ", ".join(f"{n:,} {what}" for what, n in d["answers"].items()))
         print(f"ATM: {o['dispensed']:,} dispensed, {o['declined']:,} declined, {o['unknown']:,} unknown,"
@@ -326,7 +368,8 @@ def run_client(args: argparse.Namespace) -> int:
         if report.ok:
             print("exactly-once: every key debited at most once, every dispensed key exactly once")
         else:
-            print(f"exactly-once VIOLATED: doubled {report.doubled}")
+            print(f"exactly-once VIOLATED: doubled {report.doubled}, dispensed without this client's"
+                  f" debit {report.unbacked}")
         print(f"{report.elapsed:.3f} s")
     return 1 if args.check and not report.ok else 0
 

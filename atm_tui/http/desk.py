@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import secrets
 import sqlite3
 import time
@@ -186,7 +187,7 @@ class Desk:
     async def write(self, operation: str, account_id: str, key: str, fields: dict[str, Any],
                     *, delay_ms: int = 0, client: str = "") -> Answer:
         """One delivery of a write: phase 1 (take the key or answer), the work, phase 2 (commit)."""
-        token = secrets.token_hex(16)
+        token = f"{os.getpid()}:{secrets.token_hex(12)}"  # names the worker process holding the key
         lease_ms = self.lease_ms + self.processing_ms + delay_ms
         d, effect, resp, _busy = await self._run(self._begin_sync, operation, account_id, key, fields, client,
                                                  lease_ms, token)

@@ -170,10 +170,14 @@ class Engine:
         self.world.emit(Control(self.world.now, "", 0, name, str(value)))
 
     # -- the customer ------------------------------------------------------------------------
-    def withdraw(self, amount: int | None = None, txn_id: str | None = None) -> str:
+    def withdraw(
+        self, amount: int | None = None, txn_id: str | None = None, client: str | None = None
+    ) -> str:
+        """Withdraw; `txn_id` reuses a given id, `client` sends it as another ATM (another client id)."""
         amount = self.config.amount if amount is None else amount
-        self._control("withdraw", amount if txn_id is None else f"{amount} {txn_id}")
-        return self.atm.withdraw(amount, txn_id)
+        value = amount if txn_id is None else f"{amount} {txn_id}"
+        self._control("withdraw", value if not client else f"{value} as {client}")
+        return self.atm.withdraw(amount, txn_id, client or "")
 
     def submit(self, op: str, label: str, fields: dict[str, Any], *, keyless: bool = False) -> str:
         """Send a payment, order or vote named `label`; unless keyless, `label` is its key.

@@ -25,6 +25,7 @@ from atm_tui.sim.pipeline_events import (
     ConsumerStarted,
     DuplicateDropped,
     Fetched,
+    KeyExpiredCharged,
     OffsetCommitted,
     Produced,
     ProduceRefused,
@@ -38,7 +39,7 @@ COUNT_NAMES = (
     "produced", "sends", "resends", "acks_lost", "acked", "producer_timeouts", "producer_gave_up",
     "produce_refused", "appended", "duplicates_dropped", "deliveries", "redeliveries", "charged",
     "skipped", "declined", "commits", "commits_refused", "consumer_starts", "consumer_crashes",
-    "consumer_stalls", "consumer_evictions",
+    "consumer_stalls", "consumer_evictions", "charged_again",
 )  # fmt: skip
 
 
@@ -56,6 +57,8 @@ class PipelineTally:
                 c["redeliveries"] += 1
         elif isinstance(ev, Charged):
             c["charged"] += 1
+        elif isinstance(ev, KeyExpiredCharged):
+            c["charged_again"] += 1
         elif isinstance(ev, ChargeSkipped):
             c["skipped"] += 1
         elif isinstance(ev, ChargeDeclined):

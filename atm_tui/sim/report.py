@@ -161,10 +161,13 @@ def check_database(
     dispensed: list[str] | None = None,
     expected_bodies: dict[str, str] | None = None,
     replay_mismatches: list[str] | None = None,
+    client: str | None = None,
 ) -> tuple[int, int, int, list[Invariant]]:
     """The exactly-once invariants over what is stored. Returns (opening, balance, rows, checks).
 
-    Also usable with no trace at all (after a crash): then only the database checks run.
+    Also usable with no trace at all (after a crash): then only the database checks run. With
+    `client`, every payout must be backed by a debit of that client's own in the whole file: a
+    key another program debited pays out nothing here, so such a run cannot say "all hold".
     """
     opening, balance = queries.account_figures(conn, account_id)
     rows, total = queries.ledger_totals(conn, account_id)
@@ -183,13 +186,14 @@ def check_database(
         ),
     ]
     if dispensed is not None:
-        debited = queries.debited_ids(conn, account_id)
+        debited = queries.debited_ids(conn, account_id, client)
         missing = [t for t in dispensed if t not in debited]
+        whose = f" of client {client}" if client is not None else ""
         checks.append(
             Invariant(
                 "dispensed_have_ledger_rows",
                 not missing,
-                f"cash out with no ledger row: {_examples(missing)}" if missing else "",
+                f"cash out with no ledger row{whose}: {_examples(missing)}" if missing else "",
             )
         )
     if expected_bodies is not None:

@@ -107,7 +107,7 @@ class BankServer:
         if msg.op in operations.OPERATIONS:
             await self._on_operation(msg)
             return
-        req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt, self.client)
+        req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt, msg.client or self.client)
         if self.twin is not None:
             await self.twin.deliver(req, world)
         if self.bank.mode != "naive":
