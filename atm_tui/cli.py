@@ -356,7 +356,7 @@ def run_export(args: argparse.Namespace) -> int:
     from atm_tui.scenarios.scenario import ScenarioError
 
     try:
-        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
+        import atm_tui.ui.capture.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 

@@ -11,9 +11,9 @@ from atm_tui.bank.queries import client_lanes
 from atm_tui.bank.store import connect
 from atm_tui.cli import main
 from atm_tui.http.student import StudentAtm, StudentConfig
-from atm_tui.ui.class_lanes import ClassLanes
-from atm_tui.ui.class_screen import ClassScreen
 from atm_tui.ui.models.class_view import ClassModel
+from atm_tui.ui.screens.class_view import ClassScreen
+from atm_tui.ui.widgets.class_lanes import ClassLanes
 
 WITHDRAW = "/accounts/A-1001/withdrawals"
 

@@ -194,7 +194,7 @@ async def test_a_pipeline_key_that_expired_is_its_own_outcome(tmp_path: Path) ->
     from atm_tui.sim.pipeline import PipelineConfig
     from atm_tui.sim.pipeline_run import simulate_pipeline
     from atm_tui.sim.trace import from_dict
-    from atm_tui.ui.pipeline_model import PipelineModel
+    from atm_tui.ui.models.pipeline_model import PipelineModel
 
     trace = tmp_path / "trace.jsonl"
     config = PipelineConfig(messages=3, consumer="idempotent", crash_before_commit=0.9, ttl=1_000)

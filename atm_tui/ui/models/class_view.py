@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from atm_tui.bank.money import rupees
 from atm_tui.bank.queries import ClientLane
-from atm_tui.ui import outcomes
+from atm_tui.ui.models import outcomes
 
 ANONYMOUS = "(no Client-Id)"
 

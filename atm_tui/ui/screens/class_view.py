@@ -14,8 +14,8 @@ from textual.widgets import Footer, Static
 
 from atm_tui.bank.queries import ClientLane, client_lanes
 from atm_tui.bank.store import connect
-from atm_tui.ui.class_lanes import ClassLanes
 from atm_tui.ui.models.class_view import ClassModel
+from atm_tui.ui.widgets.class_lanes import ClassLanes
 
 READS_PER_SECOND = 2
 
