@@ -8,6 +8,7 @@ browser of its own. Without the browser the test skips with the reason, except u
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -128,3 +129,28 @@ def _wait_for(page: Page, seen: bytearray, text: str, limit_s: float = 30.0) -> 
     while text.encode() not in seen:
         assert time.monotonic() - start < limit_s, f"the tab never showed {text!r}"
         page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frame events meanwhile
+
+
+def test_web_on_a_taken_port_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from atm_tui.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["web", "--bank", "http://127.0.0.1:9", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"--port {port}: cannot listen there" in err and err.count("\n") == 1
+
+
+def test_the_page_loads_nothing_from_outside_and_names_the_host_the_browser_used() -> None:
+    import httpx
+
+    with web("http://127.0.0.1:9") as url:
+        page = httpx.get(url, headers={"Host": "10.0.0.5:8080"}, timeout=10).text
+    assert "googleapis" not in page and "https://" not in page
+    # Every asset comes from the address the student typed (not --host), the font included.
+    assets = re.findall(r'(?:href|src)="([^"]+)"', page)
+    assert assets and all(a.startswith("http://10.0.0.5:8080/static/") for a in assets), assets
+    assert "http://10.0.0.5:8080/static/fonts/RobotoMono-VariableFont_wght.ttf" in assets
+    assert 'data-session-websocket-url="ws://10.0.0.5:8080/ws"' in page
