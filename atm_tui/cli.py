@@ -181,7 +181,15 @@ def build_parser() -> Parser:
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_pipeline_options(sim)
     add_http_commands(sub)
+    add_check_command(sub)
     return parser
+
+
+def add_check_command(sub: argparse._SubParsersAction) -> None:
+    """`check BASE_URL`: the checker for anyone's Idempotency-Key server (atm_tui/check/)."""
+    from atm_tui.check.cli import add_parser
+
+    add_parser(sub)
 
 
 def add_http_commands(sub: argparse._SubParsersAction) -> None:
@@ -411,6 +419,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from atm_tui.ui.web import run_web
 
             return run_web(args)
+        if args.command == "check":
+            from atm_tui.check.cli import run as run_check
+
+            return run_check(args)
         problem = check_app_http(args)
         if problem:
             return _fail(problem)

@@ -103,7 +103,7 @@ def test_four_concurrent_simulate_runs_pay_out_exactly_what_the_file_debits(tmp_
     outs = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+        assert proc.returncode == 0, (out, err)
         outs.append(json.loads(out))
     dispensed = sum(o["counts"]["dispensed"] for o in outs)
     rows, keys = ledger_rows(db)

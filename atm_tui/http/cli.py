@@ -68,6 +68,9 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lease", type=int_in(1, 3_600_000, "milliseconds"), default=DEFAULT_LEASE_MS,
                    metavar="MS", help="how long a key may stay in progress beyond its processing time before"
                    " a retry takes it over (default 5000; a worker killed mid-request frees its keys so)")
+    p.add_argument("--mode", choices=("idempotent", "naive"), default="idempotent",
+                   help="the bank's mode (default idempotent; naive checks no key: every delivery debits,"
+                   " what `atm-tui check` must catch)")
     p.add_argument("--quiet", action="store_true", help="no line per request")
 
 
@@ -109,9 +112,10 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.delay_next:
             faults.arm_delay(args.delay_next)
         bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
-                        observers=[] if args.quiet else [_print_record],
+                        observers=[] if args.quiet else [_print_record], mode=args.mode,
                         processing_ms=args.processing, lease_ms=args.lease)
-        print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
+        naive = ", NAIVE: no key is checked" if args.mode == "naive" else ""
+        print(f"atm-tui bank on {bank.url} (database {db}{naive}, WAL, synchronous={args.synchronous},"
               f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
         try:
             asyncio.run(_serve_until_signal(bank))
@@ -158,7 +162,7 @@ def _serve_workers(args: argparse.Namespace, db: str) -> int:
     except OSError as exc:
         return _fail(f"--host {args.host} --port {args.port}: cannot listen there"
                      f" ({exc.strerror or exc}); pick another port or address")
-    WorkerSettings(db, args.ttl, args.processing, args.lease, args.quiet).to_env()
+    WorkerSettings(db, args.ttl, args.processing, args.lease, args.quiet, args.mode).to_env()
     config = uvicorn.Config("atm_tui.http.workers:create", factory=True, workers=args.workers, lifespan="off",
                             log_config=None, access_log=False, log_level="warning",
                             timeout_graceful_shutdown=GRACE_S)

@@ -72,8 +72,9 @@ class Desk:
 
     def __init__(self, conn: sqlite3.Connection, *, ttl_ms: int = 86_400_000,
                  clock: Callable[[], int] = wall_ms, processing_ms: int = 0,
-                 lease_ms: int = DEFAULT_LEASE_MS) -> None:
+                 lease_ms: int = DEFAULT_LEASE_MS, mode: core.Mode = "idempotent") -> None:
         self.conn = conn
+        self.mode = mode  # `naive`: every delivery runs its effect, no key is checked (a teaching mode)
         self.ttl_ms = ttl_ms
         self.clock = clock
         self.processing_ms = processing_ms
@@ -172,6 +173,16 @@ class Desk:
     def _release_sync(self, d: Delivery, token: str) -> None:
         idempotency.release(self.conn, d, Lease(token, 0))
 
+    def _naive_sync(self, operation: str, account_id: str, key: str, fields: dict[str, Any],
+                    client: str) -> Response:
+        self._require_account(account_id)
+        now, attempt = self.clock(), self._attempt(key)
+        if operation == WITHDRAW:
+            req = Withdrawal(key, account_id, int(fields["amount"]), attempt, client)
+            return core.withdraw(self.conn, req, now, ttl=self.ttl_ms, mode="naive")
+        op = operations.build(operation, account_id, key, fields, attempt=attempt, client=client)
+        return operations.handle(self.conn, op, now, ttl=self.ttl_ms, mode="naive")
+
     @staticmethod
     def fingerprint(operation: str, account_id: str, key: str, fields: dict[str, Any]) -> str:
         if operation == WITHDRAW:
@@ -187,6 +198,14 @@ class Desk:
     async def write(self, operation: str, account_id: str, key: str, fields: dict[str, Any],
                     *, delay_ms: int = 0, client: str = "") -> Answer:
         """One delivery of a write: phase 1 (take the key or answer), the work, phase 2 (commit)."""
+        if self.mode == "naive":  # no key is checked: one transaction, the effect every time
+            wait = delay_ms + self.processing_ms
+            if wait > 0:
+                await self._run(self._require_account, account_id)
+                await asyncio.sleep(wait / 1000)
+            done = await self._run(self._naive_sync, operation, account_id, key, fields, client)
+            status = 201 if done.status == "approved" else 402
+            return Answer(status, done.body.encode(), done.outcome, headers={}, handled=True)
         token = f"{os.getpid()}:{secrets.token_hex(12)}"  # names the worker process holding the key
         lease_ms = self.lease_ms + self.processing_ms + delay_ms
         d, effect, resp, _busy = await self._run(self._begin_sync, operation, account_id, key, fields, client,

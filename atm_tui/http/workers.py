@@ -25,6 +25,7 @@ class WorkerSettings:
     processing_ms: int
     lease_ms: int
     quiet: bool
+    mode: str = "idempotent"
 
     def to_env(self) -> None:
         os.environ[ENV] = json.dumps(asdict(self))
@@ -32,6 +33,7 @@ class WorkerSettings:
 
 def create() -> Starlette:
     """The uvicorn app factory of one worker (settings from the environment the parent set)."""
+    from atm_tui.bank.core import Mode
     from atm_tui.bank.schema import WALL
     from atm_tui.bank.store import StoreConfig, open_sync
     from atm_tui.http.app import create_app
@@ -40,7 +42,8 @@ def create() -> Starlette:
 
     s = WorkerSettings(**json.loads(os.environ[ENV]))
     conn = open_sync(StoreConfig(s.db, clock=WALL))
-    desk = Desk(conn, ttl_ms=s.ttl_ms, processing_ms=s.processing_ms, lease_ms=s.lease_ms)
+    mode: Mode = "naive" if s.mode == "naive" else "idempotent"
+    desk = Desk(conn, ttl_ms=s.ttl_ms, processing_ms=s.processing_ms, lease_ms=s.lease_ms, mode=mode)
 
     def show(record: RequestRecord) -> None:
         sys.stdout.write(f"[{os.getpid()}] {record.line()}\n")
