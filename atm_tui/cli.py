@@ -198,6 +198,9 @@ def add_http_commands(sub: argparse._SubParsersAction) -> None:
 
     add_serve_parser(sub)
     add_client_parser(sub)
+    from atm_tui.ui.web import add_web_parser
+
+    add_web_parser(sub)
 
 
 def add_app_http_options(parser: argparse.ArgumentParser) -> None:
@@ -216,6 +219,11 @@ def check_app_http(args: argparse.Namespace) -> str | None:
 def run_http(args: argparse.Namespace) -> int:
     from atm_tui.http.cli import run_client, run_serve
 
+    if args.command == "client" and args.interactive and args.clients is None:
+        from atm_tui.http.cli import student_config
+        from atm_tui.ui.student_app import run_student
+
+        return run_student(student_config(args), ask_name=args.ask_name)
     return run_serve(args) if args.command == "serve" else run_client(args)
 
 
@@ -407,6 +415,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_export(args)
         if args.command in ("serve", "client"):
             return run_http(args)
+        if args.command == "web":
+            from atm_tui.ui.web import run_web
+
+            return run_web(args)
         if args.command == "check":
             from atm_tui.check.cli import run as run_check
 

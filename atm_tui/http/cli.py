@@ -20,6 +20,7 @@ from atm_tui.http.desk import DEFAULT_LEASE_MS
 if TYPE_CHECKING:
     from atm_tui.http.observe import RequestRecord
     from atm_tui.http.server import HttpBank
+    from atm_tui.http.student import StudentConfig
 
 EXIT_USAGE = 2
 DEFAULT_TTL_MS = 86_400_000
@@ -267,10 +268,81 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                    help="seed of the backoff's jitter")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--check", action="store_true", help="exit 1 if a key was debited twice or lost")
+    add_class_options(p)
+
+
+def probability(text: str) -> float:
+    try:
+        p = float(text)
+    except ValueError:
+        p = -1.0
+    if not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a probability; use a number from 0 to 1, e.g. 0.3")
+    return p
+
+
+def add_class_options(p: argparse.ArgumentParser) -> None:
+    """The student's ATM (`--interactive`) and a class at once (`--clients N`), with the link's faults."""
+    p.add_argument("--interactive", action="store_true",
+                   help="a small ATM app: w withdraw, h/H lose a reply/request, u send twice,"
+                        " r retry, s status")
+    p.add_argument("--ask-name", action="store_true",
+                   help="with --interactive: ask the name first (atm-tui web)")
+    p.add_argument("--clients", type=int_in(1, 500, "a count of clients"), default=None, metavar="N",
+                   help="run N named clients at once (a class rehearsal), then the bank's exactly-once check")
+    p.add_argument("--drop-request", type=probability, default=0.0, metavar="P",
+                   help="with --clients: chance each request is lost before the bank (default 0)")
+    p.add_argument("--drop-reply", type=probability, default=0.0, metavar="P",
+                   help="with --clients: chance each reply is lost after the bank answered (default 0)")
+    p.add_argument("--duplicate", type=probability, default=0.0, metavar="P",
+                   help="with --clients: chance each request is sent twice (default 0)")
+
+
+def student_config(args: argparse.Namespace) -> StudentConfig:
+    from atm_tui.http.student import StudentConfig
+
+    return StudentConfig(url=args.bank, name=args.name or new_client_name("atm"), account=args.account,
+                         amount=args.amount, first_id=args.first_id, timeout_ms=args.timeout,
+                         retry=args.retry,
+                         max_attempts=args.max_attempts, backoff_base=args.backoff_base,
+                         backoff_cap=args.backoff_cap, seed=args.seed)
+
+
+def run_class_cli(args: argparse.Namespace) -> int:
+    """`atm-tui client --clients N`: N named clients at once, their outcomes and the bank's check."""
+    import json
+
+    import httpx
+
+    from atm_tui.http.class_run import ClassConfig, report_lines, run_class
+
+    if args.interactive:
+        return _fail("--clients runs a class headless; --interactive is one student's app: pick one")
+    template = student_config(args)
+    template.name = args.name or "student"
+    cfg = ClassConfig(template, clients=args.clients, withdrawals=args.withdrawals,
+                      drop_request=args.drop_request, drop_reply=args.drop_reply, duplicate=args.duplicate)
+    try:
+        report = asyncio.run(run_class(cfg))
+    except httpx.HTTPError as exc:
+        return _fail(f"--bank {args.bank}: cannot talk to the bank ({exc or type(exc).__name__});"
+                     " is `atm-tui serve` running there?")
+    if args.json:
+        print(json.dumps({"bank": args.bank, **report.to_dict()}))
+    else:
+        print("\n".join(report_lines(report, args.bank)))
+    return 1 if args.check and not report.ok else 0
 
 
 def run_client(args: argparse.Namespace) -> int:
     import json
+
+    if args.clients is not None:
+        return run_class_cli(args)
+    if args.drop_request or args.drop_reply or args.duplicate:
+        return _fail("--drop-request, --drop-reply and --duplicate go with --clients N"
+                     " (one client's faults: `atm-tui serve --drop-next`,"
+                     " or keys h, H, u with --interactive)")
 
     import httpx
 
