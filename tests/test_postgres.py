@@ -299,3 +299,21 @@ def test_the_reads_give_the_same_answers_on_both(tmp_path: Path, pg_url: str) ->
 def test_a_reader_of_an_unreachable_database_gets_a_sqlite_error() -> None:
     with pytest.raises(sqlite3.Error, match="PostgreSQL: connection"):
         backend.connect("postgresql://nobody@127.0.0.1:1/nothing")
+
+
+def test_the_class_view_reads_the_lanes_of_a_postgresql_bank(pg_url: str) -> None:
+    from atm_tui.ui.screens.class_view import read_lanes
+
+    with serve(pg_url) as (_a, url_a), serve(pg_url) as (_b, url_b), httpx.Client(timeout=10) as client:
+        for i, name in enumerate(("alice", "bob", "carol")):
+            for attempt in range(2):  # the second is a replay, sent to the other server
+                base = (url_a, url_b)[(i + attempt) % 2]
+                answer = client.post(f"{base}{WITHDRAW}", json={"amount": 100},
+                                     headers={"Idempotency-Key": f"{name}-T1", "Client-Id": name})
+                assert answer.status_code == 201
+    lanes = {lane.client: lane for lane in read_lanes(pg_url)}
+    assert set(lanes) == {"alice", "bob", "carol"}
+    for name, lane in lanes.items():
+        counted = query(pg_url, "SELECT count(*) FROM deliveries WHERE client_id = ?", name)
+        assert (lane.deliveries, lane.processed, lane.replayed, lane.debits) == (counted[0][0], 1, 1, 1)
+        assert lane.doubled == ()
