@@ -17,7 +17,7 @@ from atm_tui.argtypes import int_in, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
-from atm_tui.paths import problem_of_new_file, quoted
+from atm_tui.paths import app_data_dir, home_relative, problem_of_new_file, quoted
 from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
@@ -80,6 +80,27 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atm-tui")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return "unknown"
+
+
+def app_epilog() -> str:
+    db = home_relative(app_data_dir() / "bank.db")
+    return (
+        "With no COMMAND, atm-tui opens the classroom app (a full-screen terminal UI); none of the\n"
+        "commands above opens it. The app keeps its bank in a SQLite file, by default\n"
+        f"  {db}\n"
+        "(--db PATH picks another; --fresh starts it again from the opening balance).\n"
+        "In the app, q quits (ctrl+q too), ? lists every key.\n"
+        "Each command has its own help: atm-tui export --help, atm-tui simulate --help, ..."
+    )
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
@@ -93,8 +114,13 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> Parser:
     parser = Parser(
-        prog="atm-tui", description="Exactly-once is at-least-once delivery plus idempotent processing."
+        prog="atm-tui",
+        description="Exactly-once is at-least-once delivery plus idempotent processing.",
+        epilog=app_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}",
+                        help="print atm-tui's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     add_engine_options(parser)
     parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
@@ -150,7 +176,8 @@ def build_parser() -> Parser:
                      help="chance a request arrives twice")
     sim.add_argument("--drop-next-replies", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="lose the next N replies (the lesson's story uses 2)")
-    sim.add_argument("--drop-next-requests", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N")
+    sim.add_argument("--drop-next-requests", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                     help="lose the next N requests")
     sim.add_argument("--duplicate-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="deliver the next N requests twice")
     sim.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N",

@@ -49,3 +49,10 @@ def problem_of_new_file(path: str, flag: str) -> str | None:
     except ValueError as exc:  # a NUL byte in the path
         return f"{flag} {shown}: cannot use that path ({exc}); pick another path"
     return None
+
+
+def app_data_dir() -> Path:
+    """The folder of the app's own files (its bank.db, its screenshots); platformdirs decides where."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("atm-tui"))

@@ -279,7 +279,8 @@ register_frame_format(FrameFormat("txt", _text_frame, "plain text: caption, stor
 def check_out_dir(out: str) -> Path:
     """Validate --out before running anything; ExportError names the path and the fix.
 
-    The folder is created at write time when its parent exists (the last level only, as mkdir).
+    The folder and any missing parents are created at write time (as `mkdir -p`); here the
+    nearest folder that exists must be writable, and nothing on the way may be a file.
     """
     if out == "":
         raise ExportError("--out '': empty; give a folder (it is created if missing)")
@@ -288,18 +289,20 @@ def check_out_dir(out: str) -> Path:
         path = Path(out)
         if path.exists() and not path.is_dir():
             raise ExportError(f"--out {shown}: is a file; give a folder (it is created if missing)")
-        parent = path if path.is_dir() else path.parent
-        if not parent.is_dir():
+        existing = path
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
             raise ExportError(
-                f"--out {shown}: folder {quoted(parent)} does not exist; create it or pick another path"
+                f"--out {shown}: {quoted(existing)} is a file, not a folder; pick another path"
             )
-        mode = parent.stat().st_mode
+        mode = existing.stat().st_mode
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ExportError(f"--out {shown}: cannot use that path ({reason}); pick another path") from None
     # Root ignores permission bits, so honour them ourselves: a read-only folder means "do not write".
-    if not mode & 0o222 or not os.access(parent, os.W_OK):
-        raise ExportError(f"--out {shown}: folder {quoted(parent)} is not writable; pick another path")
+    if not mode & 0o222 or not os.access(existing, os.W_OK):
+        raise ExportError(f"--out {shown}: folder {quoted(existing)} is not writable; pick another path")
     return path
 
 
@@ -349,7 +352,7 @@ async def build(
 def write(out: Path, files: dict[str, bytes]) -> None:
     """Write the files into `out` (created if missing); stale frames and casts of an earlier export go."""
     try:
-        out.mkdir(exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         frame = re.compile(r"^(frame-\d{3}\.[a-z]+|[^/]+\.cast)$")
         for old in out.iterdir():
             if frame.match(old.name) and old.name not in files:

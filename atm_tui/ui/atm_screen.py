@@ -123,7 +123,8 @@ class AtmScreen(PanesScreen):
         return True
 
     def on_key(self, event: events.Key) -> None:
-        super().on_key(event)
+        # No super().on_key(event): Textual itself calls the base class's handler too (it walks
+        # the MRO), so calling it here said every refusal twice.
         if (
             not self.SCENARIO and event.key == "x" and self.session.engine is not None
             and self.check_action("crash_gap", ()) is None

@@ -17,6 +17,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
+from atm_tui.paths import home_relative
 from atm_tui.ui.bindings import ALWAYS, BLOCKED, KEY_ACTIONS, PIPELINE_ACTIONS
 from atm_tui.ui.caption_bar import CaptionBar
 from atm_tui.ui.session import Session
@@ -241,7 +242,7 @@ class PanesScreen(Screen[None]):
         except OSError as exc:
             self.notify(f"screenshot not saved: {exc}", severity="error")
             return
-        self.notify(f"screenshot saved: {saved}", timeout=8)
+        self.notify(f"screenshot saved: {home_relative(saved)}", timeout=8)
 
     def action_pipeline(self) -> None:
         if self.session.toggle_pipeline():
