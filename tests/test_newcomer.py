@@ -36,3 +36,26 @@ async def test_screenshot_notice_writes_home_as_tilde(
         notice = [n for n in app.notices if n.startswith("screenshot saved: ")]
         assert notice == [f"screenshot saved: ~/shots/{saved[0].name}"]
         assert str(tmp_path) not in notice[0]
+
+
+def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parent.parent / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    h, h2 = "a" * 64, "b" * 64
+    assert dev.needs_install("", h, "") and dev.needs_install("", h, "test")  # a fresh clone
+    demo = dev.stamp_after("", h, "")
+    assert demo == h and not dev.needs_install(demo, h, "")
+    assert dev.needs_install(demo, h, "test")  # `dev.py test` after `dev.py demo` adds the tools
+    full = dev.stamp_after(demo, h, "test")
+    assert full == f"{h} test"
+    assert not dev.needs_install(full, h, "") and not dev.needs_install(full, h, "test")
+    assert dev.needs_install(full, h2, "") and dev.stamp_after(full, h2, "") == h2  # pyproject changed
+    assert dev.needs_install(h, h, "test")  # a stamp of the old format (hash only): reinstall once
+    # What each command asks pip for (read from the source, so a change of mind is caught).
+    source = (Path(__file__).resolve().parent.parent / "dev.py").read_text()
+    assert 'ensure_venv("" if command == "demo" else "test")' in source
+    assert '"-e", f".[{extra}]" if extra else "."' in source
