@@ -12,7 +12,7 @@ from atm_tui.cli import build_parser, main
 
 def parsers() -> list[tuple[str, argparse.ArgumentParser]]:
     root = build_parser()
-    found = [("atm-tui", root)]
+    found: list[tuple[str, argparse.ArgumentParser]] = [("atm-tui", root)]
     for action in root._actions:
         if isinstance(action, argparse._SubParsersAction):
             found += [(f"atm-tui {name}", sub) for name, sub in action.choices.items()]
