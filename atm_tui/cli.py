@@ -149,13 +149,21 @@ def build_parser() -> Parser:
     exp.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=None, metavar="N",
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
-    exp.add_argument("--frames", default="txt", metavar="EXT",
+    exp.add_argument("--frames", default=None, metavar="EXT",
                      help="frame format by extension: txt (default), svg (the app's real screen),"
                      " or png (pictures of it, a title frame first)")
     exp.add_argument("--size", type=_size, default=None, metavar="WxH",
                      help="with --frames png: picture size in pixels (default 1920x1080)")
     exp.add_argument("--clean", action="store_true",
                      help="with --frames png or svg: the recording look, no key bar")
+    exp.add_argument("--captions", choices=("both", "burned", "vtt"), default="both",
+                     help="where the captions go: burned into the frames (no captions.vtt), vtt (captions.vtt"
+                     " only, left out of the frames and the cast) or both (default)")
+    exp.add_argument("--step-starts", action="store_true",
+                     help="also a still at the start of each step (frame-NNN-start), before its time runs")
+    exp.add_argument("--video", choices=("mp4",), default=None,
+                     help="also assemble the PNG frames at autoplay's timing into NAME.mp4 (H.264, with the"
+                     " ffmpeg bundled by imageio-ffmpeg: pip install 'atm-tui[video]'); implies --frames png")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -366,6 +374,11 @@ def run_export(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 
+    if args.video is not None and args.frames not in (None, "png"):
+        return _fail(
+            f"--video mp4 is made of the PNG frames; use --frames png (not {args.frames}) or leave it out"
+        )
+    args.frames = args.frames or ("png" if args.video else "txt")
     if args.frames not in FRAME_FORMATS:
         accepted = ", ".join(sorted(FRAME_FORMATS))
         return _fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
@@ -378,15 +391,23 @@ def run_export(args: argparse.Namespace) -> int:
 
         if find_spec("PIL") is None or find_spec("fontpkg_fira_code") is None:
             return _fail("--frames png needs Pillow and its font: pip install 'atm-tui[frames]'")
-    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean)
+    if args.video is not None:
+        from atm_tui.scenarios.video import VideoError, ffmpeg_exe
+
+        try:
+            ffmpeg_exe()
+        except VideoError as exc:
+            return _fail(str(exc))
+    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean, captions=args.captions,
+                           starts=args.step_starts, video=args.video is not None)  # fmt: skip
     try:
         scenario = load(args.scenario)
         names = asyncio.run(export(scenario, args.out, args.seed, args.frames, options))
-    except (ScenarioError, ExportError, StoreError) as exc:
+    except (ScenarioError, ExportError, StoreError) as exc:  # a VideoError is an ExportError
         return _fail(str(exc))
     frames = sum(1 for n in names if n.startswith("frame-"))
     others = ", ".join(n for n in names if not n.startswith("frame-"))
-    print(f"{scenario.name}: {frames} frames, {others} written to {args.out}")
+    print(f"{scenario.name}: {frames} frames, {others} written to {home_relative(args.out)}")
     return 0
 
 

@@ -22,20 +22,37 @@ from atm_tui.bank.money import rupees
 from atm_tui.bank.queries import read_state
 from atm_tui.paths import quoted
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
-from atm_tui.scenarios.recording import asciicast, webvtt
+from atm_tui.scenarios.recording import asciicast, keys_vtt, webvtt
 from atm_tui.scenarios.scenario import Scenario
+from atm_tui.scenarios.subtitles import subtitles
 from atm_tui.scenarios.timing import timeline
 from atm_tui.sim.events import Control, Event, Finished
 from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline
 from atm_tui.sim.pipeline_report import PipelineTally, check_pipeline
 
+CAPTIONS = ("both", "burned", "vtt")
+
 
 @dataclass(frozen=True, slots=True)
 class FrameOptions:
-    """How frames are drawn: picture size in pixels (PNG), and the clean look for recordings."""
+    """How frames are drawn and what goes with them.
+
+    size: picture size in pixels (PNG); clean: the recording look (no key bar); captions: "burned"
+    draws the caption in the frame and writes no captions.vtt, "vtt" writes captions.vtt and
+    leaves it out of the frame (so a frame never repeats its subtitle), "both" does both;
+    starts: a still at the start of each step (frame-NNN-start) as well as at its end;
+    video: also NAME.mp4, the PNG frames at autoplay's timing (video.py).
+    """
 
     size: tuple[int, int] = (1920, 1080)
     clean: bool = False
+    captions: str = "both"
+    starts: bool = False
+    video: bool = False
+
+    @property
+    def burned(self) -> bool:
+        return self.captions != "vtt"
 
 
 Renderer = Callable[[ScenarioPlayer, FrameOptions], Awaitable[str | bytes]]
@@ -62,7 +79,7 @@ def register_frame_format(fmt: FrameFormat) -> None:
 
 
 # The app's screen as terminal output, for the asciicast (the UI registers it; headless: none).
-Screen = Callable[[ScenarioPlayer], Awaitable[str]]
+Screen = Callable[[ScenarioPlayer, FrameOptions], Awaitable[str]]
 SCREENS: list[tuple[Screen, tuple[int, int]]] = []
 
 
@@ -257,8 +274,9 @@ async def render_text(player: ScenarioPlayer, width: int = 100) -> str:
 
 
 def _with_step_events(player: ScenarioPlayer, lines: list[str]) -> str:
+    shown = player.events[player.step_events[-1]:] if player.playing else player.events_of_step()
     step_events = [
-        ev for ev in player.events_of_step()
+        ev for ev in shown
         if not (isinstance(ev, Control) and ev.name == STEP_CONTROL)
     ]  # fmt: skip
     lines += ["", f"Events of this step ({len(step_events)})"]
@@ -327,20 +345,34 @@ async def build(
         screens: dict[int, str] = {}
         try:
             if SCREENS:
-                screens[0] = await SCREENS[0][0](player)
+                screens[0] = await SCREENS[0][0](player, options)
             if fmt.title:
                 files[f"frame-000.{fmt.extension}"] = _bytes(await fmt.render(player, options))
-            while await player.next():
+            while True:
+                if not await player.begin_step():
+                    break
+                if options.starts:
+                    # The step's actions are done and no time has passed: its caption, at its start.
+                    name = f"frame-{player.position + 1:03d}-start.{fmt.extension}"
+                    files[name] = _bytes(await fmt.render(player, options))
+                await player.finish_step()
                 name = f"frame-{player.position:03d}.{fmt.extension}"
                 files[name] = _bytes(await fmt.render(player, options))
                 if SCREENS:
-                    screens[player.position] = await SCREENS[0][0](player)
+                    screens[player.position] = await SCREENS[0][0](player, options)
             files["summary.json"] = (
                 json.dumps(await summary(player), indent=2, sort_keys=True) + "\n"
             ).encode()
             files["events.jsonl"] = "".join(ev.to_json() + "\n" for ev in player.events).encode()
             cues = timeline(scenario)
-            files["captions.vtt"] = webvtt(cues, scenario.title).encode()
+            if options.captions != "burned":
+                files["captions.vtt"] = webvtt(subtitles(cues), scenario.title).encode()
+            files["keys.vtt"] = keys_vtt(cues, scenario).encode()
+            if options.video:
+                from atm_tui.scenarios.video import encode_mp4
+
+                names = [f"frame-{k:03d}.{fmt.extension}" for k in range(player.total + 1)]
+                files[f"{scenario.name}.mp4"] = encode_mp4(files, names, cues)
             if SCREENS:
                 cast = asciicast(cues, screens, SCREENS[0][1], f"atm-tui {scenario.name}: {scenario.title}")
                 files[f"{scenario.name}.cast"] = cast.encode()
@@ -353,7 +385,7 @@ def write(out: Path, files: dict[str, bytes]) -> None:
     """Write the files into `out` (created if missing); stale frames and casts of an earlier export go."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        frame = re.compile(r"^(frame-\d{3}\.[a-z]+|[^/]+\.cast)$")
+        frame = re.compile(r"^(frame-\d{3}(-start)?\.[a-z]+|[^/]+\.(cast|vtt|mp4))$")
         for old in out.iterdir():
             if frame.match(old.name) and old.name not in files:
                 old.unlink()

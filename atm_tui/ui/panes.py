@@ -147,7 +147,10 @@ class PanesScreen(Screen[None]):
             return
         with teardown_safe():
             p = presenter
-            self.query_one(CaptionBar).show_state(p.scenario.title, p.counter, p.caption, p.state)
+            self.query_one(CaptionBar).show_state(
+                p.scenario.title, p.counter, p.caption, p.state, p.keys,
+                with_caption=self.session.settings.captions_in_frame,
+            )
 
     def _draw_keys(self) -> None:
         bar = self.query_one(KeyBar)
