@@ -26,8 +26,8 @@ def test_export_writes_trace_summary_and_frames(tmp_path: Path, capsys: pytest.C
     assert main(["export", "--scenario", "t123", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
-        "captions.vtt", "events.jsonl", *(f"frame-{k:03d}.txt" for k in range(1, 6)), "summary.json",
-        "t123.cast",
+        "captions.vtt", "events.jsonl", *(f"frame-{k:03d}.txt" for k in range(1, 6)), "keys.vtt",
+        "summary.json", "t123.cast",
     ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["balance"] == 45_000 and len(summary["ledger"]) == 1
