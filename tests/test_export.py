@@ -86,13 +86,15 @@ def test_bad_export_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "is a file; give a folder" in _error(
         capsys, ["export", "--scenario", "t123", "--out", str(a_file)]
     )
-    missing = str(tmp_path / "no" / "such")
-    assert "does not exist" in _error(capsys, ["export", "--scenario", "t123", "--out", missing])
+    # Missing parents are created (mkdir -p), but not through a file.
+    assert "is a file, not a folder" in _error(
+        capsys, ["export", "--scenario", "t123", "--out", str(a_file / "no" / "such")]
+    )
     locked = tmp_path / "locked"
     locked.mkdir()
     os.chmod(locked, stat.S_IRUSR | stat.S_IXUSR)
     try:
-        msg = _error(capsys, ["export", "--scenario", "t123", "--out", str(locked / "out")])
+        msg = _error(capsys, ["export", "--scenario", "t123", "--out", str(locked / "out" / "deeper")])
     finally:
         os.chmod(locked, stat.S_IRWXU)
     assert "is not writable" in msg
