@@ -21,7 +21,7 @@ from atm_tui.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-OUTSIDE = {"curl", "vhs", "asciinema", "agg", "for", "done", "B=http://127.0.0.1:8000"}
+OUTSIDE = {"curl", "vhs", "asciinema", "agg", "for", "done", "kill", "B=http://127.0.0.1:8000"}
 APP_BANK = "~/.local/share/atm-tui/bank.db"
 
 
@@ -41,7 +41,17 @@ def sh_blocks(text: str) -> list[list[str]]:
 
 
 def commands(page: Path) -> list[list[str]]:
-    return [shlex.split(line) for block in sh_blocks(page.read_text(encoding="utf-8")) for line in block]
+    """Each command of the page's sh blocks as words; `a && b` is two commands."""
+    out = []
+    for block in sh_blocks(page.read_text(encoding="utf-8")):
+        for line in block:
+            words = shlex.split(line)
+            while "&&" in words:
+                cut = words.index("&&")
+                out.append(words[:cut])
+                words = words[cut + 1 :]
+            out.append(words)
+    return out
 
 
 def test_the_pages_have_commands() -> None:
@@ -52,6 +62,7 @@ def test_the_pages_have_commands() -> None:
 def test_every_command_of_the_page_works_as_written(page: Path) -> None:
     made: set[str] = {APP_BANK}  # files an earlier command of this page creates
     copies: dict[str, str] = {}  # cp SRC DST: DST stands for SRC
+    venvs: set[str] = set()  # python3 -m venv DIR: a tool's own venv, outside the project's
     for words in commands(page):
         words = [copies.get(w, copies.get(w.removeprefix("./"), w)) for w in words]
         if words[-1] == "&":
@@ -60,6 +71,10 @@ def test_every_command_of_the_page_works_as_written(page: Path) -> None:
         if head == ".venv/bin/atm-tui":
             check_atm_tui(rest)
             made |= {rest[i + 1] for i, w in enumerate(rest[:-1]) if w == "--db"}
+        elif head == "python3" and rest[:2] == ["-m", "venv"]:
+            venvs.add(rest[2])
+        elif any(head.startswith(f"{v}/bin/") for v in venvs):
+            pass  # a tool installed into the venv the page made just before
         elif head == "python3" and rest[:1] == ["dev.py"]:
             assert rest[1] in ("demo", "test", "bench"), words
             if rest[1] == "demo":

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 READ = "read"  # a GET answered
 INVALID = "invalid"  # refused before the bank: a problem detail, nothing written
 DROPPED = "dropped"  # committed, then the connection was closed without an answer (a fault)
+LEFT = "client left"  # the client closed the connection before its body was complete: nothing done
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,9 @@ class RequestRecord:
     def line(self) -> str:
         """One line for a log or a diagram: `127.0.0.1:5050 POST /accounts/A-1001/withdrawals T123 -> 201`."""
         key = f" {self.key}" if self.key else ""
-        answer = "no reply (dropped)" if self.status == 0 else str(self.status)
+        answer = str(self.status)
+        if self.status == 0:
+            answer = "no reply (the client left mid-body)" if self.outcome == LEFT else "no reply (dropped)"
         replay = " (a replay)" if self.replayed and self.outcome != "replayed" else ""
         return f"{self.client} {self.method} {self.path}{key} -> {answer} {self.outcome}{replay}"
 
