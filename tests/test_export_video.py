@@ -31,7 +31,7 @@ def cast_screens(path: Path) -> list[str]:
         t, kind, data = json.loads(line)
         if kind == "o":
             stream.feed(data)
-            if data:
+            if "\x1b[1;1H" in data:  # a beat's screen (the first output only clears)
                 shots.append("\n".join(screen.display))
     return shots
 
@@ -57,7 +57,7 @@ def test_captions_vtt_leaves_the_caption_out_of_the_frames_and_the_key_badge_in(
         assert opening not in shown[k], k  # the subtitle carries it
         assert opening in with_caption[k], k
     assert "key w" in shown[2] and "key w" in with_caption[2]  # step 2 withdraws: the badge says w
-    assert "keys h ×2" in shown[1] and "key b" in shown[5]
+    assert "key h ×2" in shown[1] and "key b" in shown[5]
     assert not any(word in shown[3] for word in ("key w", "key h", "keys "))  # step 3 only waits
 
 
