@@ -11,7 +11,6 @@ import pytest
 from atm_tui.cli import main
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.timing import timeline
-from atm_tui.ui.frames import FRAME_SIZE
 
 
 def export(tmp_path: Path, folder: str, *extra: str, name: str = "t123") -> Path:
