@@ -17,7 +17,7 @@ from atm_tui.argtypes import file_path, int_in, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
-from atm_tui.paths import app_data_dir, home_relative, problem_of_new_file, quoted
+from atm_tui.paths import data_dir, home_relative, problem_of_new_file, quoted
 from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
@@ -90,7 +90,7 @@ def package_version() -> str:
 
 
 def app_epilog() -> str:
-    db = home_relative(app_data_dir() / "bank.db")
+    db = home_relative(data_dir() / "bank.db")
     return (
         "With no COMMAND, atm-tui opens the classroom app (a full-screen terminal UI); none of the\n"
         "commands above opens it. The app keeps its bank in a SQLite file, by default\n"
@@ -371,7 +371,7 @@ def run_export(args: argparse.Namespace) -> int:
     from atm_tui.scenarios.scenario import ScenarioError
 
     try:
-        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
+        import atm_tui.ui.capture.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 
@@ -404,7 +404,7 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         scenario = load(args.scenario)
         names = asyncio.run(export(scenario, args.out, args.seed, args.frames, options))
-    except (ScenarioError, ExportError, StoreError) as exc:  # a VideoError is an ExportError
+    except (ScenarioError, ExportError, StoreError) as exc:  # export() says a VideoError as ExportError
         return _fail(str(exc))
     frames = sum(1 for n in names if n.startswith("frame-"))
     others = ", ".join(n for n in names if not n.startswith("frame-"))

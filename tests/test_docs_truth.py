@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.widgets import Static
 from ui_helpers import make_app
 
-from atm_tui.ui.widgets import BankPane
+from atm_tui.ui.widgets.bank_pane import BankPane
 
 ROOT = Path(__file__).resolve().parent.parent
 UI_DOC = (ROOT / "docs" / "ui.md").read_text(encoding="utf-8")

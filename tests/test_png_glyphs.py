@@ -15,8 +15,8 @@ import pytest
 from ui_helpers import make_app
 
 from atm_tui.scenarios.loader import load_all
-from atm_tui.ui.frames import FRAME_SIZE, screen_of
-from atm_tui.ui.png import drawable
+from atm_tui.ui.capture.frames import FRAME_SIZE, screen_of
+from atm_tui.ui.capture.png import drawable
 
 ROOT = Path(__file__).resolve().parent.parent / "atm_tui"
 

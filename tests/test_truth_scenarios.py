@@ -26,7 +26,7 @@ from atm_tui.sim.events import (
     Requested,
 )
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.widgets import SequenceDiagram
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 ATM_SCENARIOS = [s.name for s in load_all() if s.kind == "atm"]
 

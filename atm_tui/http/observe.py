@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,18 +36,3 @@ class RequestRecord:
 
 
 Observer = Callable[[RequestRecord], None]
-
-
-class RecordQueue:
-    """An observer that queues records for an asyncio consumer; bounded, drops the oldest when full."""
-
-    def __init__(self, maxsize: int = 1_000) -> None:
-        self.queue: asyncio.Queue[RequestRecord] = asyncio.Queue(maxsize)
-
-    def __call__(self, record: RequestRecord) -> None:
-        if self.queue.full():
-            self.queue.get_nowait()  # a storm of requests must not grow memory without bound
-        self.queue.put_nowait(record)
-
-    async def get(self) -> RequestRecord:
-        return await self.queue.get()

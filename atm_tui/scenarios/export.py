@@ -369,10 +369,13 @@ async def build(
                 files["captions.vtt"] = webvtt(subtitles(cues), scenario.title).encode()
             files["keys.vtt"] = keys_vtt(cues, scenario).encode()
             if options.video:
-                from atm_tui.scenarios.video import encode_mp4
+                from atm_tui.scenarios.video import VideoError, encode_mp4
 
                 names = [f"frame-{k:03d}.{fmt.extension}" for k in range(player.total + 1)]
-                files[f"{scenario.name}.mp4"] = encode_mp4(files, names, cues)
+                try:
+                    files[f"{scenario.name}.mp4"] = encode_mp4(files, names, cues)
+                except VideoError as exc:
+                    raise ExportError(str(exc)) from None
             if SCREENS:
                 cast = asciicast(cues, screens, SCREENS[0][1], f"atm-tui {scenario.name}: {scenario.title}")
                 files[f"{scenario.name}.cast"] = cast.encode()

@@ -13,13 +13,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from atm_tui.scenarios.export import ExportError
 from atm_tui.scenarios.timing import Cue
 
 FPS = 30  # frames per second of the video (a still is repeated; H.264 stores a repeat in bytes)
 
 
-class VideoError(ExportError):
+class VideoError(Exception):
     """The video could not be made; one line saying why."""
 
 
