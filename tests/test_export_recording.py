@@ -114,7 +114,7 @@ def test_captions_vtt_cues_tile_each_beat_and_say_its_caption(tmp_path: Path) ->
 @pytest.mark.parametrize("name", ["t123", "kafka"])
 def test_cast_and_captions_are_byte_identical(name: str, tmp_path: Path) -> None:
     a, b = export(tmp_path, name, "a"), export(tmp_path, name, "b")
-    for file in (f"{name}.cast", "captions.vtt"):
+    for file in (f"{name}.cast", "captions.vtt", "keys.vtt"):
         assert (a / file).read_bytes() == (b / file).read_bytes(), file
     # The timing does not depend on the seed: another seed, the same subtitles.
     c = export(tmp_path, name, "c", "--seed", "5")
