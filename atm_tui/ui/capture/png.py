@@ -44,7 +44,7 @@ DEFAULT_BG = (0, 0, 0)
 # Glyphs the app draws that Fira Code has not, and the nearest one it has.
 SUBSTITUTES = {
     "✕": "×", "✗": "×", "⚠": "▲", "⧉": "◫", "⧖": "◴", "↺": "⟲", "↻": "⟳", "⛔": "⌧",
-    "◁": "◄", "▷": "►", "⏸": "‖",
+    "◁": "◄", "▷": "►", "⏸": "‖", "⇄": "⟷", "ℹ": "i",
 }  # fmt: skip
 # Symbols drawn as shapes, in the cell's box (x0, y0, x1, y1): see _shape.
 SHAPES = frozenset("⋯⧗")
