@@ -330,7 +330,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         sys.stderr.write("atm-tui: note: --hard-crash acts only with --crash-in-gap N\n")
     if args.hard_crash and args.crash_in_gap:
         # Said before the run: the process is about to be killed, and the file is the evidence.
-        sys.stderr.write(f"atm-tui: the bank will be killed in the gap; its file: {db}\n")
+        sys.stderr.write(f"atm-tui: the bank will be killed in the gap; its file: {home_relative(db)}\n")
     try:
         result = asyncio.run(simulate(config, store, options))
     except StoreError as exc:
@@ -350,7 +350,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         print(json.dumps(out, sort_keys=False))
     else:
         c = report.counts
-        print(f"database: {db} (WAL, synchronous={result.synchronous}); client {config.atm.client}")
+        shown_db = home_relative(db)
+        print(f"database: {shown_db} (WAL, synchronous={result.synchronous}); client {config.atm.client}")
         print(
             f"mode {args.mode}, seed {args.seed}: {_n(c['withdrawals'], 'withdrawal')},"
             f" {_n(c['attempts'], 'attempt')}, {_n(c['deliveries'], 'delivery', 'deliveries')} at the bank"

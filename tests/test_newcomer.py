@@ -59,3 +59,14 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
     source = (Path(__file__).resolve().parent.parent / "dev.py").read_text()
     assert 'ensure_venv("" if command == "demo" else "test")' in source
     assert '"-e", f".[{extra}]" if extra else "."' in source
+
+
+def test_simulate_names_a_file_under_home_with_a_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from atm_tui.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["simulate", "--db", str(tmp_path / "b.db"), "--fresh"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("database: ~/b.db (WAL") and str(tmp_path) not in out
