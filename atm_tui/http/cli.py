@@ -248,7 +248,8 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                    help="the bank, e.g. http://127.0.0.1:8000")
     p.add_argument("--account", type=account_id, default="A-1001", metavar="ID",
                    help="account (default A-1001)")
-    p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
+    p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N",
+                   help="withdrawals to send, one after another (default 1)")
     p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
                    help="rupees per withdrawal, a multiple of 100 (default 5000)")
     p.add_argument("--name", type=client_name, default=None, metavar="NAME",
@@ -257,13 +258,18 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"key prefix, up to {MAX_PREFIX} visible ASCII characters (default NAME-T:"
                    " atm-1a2b3c4d-T123, ...; T gives T123 as in the lesson, which another client's run"
                    " then cannot use)")
-    p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
+    p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N",
+                   help="number of the first key (default 123: T123)")
     p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
                    help="wall-clock ms to wait for a reply (default 3000)")
-    p.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N")
-    p.add_argument("--retry", choices=RETRY_POLICIES, default="backoff")
-    p.add_argument("--backoff-base", type=int_in(0, 600_000, "milliseconds"), default=1_000, metavar="MS")
-    p.add_argument("--backoff-cap", type=int_in(0, 600_000, "milliseconds"), default=8_000, metavar="MS")
+    p.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N",
+                   help="attempts per withdrawal, the first included (default 3)")
+    p.add_argument("--retry", choices=RETRY_POLICIES, default="backoff",
+                   help="retry policy (default backoff, with full jitter)")
+    p.add_argument("--backoff-base", type=int_in(0, 600_000, "milliseconds"), default=1_000, metavar="MS",
+                   help="backoff before the first retry, wall-clock ms (default 1000)")
+    p.add_argument("--backoff-cap", type=int_in(0, 600_000, "milliseconds"), default=8_000, metavar="MS",
+                   help="the longest backoff between attempts, wall-clock ms (default 8000)")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
                    help="seed of the backoff's jitter")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
