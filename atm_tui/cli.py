@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import sqlite3
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from atm_tui.argtypes import file_path, int_in, probability
+from atm_tui.argtypes import client_name, file_path, int_in, probability
 from atm_tui.bank.core import MODES
-from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
-from atm_tui.bank.store import StoreConfig, StoreError, describe_error
-from atm_tui.paths import problem_of_new_file, quoted
-from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
-from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
+from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount
+from atm_tui.bank.store import StoreError
+from atm_tui.paths import data_dir, home_relative
+from atm_tui.pipeline_cli import add_pipeline_options
+from atm_tui.sim.config import RETRY_POLICIES
+from atm_tui.simulate_cli import EXIT_USAGE, fail, run_simulate
 
-EXIT_USAGE = 2
-EXIT_VIOLATED = 1
 T = TypeVar("T")
 
 
@@ -80,6 +75,27 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atm-tui")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return "unknown"
+
+
+def app_epilog() -> str:
+    db = home_relative(data_dir() / "bank.db")
+    return (
+        "With no COMMAND, atm-tui opens the classroom app (a full-screen terminal UI); none of the\n"
+        "commands above opens it. The app keeps its bank in a SQLite file, by default\n"
+        f"  {db}\n"
+        "(--db PATH picks another; --fresh starts it again from the opening balance).\n"
+        "In the app, q quits (ctrl+q too), ? lists every key.\n"
+        "Each command has its own help: atm-tui export --help, atm-tui simulate --help, ..."
+    )
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", type=file_path(), metavar="PATH",
@@ -94,8 +110,13 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> Parser:
     parser = Parser(
-        prog="atm-tui", description="Exactly-once is at-least-once delivery plus idempotent processing."
+        prog="atm-tui",
+        description="Exactly-once is at-least-once delivery plus idempotent processing.",
+        epilog=app_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}",
+                        help="print atm-tui's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     add_engine_options(parser)
     parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
@@ -124,13 +145,21 @@ def build_parser() -> Parser:
     exp.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=None, metavar="N",
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
-    exp.add_argument("--frames", default="txt", metavar="EXT",
+    exp.add_argument("--frames", default=None, metavar="EXT",
                      help="frame format by extension: txt (default), svg (the app's real screen),"
                      " or png (pictures of it, a title frame first)")
     exp.add_argument("--size", type=_size, default=None, metavar="WxH",
                      help="with --frames png: picture size in pixels (default 1920x1080)")
     exp.add_argument("--clean", action="store_true",
                      help="with --frames png or svg: the recording look, no key bar")
+    exp.add_argument("--captions", choices=("both", "burned", "vtt"), default="both",
+                     help="where the captions go: burned into the frames (no captions.vtt), vtt (captions.vtt"
+                     " only, left out of the frames and the cast) or both (default)")
+    exp.add_argument("--step-starts", action="store_true",
+                     help="also a still at the start of each step (frame-NNN-start), before its time runs")
+    exp.add_argument("--video", choices=("mp4",), default=None,
+                     help="also assemble the PNG frames at autoplay's timing into NAME.mp4 (H.264, with the"
+                     " ffmpeg bundled by imageio-ffmpeg: pip install 'atm-tui[video]'); implies --frames png")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -151,7 +180,8 @@ def build_parser() -> Parser:
                      help="chance a request arrives twice")
     sim.add_argument("--drop-next-replies", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="lose the next N replies (the lesson's story uses 2)")
-    sim.add_argument("--drop-next-requests", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N")
+    sim.add_argument("--drop-next-requests", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                     help="lose the next N requests")
     sim.add_argument("--duplicate-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="deliver the next N requests twice")
     sim.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N",
@@ -163,7 +193,8 @@ def build_parser() -> Parser:
     sim.add_argument("--processing", type=int_in(0, 86_400_000, "milliseconds"), default=300, metavar="MS",
                      help="virtual ms the bank takes per delivery (default 300)")
     sim.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=86_400_000, metavar="MS",
-                     help="how long the bank remembers a key, virtual ms (default 24 h)")
+                     help="how long the bank remembers a key, virtual ms (default 24 h); with --pipeline"
+                          " log, the idempotent consumer's dedup window")
     sim.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=None, metavar="N",
                      help="number of the first transaction id (default 123, or after the last one stored)")
     sim.add_argument("--crash-in-gap", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
@@ -172,6 +203,9 @@ def build_parser() -> Parser:
                      help="with --crash-in-gap: SIGKILL this process at the crash point")
     sim.add_argument("--bridge", choices=("inline", "aiosqlite"), default="inline",
                      help="run transactions inline (default) or on aiosqlite's thread, as the app does")
+    sim.add_argument("--name", type=client_name, default=None, metavar="NAME",
+                     help="this ATM's client id (default simulate-<random>, new each run); give the same"
+                          " name to a rerun that resends earlier keys (--first-id), or they are refused")
     sim.add_argument("--trace", metavar="FILE", help="write every event as a JSON line")
     sim.add_argument("--check", action="store_true", help="exit 1 if an invariant is violated")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -194,6 +228,9 @@ def add_http_commands(sub: argparse._SubParsersAction) -> None:
 
     add_serve_parser(sub)
     add_client_parser(sub)
+    from atm_tui.ui.web import add_web_parser
+
+    add_web_parser(sub)
 
 
 def add_app_http_options(parser: argparse.ArgumentParser) -> None:
@@ -212,116 +249,12 @@ def check_app_http(args: argparse.Namespace) -> str | None:
 def run_http(args: argparse.Namespace) -> int:
     from atm_tui.http.cli import run_client, run_serve
 
+    if args.command == "client" and args.interactive and args.clients is None:
+        from atm_tui.http.cli import student_config
+        from atm_tui.ui.student_app import run_student
+
+        return run_student(student_config(args), ask_name=args.ask_name)
     return run_serve(args) if args.command == "serve" else run_client(args)
-
-
-def _fail(message: str) -> int:
-    sys.stderr.write(f"atm-tui: error: {message}\n")
-    return EXIT_USAGE
-
-
-def _n(count: int, word: str, plural: str | None = None) -> str:
-    """'1 withdrawal', '5,000 withdrawals'."""
-    return f"{count:,} {word if count == 1 else (plural or word + 's')}"
-
-
-def _default_db() -> str:
-    return str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
-
-
-def run_simulate(args: argparse.Namespace) -> int:
-    from atm_tui.sim.run import RunOptions, simulate
-
-    if args.pipeline:
-        return run_pipeline(args, vars(build_parser().parse_args(["simulate"])))
-    stray = stray_pipeline_option(args)
-    if stray:
-        return _fail(f"{stray} belongs to the log pipeline; add --pipeline log")
-    if args.amount is None:
-        args.amount = 5_000
-
-    if args.trace is not None:
-        problem = problem_of_new_file(args.trace, "--trace")
-        if problem:
-            return _fail(problem)
-    db = args.db or _default_db()
-    config = SimConfig(
-        seed=args.seed,
-        mode=args.mode,
-        amount=args.amount,
-        request=LinkConfig(drop=args.drop_request, duplicate=args.duplicate),
-        reply=LinkConfig(drop=args.drop_reply),
-        atm=AtmConfig(timeout=args.timeout, retry=args.retry, max_attempts=args.max_attempts),
-        bank=BankTiming(processing=args.processing, ttl=args.ttl),
-    )
-    store = StoreConfig(
-        db, opening_balance=args.opening_balance, fresh=args.fresh, synchronous=args.synchronous
-    )
-    options = RunOptions(
-        withdrawals=args.withdrawals,
-        drop_next_replies=args.drop_next_replies,
-        drop_next_requests=args.drop_next_requests,
-        duplicate_next_requests=args.duplicate_next,
-        crash_in_gap=args.crash_in_gap,
-        hard_crash=args.hard_crash,
-        first_id=args.first_id,
-        trace=args.trace,
-        bridge=args.bridge,
-    )
-    if args.crash_in_gap and args.mode != "split":
-        sys.stderr.write(
-            f"atm-tui: note: --crash-in-gap acts only in --mode split; the {args.mode} bank has no gap\n"
-        )
-    if args.hard_crash and not args.crash_in_gap:
-        sys.stderr.write("atm-tui: note: --hard-crash acts only with --crash-in-gap N\n")
-    if args.hard_crash and args.crash_in_gap:
-        # Said before the run: the process is about to be killed, and the file is the evidence.
-        sys.stderr.write(f"atm-tui: the bank will be killed in the gap; its file: {db}\n")
-    try:
-        result = asyncio.run(simulate(config, store, options))
-    except StoreError as exc:
-        return _fail(str(exc))
-    except sqlite3.Error as exc:
-        # The file became unusable mid-run (another program took the lock, the disk filled up).
-        # The failed transaction rolled back, so what is stored stays whole.
-        return _fail(str(describe_error(db, exc)))
-    except OSError as exc:
-        # Only the trace file is written outside SQLite: a full disk or a device that refuses it.
-        shown = quoted(args.trace or "")
-        return _fail(f"--trace {shown}: cannot write it ({exc.strerror or exc}); pick another path")
-    report = result.report
-    if args.json:
-        out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}
-        print(json.dumps(out, sort_keys=False))
-    else:
-        c = report.counts
-        print(f"database: {db} (WAL, synchronous={result.synchronous})")
-        print(
-            f"mode {args.mode}, seed {args.seed}: {_n(c['withdrawals'], 'withdrawal')},"
-            f" {_n(c['attempts'], 'attempt')}, {_n(c['deliveries'], 'delivery', 'deliveries')} at the bank"
-        )
-        crashes = f", {_n(c['crashes'], 'crash', 'crashes')} in the gap" if c["crashes"] else ""
-        print(
-            f"bank: {c['processed']:,} processed, {c['replayed']:,} replayed,"
-            f" {c['in_progress']:,} in progress, {c['rejected']:,} rejected,"
-            f" {c['declined']:,} declined{crashes}"
-        )
-        last = f" (last: {result.last_txn})" if result.last_txn else ""
-        print(f"ATM: {c['dispensed']:,} dispensed, {c['unknown']:,} unknown{last}")
-        print(
-            f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
-            f" ({_n(report.ledger_rows, 'ledger row')})"
-        )
-        if report.ok:
-            print("exactly-once invariants: all hold")
-        else:
-            for inv in report.invariants:
-                if not inv.ok:
-                    print(f"exactly-once invariant VIOLATED: {inv.name}: {inv.detail}")
-        print(f"{result.elapsed:.3f} s, {result.to_dict()['deliveries_per_second']:,} deliveries/s")
-    if args.check and not report.ok:
-        return EXIT_VIOLATED
-    return 0
 
 
 def run_scenarios(args: argparse.Namespace) -> int:
@@ -331,7 +264,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
     try:
         scenarios = load_all()
     except ScenarioError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     width = max(len(sc.name) for sc in scenarios)
     for sc in scenarios:
         print(f"{sc.name:<{width}}  {sc.summary}")
@@ -348,38 +281,51 @@ def run_export(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 
+    if args.video is not None and args.frames not in (None, "png"):
+        return fail(
+            f"--video mp4 is made of the PNG frames; use --frames png (not {args.frames}) or leave it out"
+        )
+    args.frames = args.frames or ("png" if args.video else "txt")
     if args.frames not in FRAME_FORMATS:
         accepted = ", ".join(sorted(FRAME_FORMATS))
-        return _fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
+        return fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
     if args.size is not None and args.frames != "png":
-        return _fail(f"--size sets the PNG frames' size; add --frames png (not {args.frames})")
+        return fail(f"--size sets the PNG frames' size; add --frames png (not {args.frames})")
     if args.clean and args.frames == "txt":
-        return _fail("--clean is the look of the app's screen; add --frames png or svg")
+        return fail("--clean is the look of the app's screen; add --frames png or svg")
     if args.frames == "png":
         from importlib.util import find_spec
 
         if find_spec("PIL") is None or find_spec("fontpkg_fira_code") is None:
-            return _fail("--frames png needs Pillow and its font: pip install 'atm-tui[frames]'")
-    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean)
+            return fail("--frames png needs Pillow and its font: pip install 'atm-tui[frames]'")
+    if args.video is not None:
+        from atm_tui.scenarios.video import VideoError, ffmpeg_exe
+
+        try:
+            ffmpeg_exe()
+        except VideoError as exc:
+            return fail(str(exc))
+    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean, captions=args.captions,
+                           starts=args.step_starts, video=args.video is not None)  # fmt: skip
     try:
         scenario = load(args.scenario)
         names = asyncio.run(export(scenario, args.out, args.seed, args.frames, options))
-    except (ScenarioError, ExportError, StoreError) as exc:
-        return _fail(str(exc))
+    except (ScenarioError, ExportError, StoreError) as exc:  # export() says a VideoError as ExportError
+        return fail(str(exc))
     frames = sum(1 for n in names if n.startswith("frame-"))
     others = ", ".join(n for n in names if not n.startswith("frame-"))
-    print(f"{scenario.name}: {frames} frames, {others} written to {args.out}")
+    print(f"{scenario.name}: {frames} frames, {others} written to {home_relative(args.out)}")
     return 0
 
 
 def run_app(args: argparse.Namespace) -> int:
     for flag, given in (("--hold", args.hold is not None), ("--exit-at-end", args.exit_at_end)):
         if given and not args.autoplay:
-            return _fail(f"{flag} paces --autoplay; add --autoplay --scenario NAME")
+            return fail(f"{flag} paces --autoplay; add --autoplay --scenario NAME")
     try:
         from atm_tui.ui.launch import run as run_ui
     except ImportError as exc:  # pragma: no cover - the UI ships with the package
-        return _fail(f"the app cannot start ({exc})")
+        return fail(f"the app cannot start ({exc})")
     return run_ui(args)
 
 
@@ -388,20 +334,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "simulate":
-            return run_simulate(args)
+            return run_simulate(args, lambda: vars(build_parser().parse_args(["simulate"])))
         if args.command == "scenarios":
             return run_scenarios(args)
         if args.command == "export":
             return run_export(args)
         if args.command in ("serve", "client"):
             return run_http(args)
+        if args.command == "web":
+            from atm_tui.ui.web import run_web
+
+            return run_web(args)
         if args.command == "check":
             from atm_tui.check.cli import run as run_check
 
             return run_check(args)
         problem = check_app_http(args)
         if problem:
-            return _fail(problem)
+            return fail(problem)
         return run_app(args)
     except KeyboardInterrupt:
         return 130

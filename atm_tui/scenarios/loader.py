@@ -371,6 +371,7 @@ LESSON_ORDER = (
     "get-vs-post",
     "in-flight",
     "mismatch",
+    "two-atms",
     "expiry",
     "crash-gap",
     "kafka",

@@ -20,11 +20,19 @@ class CaptionBar(Static):
     }
     """
 
-    def show_state(self, title: str, counter: str, caption: str, state: str) -> None:
+    def show_state(
+        self, title: str, counter: str, caption: str, state: str, keys: str = "", with_caption: bool = True
+    ) -> None:
+        """`keys`: the step's key badge ("key w"); `with_caption` False: the caption is a subtitle
+        track of the recording instead (export --captions vtt), so the frame does not repeat it."""
         text = Text(overflow="fold")
         text.append(f" {counter} ", style="bold reverse")
         text.append(f" {state} " if state else " ", style="bold")
+        if keys:
+            text.append(f" {keys} ", style="bold reverse")
+            text.append(" ")
         text.append(title, style="bold")
-        text.append("\n")
-        text.append(caption)
+        if with_caption:
+            text.append("\n")
+            text.append(caption)
         self.update(text)
