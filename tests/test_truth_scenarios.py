@@ -16,14 +16,21 @@ from ui_helpers import make_app
 from atm_tui.scenarios import load, load_all
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.sim.events import (
+    Crashed,
+    Declined,
     Delivered,
     Dropped,
     Event,
     Finished,
+    InProgress,
     KeyExpired,
+    Processed,
+    Rejected,
+    Replayed,
     Replied,
     ReplyDelivered,
     Requested,
+    RolledBack,
 )
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.widgets import SequenceDiagram
@@ -37,6 +44,10 @@ EXPECTED = {
     ("rejected", False): "✗ rejected",
     ("declined", False): "✗ declined",
 }
+
+
+# What ends one arrival of a write: its transaction's outcome, or the crash that rolled it back.
+HANDLED = (Processed, Replayed, InProgress, Rejected, Declined, RolledBack, Crashed)
 
 
 def reply_words(ev: Replied | ReplyDelivered) -> str:
@@ -134,10 +145,19 @@ def check_step(app: AtmApp, name: str, k: int, events: list[Event], before: list
     try:
         # The counters count arrivals (the trace's); the bank pane counts what the file recorded
         # (an arrival still in processing, or lost in a crash, is not recorded yet or ever).
-        arrived = sum(1 for ev in trace if isinstance(ev, Delivered) and ev.op not in ("balance", "status"))
-        assert f"arrived {arrived} " in text(app, "#counters"), (where, text(app, "#counters"))
+        # An arrival a crash rolled back is said to be so, and not counted as arrived.
+        writes = ("balance", "status")
+        arrived = sum(1 for ev in trace if isinstance(ev, Delivered) and ev.op not in writes)
+        rolled = sum(1 for ev in trace if isinstance(ev, RolledBack) and ev.op not in writes)
+        counters = text(app, "#counters")
+        assert f"arrived {arrived - rolled} " in counters, (where, counters)
+        if rolled:
+            assert f"{rolled} more rolled back" in counters, (where, counters)
         recorded = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
         assert f"Deliveries: {recorded}" in bank, (where, bank)
+        # Every arrival handled (not one still inside the bank's transaction): counters = file.
+        handled = sum(1 for ev in trace if isinstance(ev, HANDLED) and ev.txn_id)
+        assert arrived - rolled - (arrived - handled) == recorded, (where, counters, recorded)
         for table in ("payments", "orders", "ballots"):
             n = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             if n:

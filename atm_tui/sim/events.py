@@ -224,6 +224,19 @@ class Crashed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RolledBack(Event):
+    """A delivery that had arrived died with a crash before its transaction committed.
+
+    Its arrival is in the trace but nothing of it is in the file (no delivery row, no debit),
+    so every count of arrivals that should agree with the file subtracts it.
+    """
+
+    kind: ClassVar[str] = "rolled_back"
+    op: str
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoreFailed(Event):
     """The bank's file refused a transaction at `where` (another program holds its lock, say).
 
@@ -265,5 +278,5 @@ class Twin(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     Requested, Sent, Dropped, Duplicated, Delivered, Processed, Declined, Replayed, InProgress,
     Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, GaveUp, Finished, Ignored,
-    Answered, Resolved, Crashed, StoreFailed, Recovered, Control, Twin,
+    Answered, Resolved, Crashed, RolledBack, StoreFailed, Recovered, Control, Twin,
 )  # fmt: skip

@@ -24,6 +24,7 @@ from atm_tui.sim.events import (
     Requested,
     Resolved,
     Retrying,
+    RolledBack,
     Sent,
     TimedOut,
 )
@@ -31,7 +32,7 @@ from atm_tui.sim.events import (
 COUNT_NAMES = (
     "withdrawals", "attempts", "deliveries", "processed", "replayed", "in_progress", "rejected",
     "declined", "dispensed", "unknown", "requests_dropped", "replies_dropped", "duplicated",
-    "timeouts", "retries", "crashes", "keys_expired", "resolved",
+    "timeouts", "retries", "crashes", "keys_expired", "resolved", "rolled_back",
 )  # fmt: skip
 
 
@@ -67,6 +68,7 @@ class Tally:
             Finished.kind: self._finished,
             Requested.kind: self._requested,
             Dropped.kind: self._dropped,
+            RolledBack.kind: self._rolled_back,
         }
 
     def __call__(self, ev: Event) -> None:
@@ -85,6 +87,12 @@ class Tally:
     def _delivered(self, ev: Delivered) -> None:
         if ev.op == "withdraw":
             self.counts["deliveries"] += 1
+
+    def _rolled_back(self, ev: RolledBack) -> None:
+        # The arrival died with a crash before its transaction: the file never had it.
+        self.counts["rolled_back"] += 1
+        if ev.op == "withdraw":
+            self.counts["deliveries"] -= 1
 
     def _processed(self, ev: Processed) -> None:
         self.counts["processed"] += 1

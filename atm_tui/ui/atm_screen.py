@@ -72,7 +72,9 @@ class AtmScreen(PanesScreen):
         c = view.counts  # every write's attempts and deliveries, not only withdrawals'
         counters = Text(overflow="fold")
         counters.append(
-            f"attempts {c['attempts']} · arrived {c['deliveries']} · replays {c['replayed']}"
+            f"attempts {c['attempts']} · arrived {c['deliveries']}"
+            + (f" ({c['rolled_back']} more rolled back)" if c["rolled_back"] else "")
+            + f" · replays {c['replayed']}"
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
             f" · cash {c['dispensed']} · unknown {len(view.unknown)}"
         )

@@ -38,6 +38,7 @@ from atm_tui.sim.events import (
     Requested,
     Resolved,
     Retrying,
+    RolledBack,
     Sent,
     TimedOut,
     Twin,
@@ -143,7 +144,7 @@ class View:
         self.resends = 0  # withdrawal attempts after the first that went on the wire
         # Every write's attempts and deliveries (a payment, order or vote too; the tally counts
         # withdrawals only): the counters line says what the deliveries table holds.
-        self._writes = {"attempts": 0, "deliveries": 0}
+        self._writes = {"attempts": 0, "deliveries": 0, "rolled_back": 0}
         self.bank_mode = "idempotent"  # set by the app from the engine, then by `mode` events
         self.ttl: int | None = None  # the key retention (ms), as the engine was opened or set_ttl
         # One-shot hiccups armed and not yet used, counted from the events (the toggles' numbers).
@@ -582,6 +583,21 @@ class View:
             self.caption = f"✕ The bank crashed ({ev.where}): what it had not committed is gone."
         self.bank_changed = True
 
+    def _rolled_back(self, ev: RolledBack) -> None:
+        # It arrived, then died with the crash before its transaction: no row in the file.
+        if ev.op not in outcomes.READS:
+            self._writes["deliveries"] -= 1
+            self._writes["rolled_back"] += 1
+            counts = self._delivery_counts
+            if ev.txn_id in counts:
+                counts[ev.txn_id] -= 1
+        self._row(Row(ev.t, "bank", f"↶ {ev.txn_id} #{ev.attempt} rolled back {ev.where}", NOTE,
+                      key=True, txn=ev.txn_id))
+        self.caption = (
+            f"✕ The bank crashed while handling {ev.txn_id} #{ev.attempt}: its transaction never"
+            " committed, so the arrival is rolled back and nothing of it is in the file."
+        )
+
     def _recovered(self, ev: Recovered) -> None:
         self._row(Row(ev.t, "bank", "● bank back up", NOTE))
         self.caption = "The bank is back up, with only what it had committed."
@@ -755,5 +771,6 @@ _HANDLERS: dict[type[Event], Callable[[View, Any], None]] = {
     Resolved: View._resolved,
     Crashed: View._crashed,
     Recovered: View._recovered,
+    RolledBack: View._rolled_back,
     Control: View._control,
 }
