@@ -33,6 +33,7 @@ from atm_tui.sim.events import (
     RolledBack,
 )
 from atm_tui.ui.app import AtmApp
+from atm_tui.ui.pipeline_model import PipelineModel
 from atm_tui.ui.widgets import SequenceDiagram
 
 ATM_SCENARIOS = [s.name for s in load_all() if s.kind == "atm"]
@@ -181,3 +182,27 @@ async def test_every_step_says_what_its_trace_says(name: str, tmp_path: Path) ->
             await pilot.pause()
             check_step(app, name, k, events, before, tmp_path / f"{name}.db")
             before += events
+
+
+PIPELINE_SCENARIOS = [s.name for s in load_all() if s.kind == "pipeline"]
+
+
+@pytest.mark.parametrize("name", PIPELINE_SCENARIOS)
+async def test_pipeline_deliveries_agree_with_the_file_at_every_step(name: str, tmp_path: Path) -> None:
+    """The pipeline pane's 'delivered N' is the file's deliveries rows: a crash's loss is rolled back."""
+    db = tmp_path / "pipe.db"
+    model = PipelineModel()
+    async with ScenarioPlayer(load(name), str(db)) as player:
+        player.subscribe(model)
+        while not player.done:
+            await player.next()
+            conn = sqlite3.connect(str(db))
+            try:
+                rows = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+            finally:
+                conn.close()
+            rolled = sum(1 for ev in player.events if isinstance(ev, RolledBack))
+            assert model.counts["deliveries"] == rows, (name, player.position, model.counts, rows)
+            assert model.counts["rolled_back"] == rolled, (name, player.position)
+            if rolled:
+                assert any("rolled back" in line.text for line in model.lines), name

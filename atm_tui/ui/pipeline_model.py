@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Span, Text
 
 from atm_tui.bank.money import rupees
-from atm_tui.sim.events import Control, Event
+from atm_tui.sim.events import Control, Event, RolledBack
 from atm_tui.sim.pipeline import NO_PRODUCER
 from atm_tui.sim.pipeline_events import (
     AckLost,
@@ -190,6 +190,11 @@ class PipelineModel:
     def _consumer_started(self, ev: ConsumerStarted) -> None:
         self._add(ev, "●", f"consumer joined: epoch {ev.epoch}, {ev.mode}; older members fenced")
 
+    def _rolled_back(self, ev: RolledBack) -> None:
+        # The delivery is not counted: its transaction never committed, so the file has no row.
+        text = f"{ev.txn_id} delivery {ev.attempt} rolled back {ev.where}: nothing of it stored"
+        self._add(ev, "↶", text, DUP)
+
     def _fetched(self, ev: Fetched) -> None:
         before = self._fetched_at.get(ev.txn_id)
         self._fetched_at[ev.txn_id] = (ev.partition, ev.offset)
@@ -310,5 +315,6 @@ _HANDLERS: dict[type[Event], Callable[[PipelineModel, Any], None]] = {
     ConsumerCrashed: PipelineModel._crashed,
     ConsumerStalled: PipelineModel._stalled,
     ConsumerEvicted: PipelineModel._evicted,
+    RolledBack: PipelineModel._rolled_back,
     Control: PipelineModel._control,
 }
