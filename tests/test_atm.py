@@ -188,3 +188,47 @@ async def test_auto_retry_off_means_one_attempt(policy: RetryPolicy) -> None:
     await booth.world.run_until_idle()
     assert len(booth.of(Sent)) == 1
     assert booth.outcomes() == [("T123", "unknown")]
+
+
+async def test_a_lost_read_times_out_and_says_which_read() -> None:
+    """A read the network lost is not a write's attempt: it times out under its own name."""
+    booth = Booth(retry="none", timeout=3000)
+    booth.atm.withdraw(5000)
+    booth.atm.query_balance()
+    booth.atm.query_status("T123")
+    booth.reply("approved", 1)
+    await booth.world.run_until_idle()
+    reads = [(e.txn_id, e.attempt, e.op) for e in booth.of(TimedOut) if e.op != "withdraw"]
+    assert reads == [("B1", 1, "balance"), ("T123", 1, "status")]
+    # The write finished on its reply: none of these timeouts is counted as T123 #1's.
+    assert [e for e in booth.of(TimedOut) if e.op == "withdraw"] == []
+    assert booth.outcomes() == [("T123", "dispensed")]
+
+
+async def test_an_answered_read_does_not_time_out_and_each_ask_is_its_own_attempt() -> None:
+    booth = Booth(timeout=3000)
+    booth.atm.query_status("T9")
+    booth.atm.query_status("T9")
+    asks = [m for _, m in booth.sent if m.op == "status"]
+    assert [m.attempt for m in asks] == [1, 2]
+    booth.atm.on_reply(Message("status", "T9", 1, status="ok", body='{"status":"not_found"}'))
+    await booth.world.run_until_idle()
+    assert [(e.txn_id, e.attempt) for e in booth.of(TimedOut)] == [("T9", 2)]
+
+
+async def test_any_unknown_can_be_named_by_status_and_retry_not_only_the_last() -> None:
+    booth = Booth(retry="none", timeout=3000)
+    first, second, third = (booth.atm.withdraw(100) for _ in range(3))
+    await booth.world.run_until_idle()
+    assert booth.atm.unknown == [first, second, third]
+    assert booth.atm.last_txn_id == third
+    # The oldest unknown, by name: a status query asks about it, a retry resends it.
+    assert booth.atm.query_status(first) == first
+    assert booth.sent[-1][1].op == "status" and booth.sent[-1][1].txn_id == first
+    assert booth.atm.retry_now(first)
+    resent = booth.sent[-1][1]
+    assert (resent.op, resent.txn_id, resent.attempt, resent.amount) == ("withdraw", first, 2, 100)
+    booth.reply("approved", 2, txn=first)
+    assert booth.atm.unknown == [second, third]
+    assert ("T123", "dispensed") in booth.outcomes()
+    assert not booth.atm.retry_now(first)  # settled: nothing left to resend

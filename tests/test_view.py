@@ -158,3 +158,30 @@ def test_outcomes_mapping_is_total_and_distinct() -> None:
     assert outcomes.key_line("T1", 3, "approved", 1, 3) == "T1: 3 deliveries, processed once, 2 replays"
     pal = outcomes.palette({"success": "#00FF66"})
     assert pal["fresh"] == "bold #00FF66" and set(pal) == set(outcomes.ROLES)
+
+
+async def test_reads_are_named_by_what_they_ask_and_a_lost_one_times_out(tmp_path: Path) -> None:
+    """`d` `w` then `s`: the lost reply is the status read's, not T123 #1's; `h` `b`: GET balance."""
+    engine, view, _ = await engine_with_view(tmp_path)
+    engine.set_drop_all_replies(True)
+    engine.withdraw()
+    await engine.run_until_idle()
+    captions: list[str] = []
+    engine.world.subscribe(lambda ev: captions.append(view.caption))
+    engine.status_query()
+    await engine.run_until_idle()
+    engine.set_drop_all_replies(False)
+    engine.drop_next_replies(1)
+    engine.balance_inquiry()
+    await engine.run_until_idle()
+    said = "\n".join(captions)
+    assert "GET T123 status: the bank answered but the reply was lost" in said
+    assert "GET T123 status: no answer came" in said and "press s to ask again" in said
+    assert "GET balance: the bank answered but the reply was lost" in said
+    assert "GET balance: no answer came" in said and "press b to ask again" in said
+    labels = [r.label for r in view.rows]
+    assert "◷ GET T123 status timed out" in labels and "◷ GET balance timed out" in labels
+    # No internal read id (B1) and no read passed off as an attempt of T123.
+    assert not any("B1" in text for text in [*labels, *captions])
+    assert sum(1 for text in labels if text.startswith("◷ T123 #")) == 3  # the write's own three
+    await engine.close()

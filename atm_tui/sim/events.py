@@ -69,6 +69,7 @@ class Dropped(Event):
     kind: ClassVar[str] = "dropped"
     direction: str
     cause: str
+    op: str = "withdraw"  # what the message was: a write, or a read (balance, status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class Duplicated(Event):
     kind: ClassVar[str] = "duplicated"
     direction: str
     cause: str
+    op: str = "withdraw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +164,10 @@ class ReplyDelivered(Event):
 
 @dataclass(frozen=True, slots=True)
 class TimedOut(Event):
-    """The ATM stopped waiting for this attempt's answer."""
+    """The ATM stopped waiting for this attempt's answer (a write's, or a read's: `op`)."""
 
     kind: ClassVar[str] = "timed_out"
+    op: str = "withdraw"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,6 @@ _COUNTED: dict[str, str] = {
     Duplicated.kind: "duplicated",
     InProgress.kind: "in_progress",
     Rejected.kind: "rejected",
-    TimedOut.kind: "timeouts",
     Retrying.kind: "retries",
     Crashed.kind: "crashes",
     KeyExpired.kind: "keys_expired",
@@ -69,6 +68,7 @@ class Tally:
             Requested.kind: self._requested,
             Dropped.kind: self._dropped,
             RolledBack.kind: self._rolled_back,
+            TimedOut.kind: self._timed_out,
         }
 
     def __call__(self, ev: Event) -> None:
@@ -87,6 +87,10 @@ class Tally:
     def _delivered(self, ev: Delivered) -> None:
         if ev.op == "withdraw":
             self.counts["deliveries"] += 1
+
+    def _timed_out(self, ev: TimedOut) -> None:
+        if ev.op not in ("balance", "status"):  # a read's timeout is not a write's
+            self.counts["timeouts"] += 1
 
     def _rolled_back(self, ev: RolledBack) -> None:
         # The arrival died with a crash before its transaction: the file never had it.

@@ -95,7 +95,7 @@ class BankServer:
     async def _on_request(self, msg: Message, copy: int) -> None:
         world = self.world
         if self.down:
-            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, REQUEST, "bank-down"))
+            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, REQUEST, "bank-down", msg.op))
             return
         world.emit(Delivered(world.now, msg.txn_id, msg.attempt, msg.op, copy))
         if msg.op == "balance":

@@ -224,7 +224,7 @@ class View:
     def _sent(self, ev: Sent) -> None:
         row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
         self._forget_old()
-        self._requests[(ev.txn_id, ev.attempt, 1)] = row
+        self._requests[(_wire(ev.txn_id, ev.op), ev.attempt, 1)] = row
         if ev.op not in outcomes.READS:
             self._writes["attempts"] += 1
         if ev.op not in outcomes.READS and ev.attempt > 1:
@@ -264,39 +264,50 @@ class View:
         if ev.cause == "forced":
             name = "drop_next_requests" if ev.direction == REQUEST else "drop_next_replies"
             self.armed[name] = max(0, self.armed[name] - 1)
+        name = message_name(ev.txn_id, ev.attempt, ev.op)
+        wire = _wire(ev.txn_id, ev.op)
         if ev.direction == REQUEST:
-            row = self._requests.get((ev.txn_id, ev.attempt, 1))
+            row = self._requests.get((wire, ev.attempt, 1))
             if row is None or row.state != FLYING or ev.cause == "bank-down":
-                row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
+                row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
             row.state, row.cause, row.note, row.key, row.txn = LOST, ev.cause, "lost", True, ev.txn_id
-            self.caption = f"{ev.txn_id} #{ev.attempt}: the request was lost ({_cause(ev.cause)})."
+            self.caption = f"{name}: the request was lost ({_cause(ev.cause)})."
         else:
-            queue = self._replies.get((ev.txn_id, ev.attempt))
-            row = queue[-1] if queue else self._row(Row(ev.t, REPLY, f"{ev.txn_id} #{ev.attempt}"))
+            queue = self._replies.get((wire, ev.attempt))
+            label = reply_label(ev.txn_id, ev.attempt, ev.op)
+            row = queue[-1] if queue else self._row(Row(ev.t, REPLY, label))
             if queue:
                 queue.pop()
             row.state, row.cause, row.key, row.txn = LOST, ev.cause, True, ev.txn_id
             row.note = "lost"
-            self.caption = (
-                f"{ev.txn_id} #{ev.attempt}: the bank answered but the reply was lost ({_cause(ev.cause)})."
-                " The ATM cannot tell this from a lost request."
-            )
+            if ev.op in outcomes.READS:
+                self.caption = (
+                    f"{name}: the bank answered but the reply was lost ({_cause(ev.cause)})."
+                    " The ATM will time out; a read is safe to ask again."
+                )
+            else:
+                self.caption = (
+                    f"{name}: the bank answered but the reply was lost ({_cause(ev.cause)})."
+                    " The ATM cannot tell this from a lost request."
+                )
 
     def _duplicated(self, ev: Duplicated) -> None:
         if ev.cause == "forced":
             self.armed["duplicate_next_requests"] = max(0, self.armed["duplicate_next_requests"] - 1)
-        first = self._requests.get((ev.txn_id, ev.attempt, 1))
+        wire = _wire(ev.txn_id, ev.op)
+        first = self._requests.get((wire, ev.attempt, 1))
         if first is not None:
             first.duplicate = True
-        label = first.label if first is not None else f"{ev.txn_id} #{ev.attempt}"
+        label = first.label if first is not None else request_label(ev.txn_id, ev.attempt, ev.op)
         copy = self._row(Row(ev.t, REQUEST, label, duplicate=True, note="copy 2"))
-        self._requests[(ev.txn_id, ev.attempt, 2)] = copy
-        self.caption = f"{ev.txn_id} #{ev.attempt}: the network will deliver this request twice."
+        self._requests[(wire, ev.attempt, 2)] = copy
+        name = message_name(ev.txn_id, ev.attempt, ev.op)
+        self.caption = f"{name}: the network will deliver this request twice."
 
     def _delivered(self, ev: Delivered) -> None:
-        row = self._requests.pop((ev.txn_id, ev.attempt, ev.copy), None)
+        row = self._requests.pop((_wire(ev.txn_id, ev.op), ev.attempt, ev.copy), None)
         if row is None:
-            row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
+            row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
         row.state = ARRIVED
         row.note = "copy 2" if ev.copy > 1 else "arrived"
 
@@ -374,17 +385,18 @@ class View:
         mark = outcomes.reply(ev.status, ev.replayed, ev.op)
         note = "replayed" if ev.replayed else mark.word
         row = self._row(Row(ev.t, REPLY, reply_label(ev.txn_id, ev.attempt, ev.op), note=note, mark=mark))
-        self._replies.setdefault((ev.txn_id, ev.attempt), deque()).append(row)
+        self._replies.setdefault((_wire(ev.txn_id, ev.op), ev.attempt), deque()).append(row)
 
     def _reply_delivered(self, ev: ReplyDelivered) -> None:
-        queue = self._replies.get((ev.txn_id, ev.attempt))
+        wire = _wire(ev.txn_id, ev.op)
+        queue = self._replies.get((wire, ev.attempt))
         if queue:
             row = queue.popleft()
             row.state = ARRIVED
             if ev.op in outcomes.READS:
                 row.label = f"{row.label} = {read_answer(ev.op, ev.body)}"
             if not queue:
-                del self._replies[(ev.txn_id, ev.attempt)]
+                del self._replies[(wire, ev.attempt)]
         if self._is_current(ev.txn_id) and ev.op not in outcomes.READS:
             receipt = self.atm.receipt
             # After an unknown outcome, r resends: that reply is acted on, not a late one.
@@ -420,6 +432,15 @@ class View:
         self.atm.detail = f"{what}, id {ev.txn_id}."
 
     def _timed_out(self, ev: TimedOut) -> None:
+        if ev.op in outcomes.READS:
+            name = message_name(ev.txn_id, ev.attempt, ev.op)
+            self._row(Row(ev.t, "atm", f"◷ {name} timed out", NOTE))
+            key = "s" if ev.op == "status" else "b"
+            self.caption = (
+                f"{name}: no answer came, so the ATM stopped waiting. A read changes nothing:"
+                f" press {key} to ask again, safely."
+            )
+            return
         self._row(Row(ev.t, "atm", f"◷ {ev.txn_id} #{ev.attempt} timed out", NOTE))
         if self._is_current(ev.txn_id):
             for a in self.atm.attempts:
@@ -667,6 +688,18 @@ def request_label(txn_id: str, attempt: int, op: str) -> str:
     if op == "withdraw":
         return f"{txn_id} #{attempt}"
     return f"POST {txn_id} #{attempt}"
+
+
+def message_name(txn_id: str, attempt: int, op: str) -> str:
+    """A message in a caption: a read by what it asks, a write by its id and attempt."""
+    if op in outcomes.READS:
+        return request_label(txn_id, attempt, op)
+    return f"{txn_id} #{attempt}"
+
+
+def _wire(txn_id: str, op: str) -> str:
+    """The index key of a message in flight: a status read of T126 is not T126's own attempt."""
+    return f"{op} {txn_id}" if op in outcomes.READS else txn_id
 
 
 def reply_label(txn_id: str, attempt: int, op: str) -> str:
