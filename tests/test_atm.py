@@ -9,7 +9,17 @@ import pytest
 from atm_tui.bank import core
 from atm_tui.sim.atm import Atm
 from atm_tui.sim.config import AtmConfig, RetryPolicy
-from atm_tui.sim.events import Event, Finished, GaveUp, Ignored, Resolved, Retrying, Sent, TimedOut
+from atm_tui.sim.events import (
+    Event,
+    Finished,
+    GaveUp,
+    Ignored,
+    Resolved,
+    RetryCancelled,
+    Retrying,
+    Sent,
+    TimedOut,
+)
 from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
 
@@ -232,3 +242,21 @@ async def test_any_unknown_can_be_named_by_status_and_retry_not_only_the_last() 
     assert booth.atm.unknown == [second, third]
     assert ("T123", "dispensed") in booth.outcomes()
     assert not booth.atm.retry_now(first)  # settled: nothing left to resend
+
+
+async def test_a_promised_resend_that_an_answer_makes_needless_is_withdrawn() -> None:
+    """Busy, so a resend is promised; then the real answer comes: the promise is taken back."""
+    booth = Booth(retry="fixed", fixed_delay=1000, timeout=3000)
+    booth.atm.withdraw(5000)
+    booth.reply("in_progress", 1)
+    assert [(e.txn_id, e.attempt) for e in booth.of(Retrying)] == [("T123", 2)]
+    booth.reply("approved", 1)
+    await booth.world.run_until_idle()
+    assert [(e.txn_id, e.attempt) for e in booth.of(RetryCancelled)] == [("T123", 2)]
+    assert [m.attempt for _, m in booth.sent] == [1]  # #2 never went on the wire
+    # A resend that does go is never reported as withdrawn.
+    other = Booth(retry="fixed", fixed_delay=1000, timeout=3000)
+    other.atm.withdraw(5000)
+    other.reply("in_progress", 1)
+    await other.world.run_until_idle()
+    assert [m.attempt for _, m in other.sent] == [1, 2, 3] and other.of(RetryCancelled) == []

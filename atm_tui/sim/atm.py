@@ -15,6 +15,7 @@ from atm_tui.sim.events import (
     ReplyDelivered,
     Requested,
     Resolved,
+    RetryCancelled,
     Retrying,
     Sent,
     TimedOut,
@@ -50,6 +51,7 @@ class Pending:
     payload: str = ""  # the request body of a payment, order or vote, resent as is on retries
     attempt: int = 0
     timer: int = 0  # bumped to cancel the outstanding timeout or retry
+    promised: int = 0  # the attempt a scheduled resend will be (0: none scheduled)
     outcome: str = ""
     replies: list[str] = field(default_factory=list)
 
@@ -154,6 +156,7 @@ class Atm:
     def _attempt(self, p: Pending) -> None:
         p.attempt += 1
         p.timer += 1
+        p.promised = 0  # a scheduled resend is this one (or `r` sent it sooner)
         world = self.world
         world.emit(Sent(world.now, p.txn_id, p.attempt, p.op, p.amount))
         self._send(Message(p.op, p.txn_id, p.attempt, p.amount, body=p.payload))
@@ -174,6 +177,7 @@ class Atm:
     def _schedule_retry(self, p: Pending) -> None:
         delay = self._retry_delay(p)
         p.timer += 1
+        p.promised = p.attempt + 1
         self.world.emit(Retrying(self.world.now, p.txn_id, p.attempt + 1, delay))
         self.world.at(self.world.now + delay, self._fire_retry, p, p.timer)
 
@@ -196,6 +200,10 @@ class Atm:
     def _finish(self, p: Pending, outcome: str, attempt: int) -> None:
         p.outcome = outcome
         p.timer += 1
+        if p.promised:
+            # A resend was announced; the answer made it needless: say so, do not leave it hanging.
+            self.world.emit(RetryCancelled(self.world.now, p.txn_id, p.promised))
+            p.promised = 0
         self.pending.pop(p.txn_id, None)
         if outcome == UNKNOWN:
             self._unknown.add(p.txn_id)

@@ -179,6 +179,13 @@ class Retrying(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RetryCancelled(Event):
+    """The resend promised as `attempt` will not go: the final answer came first."""
+
+    kind: ClassVar[str] = "retry_cancelled"
+
+
+@dataclass(frozen=True, slots=True)
 class GaveUp(Event):
     """No attempts left: the ATM does not know whether the bank debited."""
 
@@ -280,6 +287,7 @@ class Twin(Event):
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     Requested, Sent, Dropped, Duplicated, Delivered, Processed, Declined, Replayed, InProgress,
-    Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, GaveUp, Finished, Ignored,
+    Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, RetryCancelled, GaveUp, Finished,
+    Ignored,
     Answered, Resolved, Crashed, RolledBack, StoreFailed, Recovered, Control, Twin,
 )  # fmt: skip

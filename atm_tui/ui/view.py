@@ -37,6 +37,7 @@ from atm_tui.sim.events import (
     ReplyDelivered,
     Requested,
     Resolved,
+    RetryCancelled,
     Retrying,
     RolledBack,
     Sent,
@@ -133,6 +134,7 @@ class View:
         self._storm_opening = False  # between start_storm and storm_sent: each withdrawal is the storm's
         self._requests: dict[tuple[str, int, int], Row] = {}
         self._replies: dict[tuple[str, int], deque[Row]] = {}
+        self._promises: dict[tuple[str, int], Row] = {}  # "↻ resend as #N" rows not yet kept
         self.bank_changed = False
         self.show_twin = False
         self._last_body: dict[str, str] = {}
@@ -449,8 +451,19 @@ class View:
                     answered = a.state.startswith("answered")
                     a.state = f"{a.state}; then ◷ timed out" if answered else "◷ timed out"
 
+    def _retry_cancelled(self, ev: RetryCancelled) -> None:
+        promise = self._promises.pop((ev.txn_id, ev.attempt), None)
+        if promise is not None:
+            promise.label = f"↻ resend as #{ev.attempt} (withdrawn)"
+        self._row(Row(ev.t, "atm", f"✓ no resend #{ev.attempt}: {ev.txn_id}'s answer came first", NOTE))
+
     def _retrying(self, ev: Retrying) -> None:
-        self._row(Row(ev.t, "atm", f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s", NOTE))
+        label = f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s"
+        promise = self._row(Row(ev.t, "atm", label, NOTE))
+        self._promises[(ev.txn_id, ev.attempt)] = promise
+        if len(self._promises) > 2_000:
+            for key in list(self._promises)[:1_000]:
+                del self._promises[key]
         if self._is_current(ev.txn_id):
             self.atm.screen = self._retry_screen(ev.attempt)
             self.atm.detail = self._retry_detail(ev.txn_id)
@@ -798,6 +811,7 @@ _HANDLERS: dict[type[Event], Callable[[View, Any], None]] = {
     Requested: View._requested,
     TimedOut: View._timed_out,
     Retrying: View._retrying,
+    RetryCancelled: View._retry_cancelled,
     GaveUp: View._gave_up,
     Finished: View._finished,
     Answered: View._answered,
