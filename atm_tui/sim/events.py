@@ -136,9 +136,14 @@ class Rejected(Event):
 
 @dataclass(frozen=True, slots=True)
 class KeyExpired(Event):
-    """The key's retention window had passed, so this delivery is treated as new."""
+    """The key's retention window had passed, so this delivery is treated as new.
+
+    `ttl` is the retention (ms) the bank was keeping keys for: recorded here so the screen says
+    it from the trace, whichever way the step was reached (0 in traces from before it was kept).
+    """
 
     kind: ClassVar[str] = "key_expired"
+    ttl: int = 0
 
 
 @dataclass(frozen=True, slots=True)

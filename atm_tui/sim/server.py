@@ -189,7 +189,7 @@ class BankServer:
         """The trace's account of one handled delivery, the same events for every operation."""
         world = self.world
         if resp.expired_key:
-            world.emit(KeyExpired(world.now, label, attempt))
+            world.emit(KeyExpired(world.now, label, attempt, self.bank.ttl))
         data = json.loads(resp.body)
         amount = int(data.get("amount", 0))
         if resp.outcome == core.PROCESSED:
@@ -225,7 +225,7 @@ class BankServer:
             if epoch == self.epoch:
                 self.in_flight.pop(req.txn_id, None)
         if resp.expired_key:
-            world.emit(KeyExpired(world.now, req.txn_id, req.attempt))
+            world.emit(KeyExpired(world.now, req.txn_id, req.attempt, self.bank.ttl))
         if resp.outcome == core.PROCESSED:
             after = resp.balance_after or 0
             world.emit(Processed(world.now, req.txn_id, req.attempt, req.amount, after, resp.body))

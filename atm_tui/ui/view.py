@@ -368,7 +368,8 @@ class View:
         )
 
     def _key_expired(self, ev: KeyExpired) -> None:
-        kept = f" (kept {self.ttl / 1000:g} s)" if self.ttl is not None else ""
+        ttl = ev.ttl or self.ttl  # the trace's own figure; an old trace's falls back to the setting
+        kept = f" (kept {ttl / 1000:g} s)" if ttl is not None else ""
         self._row(Row(ev.t, "bank", f"⧗ {ev.txn_id} key expired{kept}", NOTE,
                       mark=outcomes.EXPIRED, key=True, txn=ev.txn_id))
         self.caption = (
