@@ -38,8 +38,8 @@ from typing import Any, TypeVar
 
 from atm_tui.bank import core, operations
 from atm_tui.bank.core import Response, Withdrawal, canonical
-from atm_tui.http.problems import PROBLEM_JSON, Problem
-from atm_tui.http.requests import WITHDRAW
+from atm_tui.http.problems import PROBLEM_JSON, PROBLEMS, Problem
+from atm_tui.http.requests import OPERATION_OF, WITHDRAW
 
 JSON = "application/json"
 RETRY_AFTER_S = 1
@@ -61,6 +61,30 @@ class Answer:
     media_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
     handled: bool = False
+
+
+# The bank's answer to a delivery -> the problem slug the HTTP bank refuses it with.
+REFUSALS = {core.IN_PROGRESS: "in-progress", core.REJECTED: "key-reused"}
+
+
+def status_line(status: str, replayed: bool) -> tuple[int, dict[str, str]]:
+    """The HTTP status and headers this server answers a write with, by the bank's answer.
+
+    `status` is the bank's (approved, declined, in_progress, rejected). One table: `Desk.write`
+    answers with it, and the `stripe` scenario draws the engine's replies with it.
+    """
+    if status in ("in_progress", "rejected"):
+        slug = REFUSALS[core.IN_PROGRESS if status == "in_progress" else core.REJECTED]
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == "in_progress" else {}
+        return PROBLEMS[slug][0], headers
+    code = 201 if status == "approved" else 402
+    return code, ({"Idempotent-Replayed": "true"} if replayed else {})
+
+
+def request_line(operation: str, account_id: str) -> str:
+    """The route a write is POSTed to: `POST /accounts/A-1001/withdrawals`."""
+    name = next(n for n, op in OPERATION_OF.items() if op == operation)
+    return f"POST /accounts/{account_id}/{name}"
 
 
 def _problem_answer(problem: Problem, outcome: str, handled: bool) -> Answer:
@@ -174,9 +198,10 @@ class Desk:
         if held is not None:
             if held == fp:
                 await self._run(self._arrival_sync, key, core.IN_PROGRESS)
-                problem = Problem("in-progress", f"the first request with key {key!r} is still being"
-                                  f" processed; retry in {RETRY_AFTER_S} s with the same key and body",
-                                  {"key": key}, {"Retry-After": str(RETRY_AFTER_S)})
+                _code, retry = status_line("in_progress", False)
+                problem = Problem(REFUSALS[core.IN_PROGRESS], f"the first request with key {key!r} is still"
+                                  f" being processed; retry in {RETRY_AFTER_S} s with the same key and body",
+                                  {"key": key}, retry)
                 return _problem_answer(problem, core.IN_PROGRESS, False)
             await self._run(self._arrival_sync, key, core.REJECTED)
             return _problem_answer(self._reused(key), core.REJECTED, False)
@@ -190,11 +215,10 @@ class Desk:
             self.in_flight.pop(slot, None)
         if resp.outcome == core.REJECTED:
             return _problem_answer(self._reused(key), core.REJECTED, True)
-        status = 201 if resp.status == "approved" else 402
-        headers = {"Idempotent-Replayed": "true"} if resp.replayed else {}
+        status, headers = status_line(resp.status, resp.replayed)
         return Answer(status, resp.body.encode(), resp.outcome, resp.replayed, headers=headers, handled=True)
 
     @staticmethod
     def _reused(key: str) -> Problem:
-        return Problem("key-reused", f"key {key!r} was already used for a different request; use a new key"
-                       " for a new request, or resend the first one unchanged", {"key": key})
+        return Problem(REFUSALS[core.REJECTED], f"key {key!r} was already used for a different request;"
+                       " use a new key for a new request, or resend the first one unchanged", {"key": key})

@@ -22,6 +22,7 @@ from atm_tui.sim.world import World
 
 Listener = Callable[[Event], None]
 STEP_CONTROL = "scenario_step"
+START_CONTROL = "start_"  # + mode, ttl, wire: the scenario's starting state, at position 0
 
 
 class Runner(Protocol):
@@ -168,6 +169,14 @@ class ScenarioPlayer:
             return False
         runner = self._runner()
         step = self.scenario.steps[self.position]
+        if self.position == 0 and self.engine is not None:
+            # The starting state opens step 1's trace, so a view rebuilt from the events (a step
+            # back, an export) knows the mode, the key retention and the wire the run began with.
+            start, engine = self.scenario.start, self.engine
+            state = (("mode", start["mode"]), ("ttl", str(start["ttl_ms"])), ("wire", start["wire"]),
+                     ("account", engine.bank.account_id))
+            for name, value in state:
+                runner.world.emit(Control(runner.now, "", 0, START_CONTROL + name, value))
         runner.world.emit(Control(runner.now, "", 0, STEP_CONTROL, str(self.position + 1)))
         for action in step.actions:
             await self._apply(action.name, action.args)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atm_tui.bank.money import rupees
+from atm_tui.http import desk
+from atm_tui.scenarios.player import START_CONTROL
 from atm_tui.sim.events import (
     REPLY,
     REQUEST,
@@ -149,6 +151,8 @@ class View:
         self._writes = {"attempts": 0, "deliveries": 0, "rolled_back": 0}
         self.bank_mode = "idempotent"  # set by the app from the engine, then by `mode` events
         self.ttl: int | None = None  # the key retention (ms), as the engine was opened or set_ttl
+        self.http = False  # draw writes as the HTTP bank sees them (the `stripe` scenario)
+        self.account = "A-1001"
         # One-shot hiccups armed and not yet used, counted from the events (the toggles' numbers).
         self.armed = {"drop_next_replies": 0, "drop_next_requests": 0, "duplicate_next_requests": 0}
         self._last_t: int | None = None
@@ -224,6 +228,10 @@ class View:
 
     # requests on the wire
     def _sent(self, ev: Sent) -> None:
+        if self.http and ev.op not in outcomes.READS:
+            again = "same " if ev.attempt > 1 else ""
+            self._row(Row(ev.t, "atm", f"{desk.request_line(ev.op, self.account)}", NOTE))
+            self._row(Row(ev.t, "atm", f"  {again}Idempotency-Key: {ev.txn_id}", NOTE))
         row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
         self._forget_old()
         self._requests[(_wire(ev.txn_id, ev.op), ev.attempt, 1)] = row
@@ -387,7 +395,13 @@ class View:
     def _replied(self, ev: Replied) -> None:
         mark = outcomes.reply(ev.status, ev.replayed, ev.op)
         note = "replayed" if ev.replayed else mark.word
-        row = self._row(Row(ev.t, REPLY, reply_label(ev.txn_id, ev.attempt, ev.op), note=note, mark=mark))
+        label = reply_label(ev.txn_id, ev.attempt, ev.op)
+        if self.http and ev.op not in outcomes.READS:
+            code, headers = desk.status_line(ev.status, ev.replayed)
+            label = f"{code} {label}"
+            for name, value in headers.items():
+                self._row(Row(ev.t, "bank", f"{name}: {value}", NOTE))
+        row = self._row(Row(ev.t, REPLY, label, note=note, mark=mark))
         self._replies.setdefault((_wire(ev.txn_id, ev.op), ev.attempt), deque()).append(row)
 
     def _reply_delivered(self, ev: ReplyDelivered) -> None:
@@ -638,6 +652,18 @@ class View:
         self.caption = "The bank is back up, with only what it had committed."
 
     def _control(self, ev: Control) -> None:
+        if ev.name.startswith(START_CONTROL):
+            # The scenario's starting state, from the trace: no caption, only what later words need.
+            setting = ev.name.removeprefix(START_CONTROL)
+            if setting == "mode":
+                self.bank_mode = ev.value
+            elif setting == "ttl":
+                self.ttl = int(ev.value)
+            elif setting == "wire":
+                self.http = ev.value == "http"
+            elif setting == "account":
+                self.account = ev.value
+            return
         if ev.name == "mode":
             self.bank_mode = ev.value
         if ev.name == "ttl":
