@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
-from atm_tui.sim.events import Event, ReplyDelivered, Sent
+from atm_tui.scenarios import load_all
+from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.sim.events import Event, ReplyDelivered, Requested, Sent
 from atm_tui.ui import outcomes
 from atm_tui.ui.view import REPLY, View
 
@@ -185,3 +188,37 @@ async def test_reads_are_named_by_what_they_ask_and_a_lost_one_times_out(tmp_pat
     assert not any("B1" in text for text in [*labels, *captions])
     assert sum(1 for text in labels if text.startswith("◷ T123 #")) == 3  # the write's own three
     await engine.close()
+
+
+WITHDRAWAL_WORDS = re.compile(r"\b(cash|ATM|debit\w*|dispens\w*|withdraw\w*)\b", re.I)
+
+
+async def test_each_story_speaks_its_own_words(tmp_path: Path) -> None:
+    """Every scenario whose writes are payments, orders or votes: no cash, debit or ATM on screen."""
+    checked = []
+    for sc in load_all():
+        if sc.kind != "atm":
+            continue
+        view = View(max_attempts=3, amount=5000)
+        said: list[str] = []
+        ops: set[str] = set()
+
+        def grab(ev: Event, view: View = view, said: list[str] = said, ops: set[str] = ops) -> None:
+            view(ev)
+            if isinstance(ev, Requested) and ev.op not in outcomes.READS:
+                ops.add(ev.op)
+            if ops:
+                atm = view.atm
+                said.extend([view.caption, atm.screen, atm.detail, atm.hint, *(a.state for a in atm.attempts)])
+
+        async with ScenarioPlayer(sc, str(tmp_path / f"{sc.name}.db")) as player:
+            player.subscribe(grab)
+            while not player.done:
+                await player.next()
+        if not ops or "withdraw" in ops:
+            continue
+        said += [r.label for r in view.rows]
+        wrong = sorted({m.group(0) for text in said for m in [WITHDRAWAL_WORDS.search(text)] if m})
+        assert wrong == [], (sc.name, [t for t in said if WITHDRAWAL_WORDS.search(t)][:5])
+        checked.append(sc.name)
+    assert {"payment", "order", "vote"} <= set(checked)

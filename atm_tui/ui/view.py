@@ -137,6 +137,7 @@ class View:
         self._requests: dict[tuple[str, int, int], Row] = {}
         self._replies: dict[tuple[str, int], deque[Row]] = {}
         self._promises: dict[tuple[str, int], Row] = {}  # "↻ resend as #N" rows not yet kept
+        self._ops: dict[str, str] = {}  # id -> its operation, for each story's own words
         self.bank_changed = False
         self.show_twin = False
         self._last_body: dict[str, str] = {}
@@ -223,6 +224,9 @@ class View:
         """A bank-side note from outside the engine (an HTTP request under --serve)."""
         self._row(Row(t, "bank", text, NOTE))
 
+    def _words(self, txn_id: str) -> outcomes.Story:
+        return outcomes.story(self._ops.get(txn_id, "withdraw"))
+
     def _is_current(self, txn_id: str) -> bool:
         return txn_id == self.atm.txn_id
 
@@ -245,7 +249,8 @@ class View:
                 self.atm.screen = self._retry_screen(ev.attempt)
                 self.atm.detail = self._retry_detail(ev.txn_id)
                 self.atm.hint, self.atm.hint_actions = "", ()
-                self.caption = f"{ev.txn_id} #{ev.attempt}: the ATM sends the same id and body again."
+                client = self._words(ev.txn_id).client
+                self.caption = f"{ev.txn_id} #{ev.attempt}: {client} sends the same id and body again."
             else:
                 self.atm.screen = "Processing..."
                 what = rupees(ev.amount) if ev.op == "withdraw" else f"the {ev.op}"
@@ -296,9 +301,10 @@ class View:
                     " The ATM will time out; a read is safe to ask again."
                 )
             else:
+                client = self._words(ev.txn_id).client.capitalize()
                 self.caption = (
                     f"{name}: the bank answered but the reply was lost ({_cause(ev.cause)})."
-                    " The ATM cannot tell this from a lost request."
+                    f" {client} cannot tell this from a lost request."
                 )
 
     def _duplicated(self, ev: Duplicated) -> None:
@@ -326,27 +332,29 @@ class View:
         self.bank_changed = True
         if self._is_current(ev.txn_id):
             self._debits += 1
+        words = self._words(ev.txn_id)
         if ev.amount:
-            self._row(Row(ev.t, "bank", f"$ debit {rupees(ev.amount)}", NOTE,
+            self._row(Row(ev.t, "bank", f"$ {words.effect} {rupees(ev.amount)}", NOTE,
                           mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
             self.caption = (
-                f"{ev.txn_id} #{ev.attempt}: the bank debits {rupees(ev.amount)}"
+                f"{ev.txn_id} #{ev.attempt}: the bank {words.does} {rupees(ev.amount)}"
                 " and sends its reply."
             )
         else:
             # An order or a vote: the bank writes its row, no money moves.
             self._row(Row(ev.t, "bank", f"$ {ev.txn_id} processed", NOTE,
                           mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
-            self.caption = f"{ev.txn_id} #{ev.attempt}: the bank processes it and sends its reply."
+            self.caption = f"{ev.txn_id} #{ev.attempt}: the bank {words.does} and sends its reply."
 
     def _replayed(self, ev: Replayed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", "↺ replay, no debit", NOTE, mark=outcomes.REPLAYED))
+        words = self._words(ev.txn_id)
+        self._row(Row(ev.t, "bank", f"↺ replay, {words.no_effect}", NOTE, mark=outcomes.REPLAYED))
         replays = ev.hits - 1
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} before"
             f" (replay {replays} after the first processing)."
-            " It sends the stored reply again and debits nothing."
+            f" It sends the stored reply again and {words.nothing}."
         )
 
     def _declined(self, ev: Declined) -> None:
@@ -411,7 +419,7 @@ class View:
             row = queue.popleft()
             row.state = ARRIVED
             if ev.op in outcomes.READS:
-                row.label = f"{row.label} = {read_answer(ev.op, ev.body)}"
+                row.label = f"{row.label} = {read_answer(ev.op, ev.body, self._words(ev.txn_id))}"
             if not queue:
                 del self._replies[(wire, ev.attempt)]
         if self._is_current(ev.txn_id) and ev.op not in outcomes.READS:
@@ -434,6 +442,10 @@ class View:
     def _requested(self, ev: Requested) -> None:
         if ev.op in outcomes.READS:
             return
+        self._ops[ev.txn_id] = ev.op
+        if len(self._ops) > 4_000:
+            for key in list(self._ops)[:2_000]:
+                del self._ops[key]
         if self._storm_opening:
             # The engine mints the id and sends at once: learn it here, before its first event.
             self.add_storm_id(ev.txn_id)
@@ -556,16 +568,17 @@ class View:
             atm.detail = "No answer after every attempt."
             atm.hint = "Press s to ask the bank by id, or r to retry."
             atm.hint_actions = ("status", "retry")
+            words = outcomes.story(atm.op)
             self.caption = (
-                f"{ev.txn_id}: no answer after {attempts} attempt{'s' if attempts != 1 else ''}: the ATM"
-                " does not know whether the bank debited. The bank's file knows."
+                f"{ev.txn_id}: no answer after {attempts} attempt{'s' if attempts != 1 else ''}:"
+                f" {words.client} does not know {words.asked}. The bank's file knows."
             )
             for a in atm.attempts:
                 if a.state == "sent, waiting…":
                     a.state = "? no answer"
         else:
             atm.screen = "Rejected: this id was used for another request."
-            atm.detail = "The bank refused it (422) and changed nothing; no cash."
+            atm.detail = "The bank refused it (422: the id names another request) and changed nothing."
 
     def _deliveries(self, txn_id: str) -> int:
         return self._delivery_counts.get(txn_id, 0)
@@ -581,32 +594,42 @@ class View:
             )
         elif ev.op == "status":
             status, debits, debited = outcomes.status_answer(ev.body)
+            words = self._words(ev.txn_id)
+            said = outcomes.status_words(status, words.done)
             # The bank's record, not a withdrawal: no cash comes out of a status query.
-            self.atm.screen = f"Bank's record of {ev.txn_id}: {outcomes.status_words(status)}."
-            self.atm.detail = (
-                f"The bank's ledger has {debits} debit{'s' if debits != 1 else ''} for {ev.txn_id}"
-                f" ({rupees(debited)}). A status query dispenses nothing."
-            )
+            self.atm.screen = f"Bank's record of {ev.txn_id}: {said}."
+            # A read: it hands out nothing and changes nothing, in the story's own words.
+            read = "A status query dispenses nothing." if words.goods == "cash" else (
+                "A status query is a read: it changes nothing.")
+            if words.effect in ("debit", "charge"):
+                self.atm.detail = (
+                    f"The bank's ledger has {debits} {words.effect}{'s' if debits != 1 else ''} for"
+                    f" {ev.txn_id} ({rupees(debited)}). {read}"
+                )
+            else:
+                self.atm.detail = read
             receipt = self.atm.receipt
             if receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome == "unknown":
                 receipt.bank_says = _bank_says(ev.txn_id, status, debits, debited)
                 self.atm.hint, self.atm.hint_actions = "Press r to retry with the same id.", ("retry",)
+            money = f", {debits} {words.effect}{'s' if debits != 1 else ''}" if words.effect in (
+                "debit", "charge") else ""
             self.caption = (
-                f"Status query for {ev.txn_id}: the bank's record says {outcomes.status_words(status)},"
-                f" {debits} debit{'s' if debits != 1 else ''}. A read, safe to repeat."
+                f"Status query for {ev.txn_id}: the bank's record says {said}{money}. A read, safe to repeat."
             )
 
     def _resolved(self, ev: Resolved) -> None:
         self.unknown.discard(ev.txn_id)
         self.resolved += 1
+        words = self._words(ev.txn_id)
         if ev.truth == "debited":
             self.caption = (
-                f"{ev.txn_id}: the status query says debited, but no cash came out:"
-                f" r resends {ev.txn_id}, the bank replays, no second debit."
+                f"{ev.txn_id}: the status query says {words.done}, but {words.client} never heard so:"
+                f" r resends {ev.txn_id}, the bank replays, {words.no_effect}."
             )
         else:
             self.caption = (
-                f"{ev.txn_id}: the status query says not debited, nothing was taken:"
+                f"{ev.txn_id}: the status query says not {words.done}, nothing happened:"
                 f" r sends {ev.txn_id} again, safely."
             )
 
@@ -752,13 +775,17 @@ def reply_label(txn_id: str, attempt: int, op: str) -> str:
     return f"{op} {txn_id} #{attempt}"
 
 
-def read_answer(op: str, body: str) -> str:
-    """What a read's reply says, in a few words (the diagram's label)."""
+def read_answer(op: str, body: str, words: outcomes.Story | None = None) -> str:
+    """What a read's reply says, in a few words (the diagram's label), in the story's words."""
     if op == "balance":
         value = _field(body, "balance")
         return rupees(value or 0)
+    words = words or outcomes.story("withdraw")
     status, debits, _debited = outcomes.status_answer(body)
-    return f"{outcomes.status_words(status)}, {debits} debit{'s' if debits != 1 else ''}"
+    said = outcomes.status_words(status, words.done)
+    if words.effect not in ("debit", "charge"):
+        return said
+    return f"{said}, {debits} {words.effect}{'s' if debits != 1 else ''}"
 
 
 def _cause(cause: str) -> str:
