@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.config import SimConfig
-from atm_tui.sim.engine import Engine
 from atm_tui.scenarios import load_all
 from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.sim.config import SimConfig
+from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Event, ReplyDelivered, Requested, Sent
 from atm_tui.ui import outcomes
 from atm_tui.ui.view import REPLY, View
