@@ -209,7 +209,8 @@ async def test_each_story_speaks_its_own_words(tmp_path: Path) -> None:
                 ops.add(ev.op)
             if ops:
                 atm = view.atm
-                said.extend([view.caption, atm.screen, atm.detail, atm.hint, *(a.state for a in atm.attempts)])
+                said.extend([view.caption, atm.screen, atm.detail, atm.hint])
+                said.extend(a.state for a in atm.attempts)
 
         async with ScenarioPlayer(sc, str(tmp_path / f"{sc.name}.db")) as player:
             player.subscribe(grab)
