@@ -260,3 +260,17 @@ async def test_a_promised_resend_that_an_answer_makes_needless_is_withdrawn() ->
     other.reply("in_progress", 1)
     await other.world.run_until_idle()
     assert [m.attempt for _, m in other.sent] == [1, 2, 3] and other.of(RetryCancelled) == []
+
+
+async def test_a_rejected_reuse_of_an_id_leaves_the_first_request_unknown() -> None:
+    """mismatch: T123 (Rs 5,000) unknown, then T123 reused for Rs 7,000 and refused (422)."""
+    booth = Booth(retry="none", timeout=3000)
+    booth.atm.withdraw(5000)
+    await booth.world.run_until_idle()
+    assert booth.atm.unknown == ["T123"]
+    booth.atm.withdraw(7000, txn_id="T123")
+    booth.reply("rejected", 1)
+    assert booth.outcomes() == [("T123", "unknown"), ("T123", "rejected")]
+    assert booth.atm.unknown == ["T123"]  # the Rs 5,000 one is still not known
+    assert booth.atm.retry_now("T123")  # and `r` resends that one, for its own amount
+    assert booth.sent[-1][1].amount == 5000

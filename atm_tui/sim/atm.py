@@ -208,6 +208,8 @@ class Atm:
         if outcome == UNKNOWN:
             self._unknown.add(p.txn_id)
             self._given_up[p.txn_id] = p
+        elif outcome == REJECTED:
+            pass  # a 422 refuses a second request under the id: the first one's fate is still unknown
         else:
             self._unknown.discard(p.txn_id)
         self.world.emit(Finished(self.world.now, p.txn_id, attempt, outcome))

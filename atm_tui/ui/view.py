@@ -517,7 +517,7 @@ class View:
                 )
         if ev.outcome == "unknown":
             self.unknown.add(ev.txn_id)
-        else:
+        elif ev.outcome != "rejected":  # a 422 answers another request under the id, not the first
             self.unknown.discard(ev.txn_id)  # r resent it and an answer came
         if ev.outcome != "unknown":  # an unknown outcome already has its row: "? T129: gave up, ..."
             label = outcomes.finished(ev.outcome)
