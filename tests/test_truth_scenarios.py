@@ -6,8 +6,10 @@ the check is independent of the app: the app's screen against the engine's own r
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Static
@@ -33,6 +35,7 @@ from atm_tui.sim.events import (
     RolledBack,
 )
 from atm_tui.ui.app import AtmApp
+from atm_tui.ui.frames import FRAME_SIZE, capture, screen_of
 from atm_tui.ui.pipeline_model import PipelineModel
 from atm_tui.ui.widgets import SequenceDiagram
 
@@ -167,21 +170,54 @@ def check_step(app: AtmApp, name: str, k: int, events: list[Event], before: list
         conn.close()
 
 
+async def still(app: AtmApp, pilot: Any, key: str) -> str:
+    """Press `key` (→ or ←), let the step end and the bank reads land, and read the screen."""
+    await pilot.press(key)
+    await app.workers.wait_for_complete()
+    await app.settle(60)
+    await pilot.pause()
+    return screen_of(app).text()
+
+
 @pytest.mark.parametrize("name", ATM_SCENARIOS)
 async def test_every_step_says_what_its_trace_says(name: str, tmp_path: Path) -> None:
+    """One app per scenario: forward, every step checked against its trace and the file; then
+    back, every step's screen the same as forward; then the export's still of the last step."""
     steps = await headless_trace(name, tmp_path)
-    app = make_app(tmp_path, scenario=name, scenario_dir=str(tmp_path))
-    async with app.run_test(size=(120, 36)) as pilot:
+    # Labelled as the export labels its file, so the two screens can be compared line by line.
+    app = make_app(tmp_path, scenario=name, scenario_dir=str(tmp_path), no_animation=True,
+                   shown_db=f"scenarios/{name}.db")
+    forward: list[str] = []
+    async with app.run_test(size=FRAME_SIZE) as pilot:
         await app.workers.wait_for_complete()
         await app.settle(0)
+        await pilot.pause()
+        forward.append(screen_of(app).text())
         before: list[Event] = []
         for k, events in enumerate(steps, start=1):
-            await pilot.press("right")
-            await app.workers.wait_for_complete()
-            await app.settle(60)
-            await pilot.pause()
+            forward.append(await still(app, pilot, "right"))
             check_step(app, name, k, events, before, tmp_path / f"{name}.db")
             before += events
+        # Going back to step k shows what going forward to step k showed, line for line.
+        for k in range(len(steps) - 1, -1, -1):
+            back = await still(app, pilot, "left")
+            assert_same_screen(forward[k], back, f"{name} step {k}: forward vs back")
+    # The export's still (the SVG/PNG frame and the cast draw this capture) of the last step.
+    async with ScenarioPlayer(load(name), str(tmp_path / "export.db")) as player:
+        await player.goto(len(steps))
+        exported = (await capture(player)).text()
+    assert_same_screen(forward[-1], exported, f"{name} step {len(steps)}: app vs export")
+
+
+# Lines that name the run's own file or wall time, which differ between two runs by design.
+VOLATILE = re.compile(r"scenarios/\S+\.db|db: \S+|\d+:\d+:\d+")
+
+
+def assert_same_screen(expected: str, got: str, where: str) -> None:
+    a = [re.sub(r" +", " ", VOLATILE.sub("…", line)) for line in expected.splitlines()]
+    b = [re.sub(r" +", " ", VOLATILE.sub("…", line)) for line in got.splitlines()]
+    diff = [f"{i:2} {x!r}\n   {y!r}" for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    assert a == b, where + "\n" + "\n".join(diff[:12])
 
 
 PIPELINE_SCENARIOS = [s.name for s in load_all() if s.kind == "pipeline"]

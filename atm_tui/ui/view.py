@@ -687,6 +687,8 @@ class View:
             elif setting == "account":
                 self.account = ev.value
             return
+        if ev.name == "compare":
+            self.show_twin = ev.value == "True"  # from the trace: forward and a rebuilt view agree
         if ev.name == "mode":
             self.bank_mode = ev.value
         if ev.name == "ttl":
