@@ -216,7 +216,7 @@ VOLATILE = re.compile(r"scenarios/\S+\.db|db: \S+|\d+:\d+:\d+")
 def assert_same_screen(expected: str, got: str, where: str) -> None:
     a = [re.sub(r" +", " ", VOLATILE.sub("…", line)) for line in expected.splitlines()]
     b = [re.sub(r" +", " ", VOLATILE.sub("…", line)) for line in got.splitlines()]
-    diff = [f"{i:2} {x!r}\n   {y!r}" for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    diff = [f"{i:2} {x!r}\n   {y!r}" for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
     assert a == b, where + "\n" + "\n".join(diff[:12])
 
 
