@@ -16,13 +16,12 @@ from atm_tui.bank.store import StoreConfig
 from atm_tui.scenarios import actions, pipeline_actions
 from atm_tui.scenarios.scenario import Scenario, Step
 from atm_tui.sim.engine import Engine
-from atm_tui.sim.events import Control, Event
+from atm_tui.sim.events import START_CONTROL, Control, Event
 from atm_tui.sim.pipeline import Pipeline
 from atm_tui.sim.world import World
 
 Listener = Callable[[Event], None]
 STEP_CONTROL = "scenario_step"
-START_CONTROL = "start_"  # + mode, ttl, wire: the scenario's starting state, at position 0
 
 
 class Runner(Protocol):

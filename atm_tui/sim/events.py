@@ -280,6 +280,10 @@ class Control(Event):
     value: str
 
 
+# Control names "start_mode", "start_ttl", ...: a scenario's starting state, opening its trace.
+START_CONTROL = "start_"
+
+
 @dataclass(frozen=True, slots=True)
 class Twin(Event):
     """Compare mode: the naive twin bank applied the same delivery (`outcome`: processed, declined)."""

@@ -80,6 +80,8 @@ class AtmScreen(PanesScreen):
         )
         if view.resolved:
             counters.append(f" · resolved {view.resolved}")
+        if s.target is not None:
+            counters.append(f" · s/r → {s.target}", style="bold")
         if s.store_failures:
             counters.append(f" · db refused {s.store_failures}", style="bold")
         self.update("#counters", counters)
@@ -122,6 +124,8 @@ class AtmScreen(PanesScreen):
             return None  # one transaction has no gap to crash in
         if action in ("status", "retry") and engine.atm.last is None:
             return None
+        if action == "pick" and not engine.unknown and s.target is None:
+            return False  # nothing to pick from: shown only while some outcome is unknown
         return True
 
     def on_key(self, event: events.Key) -> None:
@@ -158,14 +162,32 @@ class AtmScreen(PanesScreen):
 
     def action_status(self) -> None:
         if self.session.engine is not None:
-            self.session.engine.status_query()
+            self.session.engine.status_query(self.session.target)
 
     def action_retry(self) -> None:
         engine = self.session.engine
-        if engine is not None and not engine.retry_now():
+        target = self.session.target
+        if engine is not None and not engine.retry_now(target):
             last = engine.atm.last
-            if last is not None:
+            if target is not None:
+                self.notify(f"{target} is settled; nothing to retry (o picks another)", timeout=4)
+            elif last is not None:
                 self.notify(f"{last.txn_id} is finished ({last.outcome}); nothing to retry", timeout=4)
+
+    def action_pick(self) -> None:
+        session, engine = self.session, self.session.engine
+        if engine is None:
+            return
+        target = session.pick_target()
+        unknown = engine.unknown
+        listed = ", ".join(unknown[:6]) + (f" and {len(unknown) - 6} more" if len(unknown) > 6 else "")
+        if target is None:
+            last = engine.atm.last_txn_id or "none yet"
+            more = f" Unknown: {listed}; o picks one." if unknown else " No outcome is unknown."
+            session.say(f"s and r act on the last transaction ({last}).{more}")
+        else:
+            session.say(f"s and r now act on {target}, whose outcome the ATM does not know."
+                        f" Unknown: {listed}; o picks the next.")
 
     def action_drop_reply(self) -> None:
         if self.session.engine is not None:

@@ -14,10 +14,10 @@ from typing import Any
 
 from atm_tui.bank.money import rupees
 from atm_tui.http import desk
-from atm_tui.scenarios.player import START_CONTROL
 from atm_tui.sim.events import (
     REPLY,
     REQUEST,
+    START_CONTROL,
     Answered,
     Control,
     Crashed,
@@ -301,7 +301,8 @@ class View:
                     " The ATM will time out; a read is safe to ask again."
                 )
             else:
-                client = self._words(ev.txn_id).client.capitalize()
+                words = self._words(ev.txn_id).client
+                client = words[:1].upper() + words[1:]
                 self.caption = (
                     f"{name}: the bank answered but the reply was lost ({_cause(ev.cause)})."
                     f" {client} cannot tell this from a lost request."
