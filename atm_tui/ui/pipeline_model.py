@@ -90,6 +90,7 @@ class PipelineModel:
         self._fetched_at: dict[str, tuple[int, int]] = {}  # message id -> (partition, offset) last read
         self._charged_at: dict[str, tuple[int, int]] = {}  # message id -> where it was first charged
         self.caption = DEFAULT_CAPTION
+        self._producer_next_idempotent = True  # as the last producer_idempotent control said
         self.bank_changed = False
         self.events = 0
 
@@ -275,6 +276,15 @@ class PipelineModel:
         self._add(ev, "✕", f"consumer (epoch {ev.epoch}) evicted; a replacement takes over", DUP)
 
     def _control(self, ev: Control) -> None:
+        if ev.name == "producer_idempotent":
+            self._producer_next_idempotent = ev.value == "True"
+        if ev.name == "restart_producer" and not self._producer_next_idempotent:
+            # Idempotence off: the new producer has no id and no epoch, so nothing is fenced.
+            self.caption = (
+                "The payment service restarts as a plain producer: no producer id, no epoch, no"
+                " sequence numbers, so the broker cannot tell a resend from a new message."
+            )
+            return
         text = _CONTROL_CAPTIONS.get(ev.name)
         if text is not None:
             self.caption = text.format(value=ev.value)
@@ -294,7 +304,10 @@ _CONTROL_CAPTIONS = {
     "crash_consumer": "k: the consumer is killed now.",
     "consumer": "Consumer mode: {value}.",
     "producer_idempotent": "Producer idempotence: {value} (the payment service restarts to apply it).",
-    "restart_producer": "The payment service restarts: a new epoch; the old one is fenced.",
+    "restart_producer": (
+        "The payment service restarts as an idempotent producer with a new epoch: the broker"
+        " refuses the old instance's sends (fenced)."
+    ),
 }
 
 _HANDLERS: dict[type[Event], Callable[[PipelineModel, Any], None]] = {
