@@ -20,11 +20,15 @@ class CaptionBar(Static):
     }
     """
 
-    def show_state(self, title: str, counter: str, caption: str, state: str) -> None:
+    def show_state(self, title: str, counter: str, caption: str, state: str, words: str = "") -> None:
+        """`words`: the lesson words this caption is the first to use, each explained (one line)."""
         text = Text(overflow="fold")
         text.append(f" {counter} ", style="bold reverse")
         text.append(f" {state} " if state else " ", style="bold")
         text.append(title, style="bold")
         text.append("\n")
         text.append(caption)
+        if words:
+            text.append("\n")
+            text.append(words, style="italic")
         self.update(text)

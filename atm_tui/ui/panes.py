@@ -146,7 +146,7 @@ class PanesScreen(Screen[None]):
             return
         with teardown_safe():
             p = presenter
-            self.query_one(CaptionBar).show_state(p.scenario.title, p.counter, p.caption, p.state)
+            self.query_one(CaptionBar).show_state(p.scenario.title, p.counter, p.caption, p.state, p.words)
 
     def _draw_keys(self) -> None:
         bar = self.query_one(KeyBar)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.scenarios.scenario import Scenario
 from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
+from atm_tui.ui import glossary
 
 if TYPE_CHECKING:
     from atm_tui.scenarios.instance import Claim
@@ -66,6 +67,13 @@ class Presenter:
     def caption(self) -> str:
         k = self.shown_step
         return self.scenario.summary if k == 0 else self.scenario.steps[k - 1].caption
+
+    @property
+    def words(self) -> str:
+        """The lesson words this caption is the first of the scenario's to use, explained."""
+        sc = self.scenario
+        firsts = glossary.first_uses([sc.summary, *(step.caption for step in sc.steps)])
+        return glossary.note(firsts[self.shown_step])
 
     @property
     def state(self) -> str:
