@@ -2,7 +2,9 @@
 """The project's two everyday commands, needing nothing but Python 3.11+.
 
     python3 dev.py demo [atm-tui options]   launch the classroom app
-    python3 dev.py test [pytest options]    lint, type-check and run the test suite
+    python3 dev.py test [pytest options]    lint, type-check, check the import contracts, run the tests
+    python3 dev.py test --fast [...]        the same, without the slow tests and with fewer
+                                            Hypothesis examples (the inner loop; CI runs it all)
     python3 dev.py bench                    run the benchmarks (not part of `test`)
 
 Each creates ./.venv on first use (or reuses it) and installs the project into it, again
@@ -57,16 +59,20 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return _run(BIN / "atm-tui", *rest)
     if command == "bench":
-        return _run(BIN / "python", "-m", "pytest", "-m", "bench", "-s", "-p", "no:randomly", *rest)
+        return _run(BIN / "python", "-m", "pytest", "-m", "bench", "-s", *rest)
     for step in (
         (BIN / "ruff", "check", "atm_tui", "tests", "dev.py"),
         (BIN / "mypy",),
+        (BIN / "lint-imports", "--no-cache"),  # the layers and rooms contracts in pyproject.toml
     ):
         shown = " ".join(Path(str(s)).name if i == 0 else str(s) for i, s in enumerate(step))
         print("dev.py:", shown, flush=True)
         code = _run(*step)
         if code:
             return code
+    if "--fast" in rest:
+        rest = [r for r in rest if r != "--fast"]
+        rest = ["-m", "not bench and not slow", "--hypothesis-profile", "fast", *rest]
     return _run(BIN / "python", "-m", "pytest", *rest)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from atm_tui.argtypes import int_in, probability
+from atm_tui.argtypes import file_path, int_in, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
@@ -82,7 +82,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
-    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--db", type=file_path(), metavar="PATH",
+                   help="the bank's SQLite file (created if missing)")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
                    help="seed of the one RNG every network decision draws (default 0; a scenario: its own)")
     p.add_argument("--opening-balance", type=_opening, default=50_000, metavar="RS",
@@ -335,7 +336,7 @@ def run_export(args: argparse.Namespace) -> int:
     from atm_tui.scenarios.scenario import ScenarioError
 
     try:
-        import atm_tui.ui.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
+        import atm_tui.ui.capture.frames  # noqa: F401  (registers --frames svg and png: the app's screen)
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 

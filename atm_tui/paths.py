@@ -1,4 +1,4 @@
-"""How a file path is named to a person: home as ~, an absurdly long path cut to one readable line."""
+"""Paths: the user's data folder, and how a file path is named to a person (home as ~, a long path cut)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 LONGEST = 120  # characters of a path quoted in a message before it is cut
+
+
+def data_dir() -> Path:
+    """The user's data folder for atm-tui (the default bank, scenario files, screenshots)."""
+    from platformdirs import user_data_dir  # loaded on first use, not at start-up
+
+    return Path(user_data_dir("atm-tui"))
 
 
 def home_relative(path: str | os.PathLike[str], home: str | None = None) -> str:

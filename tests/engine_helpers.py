@@ -65,7 +65,7 @@ def _raw_debit(conn: sqlite3.Connection, amount: int) -> int:
 
 def raw_delivery(conn: sqlite3.Connection, key: str, attempt: int, amount: int, now: int) -> None:
     """The benchmarks' baseline: one delivery, the bank's work in raw sqlite3 (one transaction,
-    key lookup, debit or replay). `test_bench_engine` and `bench_pipeline` both compare against it.
+    key lookup, debit or replay). `bench_engine` and `bench_pipeline` both compare against it.
     """
     conn.execute("BEGIN IMMEDIATE")
     row = conn.execute(

@@ -14,8 +14,8 @@ from rich.style import Style
 from atm_tui.cli import main
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.player import ScenarioPlayer
-from atm_tui.ui.frames import capture
-from atm_tui.ui.png import _BLOCKS, _BOX, SUBSTITUTES, Layout, _font, draw_rows, render_png
+from atm_tui.ui.capture.frames import capture
+from atm_tui.ui.capture.png import _BLOCKS, _BOX, SUBSTITUTES, Layout, _font, draw_rows, render_png
 
 
 def export_png(tmp_path: Path, folder: str, *extra: str) -> Path:

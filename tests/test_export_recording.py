@@ -15,7 +15,7 @@ from atm_tui.scenarios.export import export as export_scenario
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.timing import timeline
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.frames import FRAME_SIZE, screen_of
+from atm_tui.ui.capture.frames import FRAME_SIZE, screen_of
 
 CSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -13,7 +13,7 @@ from ui_helpers import balance, make_app, query
 from atm_tui.cli import main
 from atm_tui.http.live import LiveHttpBank, diagram_label
 from atm_tui.http.observe import RequestRecord
-from atm_tui.ui.widgets import BankPane
+from atm_tui.ui.widgets.bank_pane import BankPane
 
 
 async def test_live_http_bank_serves_the_file_and_reports_each_request(tmp_path: Path) -> None:

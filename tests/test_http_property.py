@@ -18,6 +18,7 @@ import pytest
 from http_helpers import Running, http_bank
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 OPENING = 1_000_000_000
 
@@ -96,8 +97,9 @@ def requests(draw: st.DrawFn, doc: dict[str, Any]) -> tuple[str, str, dict[str, 
     return method.upper(), url, headers, body, op
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
 @given(data=st.data())
 def test_no_request_from_the_document_gets_a_500(served: tuple[Running, httpx.Client, dict[str, Any]],
                                                  data: st.DataObject) -> None:

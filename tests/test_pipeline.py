@@ -13,6 +13,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.store import StoreConfig
@@ -265,7 +266,7 @@ def test_a_reused_database_gets_new_message_ids(tmp_path: Path) -> None:
 
 
 # -- exactly once, over lost acks and crash schedules -------------------------------------------------
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     messages=st.integers(1, 6),
     partitions=st.integers(1, 3),

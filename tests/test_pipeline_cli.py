@@ -93,8 +93,8 @@ def test_the_same_seed_with_deduplication_charges_once(tmp_path: Path, mode: str
     assert report["balance_after"] == report["balance_before"] - 20 * 500
 
 
-def test_the_exact_commands_of_the_issue() -> None:
-    """The three commands verbatim (a temporary database each)."""
+def test_the_disaster_command_charges_twice_only_with_the_naive_consumer() -> None:
+    """The documented disaster command under each consumer mode (a temporary database each)."""
     doubles = {}
     for mode in ("naive", "idempotent", "transactional"):
         out = cli(*DISASTER[:3], "--consumer", mode, *DISASTER[3:])

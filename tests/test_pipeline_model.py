@@ -1,4 +1,4 @@
-"""The pipeline view's model (ui/pipeline_view.py's PipelineModel), Textual-free, fed by a real pipeline."""
+"""The pipeline view's model (ui/models/pipeline_model.py), Textual-free, fed by a real pipeline."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from rich.cells import cell_len
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.pipeline import Pipeline, PipelineConfig
-from atm_tui.ui.outcomes import palette
-from atm_tui.ui.pipeline_model import HOT, PipelineModel, recolour
-from atm_tui.ui.pipeline_view import event_lines
+from atm_tui.ui.models.outcomes import palette
+from atm_tui.ui.models.pipeline_model import HOT, PipelineModel, recolour
+from atm_tui.ui.widgets.pipeline_view import event_lines
 
 
 async def run(tmp_path: Path, consumer: ConsumerMode) -> tuple[PipelineModel, Path]:
@@ -80,7 +80,7 @@ def test_recolour_swaps_roles_for_theme_colours() -> None:
 def test_turning_producer_idempotence_off_claims_no_epoch_and_no_fencing() -> None:
     """`I` off restarts a plain producer: the caption must not promise a new epoch or a fence."""
     from atm_tui.sim.events import Control
-    from atm_tui.ui.pipeline_model import PipelineModel
+    from atm_tui.ui.models.pipeline_model import PipelineModel
 
     model = PipelineModel()
     model(Control(0, "", 0, "producer_idempotent", "False"))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.config import AtmConfig, BankTiming, LinkConfig, SimConfig
@@ -91,7 +92,8 @@ def run(f: Faults, folder: Path) -> tuple[RunResult, list[dict[str, object]]]:
     return result, [json.loads(line) for line in trace.read_text().splitlines()]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False)
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          derandomize=False)
 @given(f=faults)
 def test_idempotent_mode_keeps_every_invariant(f: Faults) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +160,7 @@ def test_idempotent_mode_keeps_every_invariant(f: Faults) -> None:
         assert report.counts["attempts"] <= f.withdrawals * f.max_attempts
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(f=faults)
 def test_same_faults_same_trace(f: Faults) -> None:
     traces = []
@@ -169,7 +171,7 @@ def test_same_faults_same_trace(f: Faults) -> None:
     assert traces[0] == traces[1]
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(f=faults)
 def test_split_mode_without_a_crash_is_as_safe_and_naive_is_not(f: Faults) -> None:
     """Only the crash gap separates split from idempotent; naive breaks as soon as a retry lands."""
@@ -227,7 +229,7 @@ async def _run_with_bank_crashes(f: Faults, crash_plan: dict[int, int], path: st
     return tally, engine
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(f=faults, crash_plan=st.dictionaries(st.integers(1, 12), st.integers(0, 3000), max_size=4))
 def test_bank_process_crashes_never_break_idempotent_mode(f: Faults, crash_plan: dict[int, int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:

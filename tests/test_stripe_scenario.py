@@ -10,7 +10,7 @@ from http_helpers import WITHDRAW, http_bank
 from atm_tui.scenarios import load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.sim.events import Replied
-from atm_tui.ui.view import View
+from atm_tui.ui.models.view import View
 
 
 async def drawn(tmp_path: Path) -> tuple[list[str], list[Replied]]:

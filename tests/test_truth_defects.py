@@ -1,4 +1,4 @@
-"""One test per screen-truth defect of issue 9, driven through the app's keys and checked on the file."""
+"""The screen agrees with the file: each claim driven through the app's keys, then checked on the file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from ui_helpers import make_app, query
 
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.themes import PROJECTOR
-from atm_tui.ui.widgets import BankPane, SequenceDiagram
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 
 def text(app: AtmApp, selector: str) -> str:
@@ -241,7 +242,7 @@ async def test_the_clock_never_jumps_backwards_on_p(tmp_path: Path) -> None:
 async def test_help_says_p_is_off_during_a_scenario(tmp_path: Path) -> None:
     from rich.table import Table
 
-    from atm_tui.ui.screens import HelpScreen
+    from atm_tui.ui.screens.modals import HelpScreen
 
     app = make_app(tmp_path, scenario="t123", scenario_dir=str(tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:

@@ -18,10 +18,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 from textual.widgets import Digits, Static
 
 from atm_tui.ui.app import AtmApp, FakeClock, Settings
-from atm_tui.ui.widgets import BankPane, SequenceDiagram
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 KEYS = ["w", "h", "H", "u", "d", "a", "i", "r", "s", "S", "c", "ctrl+r y"]
 SIZES = [(120, 36), (100, 30)]
@@ -150,7 +152,8 @@ async def drive(steps: list[tuple[str, float]], size: tuple[int, int]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(100), deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
 @given(steps=session, size=st.sampled_from(SIZES))
 def test_every_claim_on_screen_matches_the_file(
     steps: list[tuple[str, float]], size: tuple[int, int]

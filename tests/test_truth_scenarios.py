@@ -35,9 +35,9 @@ from atm_tui.sim.events import (
     RolledBack,
 )
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.frames import FRAME_SIZE, capture, screen_of
-from atm_tui.ui.pipeline_model import PipelineModel
-from atm_tui.ui.widgets import SequenceDiagram
+from atm_tui.ui.capture.frames import FRAME_SIZE, capture, screen_of
+from atm_tui.ui.models.pipeline_model import PipelineModel
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 ALL_SCENARIOS = [s.name for s in load_all()]
 ATM_SCENARIOS = [s.name for s in load_all() if s.kind == "atm"]

@@ -12,8 +12,9 @@ from ui_helpers import balance, make_app, query
 from atm_tui.sim.compare import twin_path
 from atm_tui.sim.report import check_database
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.screens import ConfirmScreen, HelpScreen
-from atm_tui.ui.widgets import BankPane, SequenceDiagram
+from atm_tui.ui.screens.modals import ConfirmScreen, HelpScreen
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 
 def text_of(app: AtmApp, selector: str) -> str:
@@ -283,7 +284,7 @@ async def test_a_failing_worker_says_so_on_screen_and_the_app_goes_on(
 ) -> None:
     import html
 
-    from atm_tui.ui.session import Session
+    from atm_tui.ui.core.session import Session
 
     async def broken(self: Session) -> None:
         raise RuntimeError("the twin's folder vanished")
@@ -340,7 +341,7 @@ print(" ".join(loaded))
     at_first_frame = first.split()
     assert "atm_tui.ui.app" in at_first_frame and "atm_tui.sim.engine" in at_first_frame
     late = [m for m in at_first_frame if m.startswith(("atm_tui.sim.pipeline", "atm_tui.scenarios"))
-            or m in ("atm_tui.ui.presenter", "atm_tui.ui.pipeline_view", "atm_tui.ui.pipeline_screen",
-                     "atm_tui.bank.pipeline_store")]
+            or m in ("atm_tui.ui.core.presenter", "atm_tui.ui.widgets.pipeline_view",
+                     "atm_tui.ui.screens.pipeline", "atm_tui.bank.pipeline_store")]
     assert late == []
     assert "atm_tui.sim.pipeline" in after.split()

@@ -10,7 +10,7 @@ from pathlib import Path
 from textual.widgets import Static
 from ui_helpers import make_app
 
-from atm_tui.ui.screens import ErrorScreen
+from atm_tui.ui.screens.modals import ErrorScreen
 
 
 def _atm_tui(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,9 @@ from ui_helpers import balance, make_app, query
 
 from atm_tui.sim.report import check_database
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.widgets import BankPane, SequenceDiagram, TogglePanel
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
+from atm_tui.ui.widgets.toggles import TogglePanel
 
 LEDGER = "SELECT txn_id, amount FROM ledger ORDER BY id"
 DELIVERIES = "SELECT txn_id, attempt, outcome FROM deliveries ORDER BY id"

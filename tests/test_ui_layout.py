@@ -8,8 +8,9 @@ from pathlib import Path
 from textual.widgets import Static
 from ui_helpers import balance, make_app
 
-from atm_tui.ui.screenshot import place_runs, png_svg
-from atm_tui.ui.widgets import BankPane, fold_path
+from atm_tui.ui.capture.screenshot import place_runs, png_svg
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.path_line import fold_path
 
 
 def _shown(widget: Static) -> bool:

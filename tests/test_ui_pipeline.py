@@ -9,8 +9,10 @@ from textual.widgets import Static
 from ui_helpers import balance, make_app, query
 
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.pipeline_view import PipelinePanel, PipelineToggles
-from atm_tui.ui.widgets import BankPane, KeyBar, SequenceDiagram
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
+from atm_tui.ui.widgets.key_bar import KeyBar
+from atm_tui.ui.widgets.pipeline_view import PipelinePanel, PipelineToggles
 
 
 def panel(app: AtmApp) -> str:

@@ -1,4 +1,5 @@
-"""The new-user review's fixes, driven through the keys (Pilot) and checked on screen and on file."""
+"""Captions, the palette, the storm, a locked file and a crash: what a first-time user meets, driven
+through the keys (Pilot) and checked on screen and on file."""
 
 from __future__ import annotations
 
@@ -343,7 +344,7 @@ def test_an_unexpected_crash_does_not_exit_0(tmp_path: Path, monkeypatch: pytest
 
     from atm_tui.ui import app as app_module
     from atm_tui.ui import launch
-    from atm_tui.ui.session import Session
+    from atm_tui.ui.core.session import Session
 
     async def broken(self: Session) -> None:
         raise RuntimeError("a bug, not a database")

@@ -16,9 +16,9 @@ from ui_helpers import balance, make_app, query
 from atm_tui.cli import main
 from atm_tui.scenarios import load
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.caption_bar import CaptionBar
-from atm_tui.ui.pipeline_view import PipelinePanel
-from atm_tui.ui.presenter import AUTOPLAY_HOLD
+from atm_tui.ui.core.presenter import AUTOPLAY_HOLD
+from atm_tui.ui.widgets.caption_bar import CaptionBar
+from atm_tui.ui.widgets.pipeline_view import PipelinePanel
 
 T123 = load("t123")
 
@@ -486,7 +486,7 @@ def test_snapshot_caption_bar_mid_scenario(
 
 
 async def test_help_lists_the_presenter_keys_and_the_refused_ones(tmp_path: Path) -> None:
-    from atm_tui.ui.screens import HelpScreen
+    from atm_tui.ui.screens.modals import HelpScreen
 
     app = presenter_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:

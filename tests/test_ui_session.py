@@ -11,12 +11,19 @@ from ui_helpers import balance, query
 
 from atm_tui.scenarios import load
 from atm_tui.scenarios.player import ScenarioPlayer
-from atm_tui.ui.bank_reader import BankReader
-from atm_tui.ui.pacer import ATM, PIPELINE, SPEEDS, FakeClock, Pacer
-from atm_tui.ui.presenter import AUTOPLAY_HOLD, Presenter, autoplay_hold
-from atm_tui.ui.session import Session
-from atm_tui.ui.session_events import BankRead, Changed, ModeChanged, Notice, PresenterChanged, SessionEvent
-from atm_tui.ui.settings import Settings
+from atm_tui.ui.core.bank_reader import BankReader
+from atm_tui.ui.core.pacer import ATM, PIPELINE, SPEEDS, FakeClock, Pacer
+from atm_tui.ui.core.presenter import AUTOPLAY_HOLD, Presenter, autoplay_hold
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.core.session_events import (
+    BankRead,
+    Changed,
+    ModeChanged,
+    Notice,
+    PresenterChanged,
+    SessionEvent,
+)
+from atm_tui.ui.core.settings import Settings
 
 
 # -- Pacer ---------------------------------------------------------------------------------------
@@ -286,9 +293,9 @@ def test_the_session_is_usable_with_textual_absent(tmp_path: Path) -> None:
     code = f"""
 import asyncio, sys
 sys.modules["textual"] = None
-from atm_tui.ui.pacer import FakeClock
-from atm_tui.ui.session import Session
-from atm_tui.ui.settings import Settings
+from atm_tui.ui.core.pacer import FakeClock
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.core.settings import Settings
 
 async def main():
     clock = FakeClock()

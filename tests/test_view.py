@@ -1,4 +1,4 @@
-"""The panes' model (ui/view.py), Textual-free: a real headless engine's events in, the words out."""
+"""The panes' model (ui/models/view.py), Textual-free: a real headless engine's events in, the words out."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Event, ReplyDelivered, Requested, Sent
-from atm_tui.ui import outcomes
-from atm_tui.ui.view import REPLY, View
+from atm_tui.ui.models import outcomes
+from atm_tui.ui.models.view import REPLY, View
 
 
 async def engine_with_view(tmp_path: Path, **config: object) -> tuple[Engine, View, list[Event]]:

@@ -1,6 +1,6 @@
 """The bank's one idempotent transaction, used by every write it serves, and its outcomes' words.
 
-`transact` is DESIGN.md's transaction with the side effect passed in. Withdrawals
+`transact` is the bank's one transaction, with the side effect passed in. Withdrawals
 (`core.withdraw`), payments, orders and ballots (`operations.handle`) and the log pipeline's
 charge (`pipeline_store.charge`) each call it with only their effect, so a change to a rule here
 (how a key expires, what a mismatch answers) is one edit for all of them.

@@ -48,7 +48,6 @@ CREATE TABLE IF NOT EXISTS consumer_offsets (
     PRIMARY KEY (group_id, topic, partition)
 );
 """
-PIPELINE_TABLES = ("consumer_groups", "consumer_offsets")
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,27 +114,6 @@ def read_state(conn: sqlite3.Connection, account_id: str) -> dict[str, Any]:
     }
 
 
-def deliveries_of(conn: sqlite3.Connection, txn_id: str) -> int:
-    """How many times `txn_id` arrived at the bank."""
-    return int(conn.execute("SELECT count(*) FROM deliveries WHERE txn_id = ?", (txn_id,)).fetchone()[0])
-
-
-def last_outcome(conn: sqlite3.Connection, txn_id: str) -> str | None:
-    """The outcome of the last delivery of `txn_id`, as stored."""
-    row = conn.execute(
-        "SELECT outcome FROM deliveries WHERE txn_id = ? ORDER BY id DESC LIMIT 1", (txn_id,)
-    ).fetchone()
-    return str(row[0]) if row else None
-
-
-def outcome_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """How many deliveries had each outcome (processed, replayed, in_progress, ...)."""
-    return {
-        str(r[0]): int(r[1])
-        for r in conn.execute("SELECT outcome, count(*) FROM deliveries GROUP BY outcome")
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class OperationRow:
     """One row of the payments, orders or ballots table, as the bank pane lists it."""
@@ -204,13 +183,3 @@ def repeated_operations(conn: sqlite3.Connection, account_id: str) -> list[tuple
             continue
         out.extend((table, str(r[0]), int(r[1])) for r in rows)
     return out
-
-
-def expired_keys(conn: sqlite3.Connection, account_id: str, now: int) -> int:
-    """Keys stored for the account whose retention window has passed (the next delivery is new)."""
-    return int(
-        conn.execute(
-            "SELECT count(*) FROM idempotency_keys WHERE account_id = ? AND expires_at <= ?",
-            (account_id, now),
-        ).fetchone()[0]
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 1
 
-# Table and column names are a contract (DESIGN.md); extra columns are ours.
+# Table and column names are a contract (README: schema); extra columns are ours.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,

@@ -11,12 +11,30 @@ from typing import Literal
 
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.schema import REQUIRED_TABLES, SCHEMA, SCHEMA_VERSION
+from atm_tui.paths import quoted
 
 Synchronous = Literal["normal", "full"]
 DEFAULT_ACCOUNT = "A-1001"
 DEFAULT_OWNER = "Asha"
 DEFAULT_OPENING_BALANCE = 50_000
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+# The columns this code reads from a file it did not create, table by table. A file whose table of
+# one of these names lacks one of them is another program's database that happens to reuse the
+# name: refused before anything is written (today's file may have more columns: those are fine).
+COLUMNS: dict[str, frozenset[str]] = {
+    "meta": frozenset({"key", "value"}),
+    "accounts": frozenset({"id", "owner", "balance", "opening_balance"}),
+    "ledger": frozenset({"id", "txn_id", "account_id", "amount", "balance_after", "at", "operation"}),
+    "idempotency_keys": frozenset({"account_id", "key", "fingerprint", "status", "response", "hits",
+                                   "first_seen", "last_seen", "expires_at"}),
+    "deliveries": frozenset({"id", "txn_id", "attempt", "outcome", "at"}),
+    "payments": frozenset({"id", "key", "account_id", "amount", "keyed", "at"}),
+    "orders": frozenset({"id", "order_id", "account_id", "item", "quantity", "at"}),
+    "ballots": frozenset({"id", "voter_id", "choice", "at"}),
+    "consumer_groups": frozenset({"group_id", "epoch", "joined_at"}),
+    "consumer_offsets": frozenset({"group_id", "topic", "partition", "next_offset", "epoch", "committed_at"}),
+}
 
 
 class StoreError(Exception):
@@ -35,9 +53,21 @@ class StoreConfig:
 
 def check_path(path: str) -> bool:
     """Check a database path before SQLite touches it. Returns True if the file already exists."""
-    p = Path(path)
     if path == ":memory:":
         return False
+    if path == "":
+        raise StoreError("database path '': empty; give a file path such as bank.db")
+    try:
+        return _check_path(Path(path), path)
+    except OSError as exc:  # a name too long, a loop of symlinks, a folder we may not search
+        raise StoreError(
+            f"database path {quoted(path)}: cannot use it ({exc.strerror or exc}); pick another path"
+        ) from None
+    except ValueError as exc:  # a NUL byte
+        raise StoreError(f"database path {quoted(path)}: cannot use it ({exc}); pick another path") from None
+
+
+def _check_path(p: Path, path: str) -> bool:
     if p.is_dir():
         raise StoreError(f"database path {path}: is a folder; give a file path such as {p / 'bank.db'}")
     parent = p.parent if str(p.parent) else Path(".")
@@ -126,6 +156,18 @@ def check_schema_version(conn: sqlite3.Connection, path: str) -> None:
         )
 
 
+def check_columns(conn: sqlite3.Connection, path: str, tables: set[str]) -> None:
+    """Refuse a file whose table of a bank's name lacks a column the bank reads. Only reads."""
+    for table in sorted(tables & set(COLUMNS)):
+        found = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+        missing = sorted(COLUMNS[table] - found)
+        if missing:
+            raise StoreError(
+                f"database path {quoted(path)}: a SQLite file but not an atm-tui bank (its table"
+                f" {table} lacks {', '.join(missing)}); give an atm-tui database or a new file name"
+            )
+
+
 def connect(path: str) -> sqlite3.Connection:
     """A raw connection in autocommit mode: every transaction is an explicit BEGIN IMMEDIATE."""
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.5)
@@ -150,6 +192,7 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
                 raise StoreError(
                     f"database path {config.path}: a SQLite file but not an atm-tui bank (missing {missing})"
                 )
+            check_columns(conn, config.path, tables)
             if "meta" in tables:
                 check_schema_version(conn, config.path)
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,10 +19,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from atm_tui.bank.core import canonical
 from atm_tui.http.desk import JSON, Desk
 from atm_tui.http.faults import Connections, Faults
-from atm_tui.http.observe import DROPPED, INVALID, READ, Observer, RequestRecord
+from atm_tui.http.observe import DROPPED, INVALID, LEFT, READ, Observer, RequestRecord
 from atm_tui.http.openapi import document
 from atm_tui.http.problems import PROBLEM_JSON, TYPE_PREFIX, Problem
-from atm_tui.http.requests import MAX_BODY_BYTES, OPERATION_OF, check_media_type, parse_body, parse_key
+from atm_tui.http.requests import (
+    MAX_BODY_BYTES,
+    OPERATION_OF,
+    check_media_type,
+    one_key_header,
+    parse_body,
+    parse_key,
+)
 
 log = logging.getLogger("atm_tui.http")
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -70,7 +77,8 @@ class ObserveMiddleware:
         record = RequestRecord(
             client=f"{client[0]}:{client[1]}" if client else "?",
             method=str(scope.get("method", "")),
-            path=str(scope.get("path", "")),
+            # As sent (%2F stays %2F): the decoded path could name a route that was never asked for.
+            path=bytes(scope.get("raw_path") or b"").decode("latin-1") or str(scope.get("path", "")),
             key=state.get("atm_key"),
             status=status,
             outcome=state.get("atm_outcome", default),
@@ -82,6 +90,23 @@ class ObserveMiddleware:
                 observer(record)
             except Exception:  # an observer's bug must not turn into the client's error
                 log.exception("request observer failed")
+
+
+def _whole_segments(endpoint: Endpoint) -> Endpoint:
+    """Refuse a path with %2F: Starlette matches the decoded path, so `A-1001%2Fwithdrawals` would
+    be the account A-1001 and the route withdrawals. A slash written inside a segment is no route:
+    404, as for any other path the document does not list."""
+
+    async def guarded(request: Request) -> Response:
+        raw = bytes(request.scope.get("raw_path") or b"")
+        if b"%2f" in raw.lower():
+            shown = raw.decode("latin-1")[:200]
+            raise Problem("not-found", f"{request.method} {shown}: no such route (an encoded '/' is not"
+                          " part of any route); see /openapi.json")
+        return await endpoint(request)
+
+    guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
+    return guarded
 
 
 def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None,
@@ -122,10 +147,17 @@ def create_app(desk: Desk, faults: Faults | None = None, connections: Connection
     def write_endpoint(operation: str) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             account_id = request.path_params["account_id"]
-            key = parse_key(request.headers.get("idempotency-key"))
+            key = parse_key(one_key_header(request.headers.getlist("idempotency-key")))
             request.state.atm_key = key
             check_media_type(request.headers.get("content-type"))
-            fields = parse_body(operation, await _read_body(request))
+            try:
+                body = await _read_body(request)
+            except ClientDisconnect:
+                # The client closed the connection before its body was complete: nobody is left
+                # to answer and nothing was written. The observer's line says so.
+                request.state.atm_outcome = LEFT
+                return _NoReply()
+            fields = parse_body(operation, body)
             delay = faults.take_delay()
             request.state.atm_delay = delay
             answer = await desk.write(operation, account_id, key, fields, delay_ms=delay)
@@ -178,11 +210,12 @@ def create_app(desk: Desk, faults: Faults | None = None, connections: Connection
                           "detail": "the bank failed to answer; the request's transaction rolled back"})
         return _json(body.encode(), 500, media_type=PROBLEM_JSON)
 
-    routes = [Route(f"/accounts/{{account_id}}/{name}", write_endpoint(op), methods=["POST"])
+    routes = [Route(f"/accounts/{{account_id}}/{name}", _whole_segments(write_endpoint(op)), methods=["POST"])
               for name, op in OPERATION_OF.items()]
     routes += [
-        Route("/accounts/{account_id}", get_account, methods=["GET"]),
-        Route("/transactions/{key}", get_transaction, methods=["GET"]),
+        Route("/accounts/{account_id}", _whole_segments(get_account), methods=["GET"]),
+        # A key may hold '/' (any printable ASCII), so this route takes the rest of the path.
+        Route("/transactions/{key:path}", get_transaction, methods=["GET"]),
         Route("/openapi.json", get_openapi, methods=["GET"]),
     ]
     app = Starlette(

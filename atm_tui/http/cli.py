@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atm_tui.argtypes import int_in
+from atm_tui.argtypes import file_path, int_in
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
 
@@ -41,7 +41,8 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
     p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
                    help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument("--db", metavar="PATH", help="the bank's SQLite file (created if missing)")
+    p.add_argument("--db", type=file_path(), metavar="PATH",
+                   help="the bank's SQLite file (created if missing)")
     p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
                    metavar="RS", help="opening balance of a new account (default 50000)")
@@ -110,7 +111,38 @@ def bank_url(text: str) -> str:
         url = None
     if url is None or url.scheme not in ("http", "https") or not url.host:
         raise argparse.ArgumentTypeError(f"{text!r} is not a bank URL; use e.g. http://127.0.0.1:8000")
+    if url.port is not None and not 1 <= url.port <= 65_535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: port {url.port} is out of range; use a port from 1 to 65,535, e.g. http://127.0.0.1:8000")
     return str(url).rstrip("/")
+
+
+MAX_PREFIX = 100  # with a 13-digit number the key stays far inside the bank's 255 characters
+
+
+def key_prefix(text: str) -> str:
+    """The start of every key the client mints: visible ASCII, as an Idempotency-Key must be."""
+    if len(text) > MAX_PREFIX:
+        raise argparse.ArgumentTypeError(
+            f"a prefix of {len(text):,} characters is too long; use at most {MAX_PREFIX} visible ASCII"
+            " characters (letters, digits, punctuation), e.g. T")
+    bad = next((ch for ch in text if not "!" <= ch <= "~"), None)
+    if bad is not None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} holds {bad!r}; a key goes in an HTTP header, so use only visible ASCII characters"
+            " (letters, digits, punctuation; no spaces), e.g. T")
+    return text
+
+
+def account_id(text: str) -> str:
+    """An account id as the bank names them (A-1001): it goes into the URL's path."""
+    from atm_tui.http.requests import ACCOUNT_PATTERN, MAX_ACCOUNT_LENGTH
+
+    if not ACCOUNT_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text[:60]!r} is not an account id; use 1 to {MAX_ACCOUNT_LENGTH} letters, digits, '-' or '_',"
+            " e.g. A-1001")
+    return text
 
 
 def amount(text: str) -> int:
@@ -130,11 +162,14 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                                    " timeouts and lost replies with the same key; then ask the bank.")
     p.add_argument("--bank", type=bank_url, required=True, metavar="URL",
                    help="the bank, e.g. http://127.0.0.1:8000")
-    p.add_argument("--account", default="A-1001", metavar="ID", help="account (default A-1001)")
+    p.add_argument("--account", type=account_id, default="A-1001", metavar="ID",
+                   help="account (default A-1001)")
     p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
     p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
                    help="rupees per withdrawal, a multiple of 100 (default 5000)")
-    p.add_argument("--prefix", default="T", metavar="TEXT", help="key prefix (default T: T123, T124, ...)")
+    p.add_argument("--prefix", type=key_prefix, default="T", metavar="TEXT",
+                   help=f"key prefix, up to {MAX_PREFIX} visible ASCII characters"
+                   " (default T: T123, T124, ...)")
     p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
     p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
                    help="wall-clock ms to wait for a reply (default 3000)")

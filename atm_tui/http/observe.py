@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 READ = "read"  # a GET answered
 INVALID = "invalid"  # refused before the bank: a problem detail, nothing written
 DROPPED = "dropped"  # committed, then the connection was closed without an answer (a fault)
+LEFT = "client left"  # the client closed the connection before its body was complete: nothing done
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,24 +28,11 @@ class RequestRecord:
     def line(self) -> str:
         """One line for a log or a diagram: `127.0.0.1:5050 POST /accounts/A-1001/withdrawals T123 -> 201`."""
         key = f" {self.key}" if self.key else ""
-        answer = "no reply (dropped)" if self.status == 0 else str(self.status)
+        answer = str(self.status)
+        if self.status == 0:
+            answer = "no reply (the client left mid-body)" if self.outcome == LEFT else "no reply (dropped)"
         replay = " (a replay)" if self.replayed and self.outcome != "replayed" else ""
         return f"{self.client} {self.method} {self.path}{key} -> {answer} {self.outcome}{replay}"
 
 
 Observer = Callable[[RequestRecord], None]
-
-
-class RecordQueue:
-    """An observer that queues records for an asyncio consumer; bounded, drops the oldest when full."""
-
-    def __init__(self, maxsize: int = 1_000) -> None:
-        self.queue: asyncio.Queue[RequestRecord] = asyncio.Queue(maxsize)
-
-    def __call__(self, record: RequestRecord) -> None:
-        if self.queue.full():
-            self.queue.get_nowait()  # a storm of requests must not grow memory without bound
-        self.queue.put_nowait(record)
-
-    async def get(self) -> RequestRecord:
-        return await self.queue.get()

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from atm_tui.bank.money import MAX_AMOUNT, AmountError, parse_amount
 from atm_tui.http.problems import Problem
 
 MAX_KEY_LENGTH = 255  # Stripe's limit
+MAX_ACCOUNT_LENGTH = 64
+ACCOUNT_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ACCOUNT_LENGTH}}}", re.ASCII)
 MAX_BODY_BYTES = 16_384
 MAX_TEXT = 100
+# One pattern each, used by the server and published in the OpenAPI document, so the two agree.
+# Text fields: anything a screen can show on one line. Control characters (C0, DEL, C1) and the
+# line and paragraph separators are refused; so is a lone surrogate, which is no Unicode character
+# (JSON Schema's strings hold characters, so the published pattern need not name them) and which
+# no UTF-8 file can store.
+TEXT_CHARS = "[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]"
+TEXT_PATTERN = re.compile(TEXT_CHARS.replace("]", "\\uD800-\\uDFFF]") + "+")
+# The Idempotency-Key header as sent: 1 to 255 printable ASCII characters with no space at either
+# end (HTTP strips them), either a bare token (Stripe: T123) or a quoted string (the IETF draft:
+# "T123", in which only \" and \\ are escapes). A bare value may not both start and end with '"'.
+KEY_PATTERN = (
+    '^(?:[!-~]|[!#-~][ -~]*[!-~]|"[ -~]*[!#-~]'
+    '|"(?:[ !#-\\[\\]-~]|\\\\["\\\\])+")$'
+)
+KEY_RE = re.compile(KEY_PATTERN)  # a test checks parse_key accepts exactly what this matches
 MAX_QUANTITY = 1_000
 
 # The routes' write operations: route name -> the bank's operation name (bank/operations.py).
@@ -24,12 +42,29 @@ FIELDS_OF: dict[str, tuple[str, ...]] = {
 }
 
 
+def one_key_header(values: list[str]) -> str | None:
+    """The one Idempotency-Key header's value. Two of them name two keys: which one would count?"""
+    if len(values) > 1:
+        raise Problem("invalid-key",
+                      f"the request has {len(values)} Idempotency-Key headers; send exactly one")
+    return values[0] if values else None
+
+
 def parse_key(raw: str | None) -> str:
     """The Idempotency-Key: a token (`T123`, Stripe's spelling) or a structured-field string
     (`"T123"`, the IETF draft's spelling); both name the same key. Printable ASCII, 1 to 255."""
     if raw is None:
         raise Problem("missing-key", "a POST needs an Idempotency-Key header, e.g. 'Idempotency-Key: T123'")
-    text = raw.strip()
+    # Not stripped: HTTP already strips a header's spaces, and a key in a path is taken as written.
+    text = raw
+    if not text:
+        raise Problem("invalid-key", "the Idempotency-Key is empty; use 1 to 255 printable ASCII characters")
+    if len(text) > MAX_KEY_LENGTH:
+        raise Problem("invalid-key", f"the Idempotency-Key has {len(text)} characters; use 1 to 255")
+    if not all(" " <= ch <= "~" for ch in text):
+        raise Problem("invalid-key", "the Idempotency-Key may hold only printable ASCII characters")
+    if text[0] == " " or text[-1] == " ":
+        raise Problem("invalid-key", "the Idempotency-Key starts or ends with a space; leave the spaces out")
     if len(text) >= 2 and text[0] == text[-1] == '"':
         inner, out, escaped = text[1:-1], [], False
         for ch in inner:
@@ -49,11 +84,8 @@ def parse_key(raw: str | None) -> str:
             raise Problem("invalid-key", "a quoted Idempotency-Key ends in a lone backslash")
         text = "".join(out)
     if not text:
-        raise Problem("invalid-key", "the Idempotency-Key is empty; use 1 to 255 printable ASCII characters")
-    if len(text) > MAX_KEY_LENGTH:
-        raise Problem("invalid-key", f"the Idempotency-Key has {len(text)} characters; use 1 to 255")
-    if not all(" " <= ch <= "~" for ch in text):
-        raise Problem("invalid-key", "the Idempotency-Key may hold only printable ASCII characters")
+        raise Problem("invalid-key", "the quoted Idempotency-Key is empty; use 1 to 255 printable ASCII"
+                      " characters")
     return text
 
 
@@ -65,10 +97,23 @@ def check_media_type(content_type: str | None) -> None:
                       f"Content-Type is {shown}; send the body as JSON with 'Content-Type: application/json'")
 
 
-def _amount(value: Any) -> int:
+def _integral(value: Any) -> int | None:
+    """A JSON number with no fraction as an int, else None. JSON has one number type: 5000 and
+    5000.0 are the same number (JSON Schema's `integer` admits both), so the bank takes both."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _amount(raw: Any) -> int:
     accepted = f"a whole number of rupees, a multiple of 100, from 100 to {MAX_AMOUNT:,}"
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Problem("invalid-body", f"amount must be a JSON integer: {accepted}")
+    value = _integral(raw)
+    if value is None:
+        raise Problem("invalid-body", f"amount must be a JSON number with no fraction: {accepted}")
     try:
         return parse_amount(str(value))
     except AmountError:
@@ -76,14 +121,17 @@ def _amount(value: Any) -> int:
 
 
 def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_TEXT or not value.isprintable():
-        raise Problem("invalid-body", f"{name} must be a string of 1 to {MAX_TEXT} printable characters")
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_TEXT or not TEXT_PATTERN.fullmatch(value):
+        raise Problem("invalid-body", f"{name} must be a string of 1 to {MAX_TEXT} characters with no control"
+                      " character, line separator or lone surrogate")
     return value
 
 
-def _quantity(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUANTITY:
-        raise Problem("invalid-body", f"quantity must be a JSON integer from 1 to {MAX_QUANTITY:,}")
+def _quantity(raw: Any) -> int:
+    value = _integral(raw)
+    if value is None or not 1 <= value <= MAX_QUANTITY:
+        raise Problem("invalid-body",
+                      f"quantity must be a JSON number with no fraction, from 1 to {MAX_QUANTITY:,}")
     return value
 
 

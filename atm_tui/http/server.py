@@ -71,6 +71,8 @@ class HttpBank:
     @property
     def url(self) -> str:
         host, port = self.address
+        if ":" in host:  # an IPv6 address is written in brackets in a URL (RFC 3986)
+            host = f"[{host}]"
         return f"http://{host}:{port}"
 
     async def serve(self) -> None:

@@ -28,12 +28,14 @@ class Param:
     lo: int | None = None
     hi: int | None = None
     choices: tuple[str, ...] = ()
+    step: int = 1  # an int must be a multiple of this (rupees: 100, as the ATM and the CLI take)
 
     def expected(self) -> str:
         if self.kind is bool:
             return "true or false"
         if self.kind is int:
-            return f"a whole number from {self.lo:,} to {self.hi:,}"
+            step = f", a multiple of {self.step}" if self.step > 1 else ""
+            return f"a whole number from {self.lo:,} to {self.hi:,}{step}"
         if self.choices:
             return "one of " + ", ".join(f'"{c}"' for c in self.choices)
         return "a non-empty string"
@@ -43,7 +45,8 @@ class Param:
             # bool is an int in Python but not in TOML: `amount = true` is a mistake.
             if not isinstance(value, int) or isinstance(value, bool):
                 return False
-            return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+            in_range = (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+            return in_range and value % self.step == 0
         if self.kind is bool:
             return isinstance(value, bool)
         if not isinstance(value, str) or not value.strip():
@@ -60,6 +63,11 @@ class ActionSpec:
     help: str
     apply: Apply
     params: dict[str, Param] = field(default_factory=dict)
+
+
+def rupees(*, required: bool = False, default: int | None = None) -> Param:
+    """An amount of money: whole rupees in multiples of 100, as the ATM, the CLI and HTTP take."""
+    return Param(int, required=required, default=default, lo=100, hi=MAX_AMOUNT, step=100)
 
 
 def _count() -> Param:
@@ -99,10 +107,10 @@ async def _compare(engine: Engine, args: dict[str, Any]) -> None:
 _SPECS = (
     ActionSpec("withdraw", "withdraw cash (amount defaults to the scenario's; id reuses a given id)",
                _sync(lambda e, a: e.withdraw(a.get("amount"), a.get("id"))),
-               {"amount": Param(int, lo=100, hi=MAX_AMOUNT), "id": Param(str)}),
+               {"amount": rupees(), "id": Param(str)}),
     ActionSpec("payment", "charge a card; keyless = true sends no idempotency key",
                _sync(lambda e, a: e.payment(a["amount"], a["key"], keyless=a["keyless"])),
-               {"amount": Param(int, required=True, lo=1, hi=MAX_AMOUNT), "key": Param(str, required=True),
+               {"amount": rupees(required=True), "key": Param(str, required=True),
                 "keyless": Param(bool, default=False)}),
     ActionSpec("order", "create an order; its id is the key",
                _sync(lambda e, a: e.order(a["id"], a["item"], a["quantity"])),

@@ -6,7 +6,9 @@ and are found with importlib.resources; a path ending in .toml loads a teacher's
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -14,9 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from atm_tui.bank.core import MODES
-from atm_tui.bank.money import MAX_AMOUNT, MAX_BALANCE
+from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.pipeline_store import CONSUMER_MODES
-from atm_tui.scenarios.actions import ACTIONS, MAX_MS, Param
+from atm_tui.paths import quoted
+from atm_tui.scenarios.actions import ACTIONS, MAX_MS, Param, rupees
 from atm_tui.scenarios.pipeline_actions import PIPELINE_ACTIONS
 from atm_tui.scenarios.scenario import Action, Scenario, ScenarioError, Step
 from atm_tui.scenarios.timing import MAX_HOLD, MIN_HOLD, MIN_SET_HOLD, READING_CPS
@@ -25,13 +28,14 @@ from atm_tui.sim.pipeline import REMEMBERED_BATCHES
 
 PACKAGE = "atm_tui.scenarios"
 MAX_SEED = 2**63 - 1
+MAX_FILE_BYTES = 1_048_576  # a scenario is a few kilobytes; 1 MiB is far past any real one
 
 
 # The starting state: key -> (parameter, field it sets). Defaults are the engine's.
 START: dict[str, Param] = {
     "opening_balance": Param(int, default=50_000, lo=0, hi=MAX_BALANCE),
     "mode": Param(str, default="idempotent", choices=MODES),
-    "amount": Param(int, default=5_000, lo=100, hi=10_000_000),
+    "amount": rupees(default=5_000),
     "ttl_ms": Param(int, default=86_400_000, lo=1, hi=MAX_MS),
     "processing_ms": Param(int, default=300, lo=0, hi=MAX_MS),
     "restart_ms": Param(int, default=2_000, lo=0, hi=MAX_MS),
@@ -59,7 +63,7 @@ FAULTS: dict[str, Param] = {
 KINDS = ("atm", "pipeline")
 PIPELINE_START: dict[str, Param] = {
     "opening_balance": Param(int, default=50_000, lo=0, hi=MAX_BALANCE),
-    "amount": Param(int, default=500, lo=1, hi=MAX_AMOUNT),
+    "amount": rupees(default=500),
     "partitions": Param(int, default=1, lo=1, hi=16),
     "producer_idempotent": Param(bool, default=True),
     "consumer": Param(str, default="idempotent", choices=CONSUMER_MODES),
@@ -295,12 +299,21 @@ def parse(text: str, name: str, source: str) -> Scenario:
     """Validate a scenario's text; raise ScenarioError naming `source` and the line at fault."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(
+            f"scenario {source}: arrays or tables nested too deep to read; a scenario needs at most"
+            " a list of action tables inside [[steps]]"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
         detail = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
         where = f", line {m.group(1)}, column {m.group(2)}" if m else ""
         raise ScenarioError(f"scenario {source}{where}: not valid TOML ({detail})") from None
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        raise ScenarioError(
+            f"scenario {source}: a number too long to read; numbers in a scenario have at most 19 digits"
+        ) from None
     check = _Checker(source, text)
     top_span = check.at.section(None)
     for key in data:
@@ -369,20 +382,41 @@ LESSON_ORDER = (
 def load(name_or_path: str) -> Scenario:
     """A built-in scenario by name, or a file by path (anything ending in .toml)."""
     if name_or_path.endswith(".toml"):
-        path = Path(name_or_path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(f"scenario {name_or_path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"scenario {name_or_path}: cannot read it ({exc})") from None
-        return parse(text, path.stem, name_or_path)
+        return parse(read_file(name_or_path), Path(name_or_path).stem, name_or_path)
     names = builtin_names()
     if name_or_path not in names:
         accepted = f"{', '.join(names)} or a path to a .toml file"
         raise ScenarioError(f"scenario {name_or_path!r}: no such scenario; use one of {accepted}")
     resource = resources.files(PACKAGE).joinpath(f"{name_or_path}.toml")
     return parse(resource.read_text(encoding="utf-8"), name_or_path, f"atm_tui/scenarios/{name_or_path}.toml")
+
+
+def read_file(name: str) -> str:
+    """A scenario file's text: a regular file of at most MAX_FILE_BYTES, in UTF-8.
+
+    A symlink to /dev/zero or a FIFO would never end, and a huge file would fill the memory, so
+    the file's kind is checked first and no more than the cap is ever read.
+    """
+    shown = quoted(name)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
+        with os.fdopen(os.open(name, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ScenarioError(f"scenario {shown}: not a regular file; give a .toml file")
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario {shown}: no such file") from None
+    except OSError as exc:
+        raise ScenarioError(f"scenario {shown}: cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"scenario {shown}: over {MAX_FILE_BYTES:,} bytes; a scenario file is a few kilobytes of TOML"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"scenario {shown}: not UTF-8 text (byte {exc.start:,}); save it as UTF-8") from None
 
 
 def load_all() -> list[Scenario]:

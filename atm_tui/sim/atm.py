@@ -27,7 +27,6 @@ DISPENSED = "dispensed"
 DECLINED = "declined"
 REJECTED = "rejected"
 UNKNOWN = "unknown"
-OUTCOMES = (DISPENSED, DECLINED, REJECTED, UNKNOWN)
 # What an approved write means to the customer, per operation (a withdrawal dispenses cash).
 DONE: dict[str, str] = {"withdraw": DISPENSED, "payment": "charged", "order": "created", "vote": "counted"}
 READS = ("balance", "status")

@@ -13,12 +13,9 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from atm_tui.ui.atm_screen import AtmScenarioScreen, AtmScreen
-from atm_tui.ui.messages import AutoplayDue, EngineChanged
-from atm_tui.ui.pacer import FakeClock
-from atm_tui.ui.panes import PanesScreen, teardown_safe
-from atm_tui.ui.served import ServedBank
-from atm_tui.ui.session import (
+from atm_tui.ui.core.pacer import FakeClock
+from atm_tui.ui.core.served import ServedBank
+from atm_tui.ui.core.session import (
     BankRead,
     Changed,
     ModeChanged,
@@ -28,8 +25,11 @@ from atm_tui.ui.session import (
     Session,
     SessionEvent,
 )
-from atm_tui.ui.session_events import AutoplayDue as AutoplayDueEvent
-from atm_tui.ui.settings import Settings
+from atm_tui.ui.core.session_events import AutoplayDue as AutoplayDueEvent
+from atm_tui.ui.core.settings import Settings
+from atm_tui.ui.messages import AutoplayDue, EngineChanged
+from atm_tui.ui.screens.atm import AtmScenarioScreen, AtmScreen
+from atm_tui.ui.screens.panes import PanesScreen, teardown_safe
 from atm_tui.ui.themes import THEMES
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
     from atm_tui.sim.engine import Engine
     from atm_tui.sim.pipeline import Pipeline
-    from atm_tui.ui.presenter import Presenter
-    from atm_tui.ui.view import View
+    from atm_tui.ui.core.presenter import Presenter
+    from atm_tui.ui.models.view import View
 
 __all__ = ["AtmApp", "FakeClock", "Settings"]
 
@@ -61,19 +61,19 @@ def _scenario_commands() -> type[Provider]:
 
 def _pipeline_model(t0: int) -> PipeModel:
     # The pipeline's modules load on the first `p` (or a pipeline scenario), not at start-up.
-    from atm_tui.ui.pipeline_model import PipelineModel
+    from atm_tui.ui.models.pipeline_model import PipelineModel
 
     return PipelineModel(t0)
 
 
 def _pipeline_screen(session: Session) -> Screen[Any]:
-    from atm_tui.ui.pipeline_screen import PipelineScreen
+    from atm_tui.ui.screens.pipeline import PipelineScreen
 
     return PipelineScreen(session)
 
 
 def _pipeline_scenario_screen(session: Session) -> Screen[Any]:
-    from atm_tui.ui.pipeline_screen import PipelineScenarioScreen
+    from atm_tui.ui.screens.pipeline import PipelineScenarioScreen
 
     return PipelineScenarioScreen(session)
 
@@ -189,7 +189,7 @@ class AtmApp(App[int]):
         self._mounted = True
         self._sync_mode()
         if self.error:
-            from atm_tui.ui.screens import ErrorScreen
+            from atm_tui.ui.screens.modals import ErrorScreen
 
             self.push_screen(ErrorScreen(self.error))
         self.session.pacer.restart()

@@ -10,54 +10,25 @@ from textual.markup import escape
 
 from atm_tui.scenarios.loader import builtin_names, load
 from atm_tui.scenarios.scenario import ScenarioError
-from atm_tui.ui.bindings import KEYS
-from atm_tui.ui.session import Session
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.screens.atm import AtmScreen
+from atm_tui.ui.screens.bindings import Key
+from atm_tui.ui.screens.pipeline import PipelineScreen
 
-# The palette's name for each key's action; its description is the key and the key's tooltip.
-# Titles hold no square brackets: the palette reads them as markup.
-TITLES: dict[str, str] = {
-    "withdraw": "Withdraw",
-    "amount": "Choose the amount",
-    "balance": "Balance inquiry",
-    "status": "Status of the last transaction",
-    "retry": "Retry now, same id",
-    "drop_reply": "Hiccup: drop the next reply",
-    "drop_request": "Hiccup: drop the next request",
-    "duplicate": "Hiccup: duplicate the next request",
-    "drop_all": "Drop every reply, on or off",
-    "auto_retry": "Automatic retry, on or off",
-    "idempotency": "Idempotency, on or off",
-    "compare": "Compare mode: naive twin, on or off",
-    "pipeline": "Pipeline view, on or off",
-    "produce": "Pipeline: produce one charge",
-    "lose_ack": "Pipeline: lose the next ack",
-    "consumer_mode": "Pipeline: next consumer mode",
-    "producer_idempotence": "Pipeline: producer idempotence, on or off",
-    "crash_consumer": "Pipeline: crash the consumer now",
-    "crash_before_commit": "Pipeline: crash before the next commit",
-    "burst": "Pipeline: produce 20 messages",
-    "pause": "Pause or resume the clock",
-    "faster": "Speed up",
-    "slower": "Slow down",
-    "storm": "Storm",
-    "reset": "Reset the bank",
-    "projector": "Projector theme, on or off",
-    "help": "Help: every key",
-    "screenshot": "Save a screenshot",
-    "quit": "Quit",
-}
 _PIPELINE_PREFIX = "Pipeline: "
 
 
 def _key_commands() -> list[tuple[str, str, str]]:
-    out = []
-    for b in KEYS:
-        tip = b.tooltip or ""
-        where = ""
+    """Every key of the live screens, once, as the screens declare it: title, action, what it does."""
+    out, seen = [], set()
+    for b in [*AtmScreen.BINDINGS, *PipelineScreen.BINDINGS]:
+        if not isinstance(b, Key) or b.action in seen:
+            continue
+        seen.add(b.action)
+        tip, where = b.tooltip, ""
         if tip.startswith(_PIPELINE_PREFIX):
             tip, where = tip.removeprefix(_PIPELINE_PREFIX), ", in the pipeline view"
-        key = b.key_display or b.key
-        out.append((TITLES.get(b.action, tip), b.action, f"key {key}{where}: {tip}"))
+        out.append((b.title, b.action, f"key {b.key_display or b.key}{where}: {tip}"))
     return out
 
 

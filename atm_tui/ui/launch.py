@@ -7,15 +7,10 @@ import sys
 from pathlib import Path
 
 from atm_tui.bank.store import StoreError, check_path
-from atm_tui.ui.settings import Settings
+from atm_tui.paths import data_dir
+from atm_tui.ui.core.settings import Settings
 
 EXIT_STORE = 2
-
-
-def data_dir() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("atm-tui"))
 
 
 def default_db() -> str:

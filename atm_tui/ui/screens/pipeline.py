@@ -9,20 +9,60 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 
-from atm_tui.ui.bindings import ATM_ACTIONS, PIPELINE_ACTIONS, PIPELINE_SCREEN_KEYS, SCENARIO_KEYS
-from atm_tui.ui.panes import PanesScreen
-from atm_tui.ui.pipeline_view import PipelinePanel, PipelineToggles
-from atm_tui.ui.session import BURST, CONSUMER_CYCLE, Session
+from atm_tui.ui.core.session import BURST, CONSUMER_CYCLE, Session
+from atm_tui.ui.screens import atm
+from atm_tui.ui.screens.bindings import (
+    FASTER,
+    HELP,
+    PAUSE,
+    PIPELINE,
+    PRESENTER_KEYS,
+    QUIT,
+    SHOT,
+    SLOWER,
+    THEME,
+    key,
+)
+from atm_tui.ui.screens.panes import PanesScreen
+from atm_tui.ui.widgets.pipeline_view import PipelinePanel, PipelineToggles
 
 if TYPE_CHECKING:
     from atm_tui.sim.pipeline import Pipeline
 
 
+PRODUCE = key("w", "produce", "produce", "Pipeline: the payment service produces one Rs 500 charge message",
+              "Pipeline: produce one charge")  # fmt: skip
+LOSE_ACK = key("h", "lose_ack", "lose ack", "Pipeline: the broker's next ack is lost (the producer resends)",
+               "Pipeline: lose the next ack")  # fmt: skip
+CONSUMER_MODE = key("i", "consumer_mode", "consumer",
+                    "Pipeline: consumer mode naive → idempotent → transactional",
+                    "Pipeline: next consumer mode")  # fmt: skip
+PRODUCER_IDEMPOTENCE = key("I", "producer_idempotence", "producer",
+                           "Pipeline: restart the producer with idempotence on or off",
+                           "Pipeline: producer idempotence, on or off")  # fmt: skip
+CRASH_CONSUMER = key("k", "crash_consumer", "kill",
+                     "Pipeline: crash the consumer now; a new one reads from the commit",
+                     "Pipeline: crash the consumer now")  # fmt: skip
+CRASH_BEFORE_COMMIT = key("K", "crash_before_commit", "crash@commit",
+                          "Pipeline: crash after the next charge, before its commit",
+                          "Pipeline: crash before the next commit")  # fmt: skip
+BURST_KEY = key("S", "burst", "burst", "Pipeline: the payment service produces 20 messages",
+                "Pipeline: produce 20 messages")  # fmt: skip
+# The ATM's keys whose letters the pipeline does not reuse: listed here, off, each saying where it works.
+ATM_KEYS_OFF_HERE: tuple[BindingType, ...] = (
+    atm.AMOUNT, atm.BALANCE, atm.STATUS, atm.RETRY, atm.DROP_REQUEST, atm.DUPLICATE, atm.DROP_ALL,
+    atm.AUTO_RETRY, atm.COMPARE, atm.CRASH_GAP,
+)  # fmt: skip
+
+
 class PipelineScreen(PanesScreen):
     """The live log pipeline on the bank's file (`p`): the producer's, broker's and consumer's keys."""
 
-    BINDINGS: ClassVar[list[BindingType]] = list(PIPELINE_SCREEN_KEYS)
-    BAR: ClassVar[list[Binding]] = PIPELINE_SCREEN_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *ATM_KEYS_OFF_HERE, PIPELINE, PRODUCE, LOSE_ACK, CONSUMER_MODE, PRODUCER_IDEMPOTENCE, CRASH_CONSUMER,
+        CRASH_BEFORE_COMMIT, BURST_KEY, PAUSE, FASTER, SLOWER, atm.RESET, THEME, HELP, SHOT, QUIT,
+    ]  # fmt: skip
+    EXTRA_ACTIONS: ClassVar[tuple[str, ...]] = ("consumer",)  # the palette's consumer('naive') and so on
     NETWORK_TITLE = "Pipeline: payments log → consumer → bank"
     PIPELINE_VIEW = True
 
@@ -59,22 +99,21 @@ class PipelineScreen(PanesScreen):
 
     # -- keys ------------------------------------------------------------------------------------
     def live_state(self, action: str) -> bool | None:
+        return None if self.why_off(action) else True
+
+    def why_off(self, action: str) -> str:
         s = self.session
         if s.engine is None:
-            return None
+            return "the bank's file could not be opened"
         if action == "pipeline":
-            return None if s.pipe_opening else True
-        if action in PIPELINE_ACTIONS:
-            if s.pipeline is None:
-                return True if s.pipe_opening else None  # typed ahead: run once it is open
-            if action == "crash_consumer" and not s.pipeline.consumer_up:
-                return None
-            return True
-        if action in ATM_ACTIONS:
-            # The ATM's keys act on the ATM's view: greyed here, and not bound where the pipeline
-            # reuses the letter.
-            return None if any(b.action == action for b in self.BAR) else False
-        return False
+            return "the pipeline is still opening" if s.pipe_opening else ""
+        if action in {b.action for b in ATM_KEYS_OFF_HERE if isinstance(b, Binding)} | {"reset"}:
+            return "it is a key of the ATM view; p goes back to it"
+        if s.pipeline is None:
+            return "" if s.pipe_opening else "the pipeline is not open"  # typed ahead: runs once it is open
+        if action == "crash_consumer" and not s.pipeline.consumer_up:
+            return "the consumer is down already; a new one starts from the last commit"
+        return ""
 
     # -- the pipeline's actions ---------------------------------------------------------------------
     def action_produce(self) -> None:
@@ -111,6 +150,9 @@ class PipelineScreen(PanesScreen):
 class PipelineScenarioScreen(PipelineScreen, inherit_bindings=False):
     """A pipeline scenario: the pipeline view under the caption bar; only the presenter's keys are live."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [*Screen.BINDINGS, *SCENARIO_KEYS]
-    BAR: ClassVar[list[Binding]] = [b for b in SCENARIO_KEYS if b.show]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *Screen.BINDINGS, *PRESENTER_KEYS, FASTER, SLOWER, THEME, HELP, SHOT, QUIT,
+    ]  # fmt: skip
+    LIVE_KEYS: ClassVar[list[BindingType]] = PipelineScreen.BINDINGS  # refused here, each saying why
+    LIVE_STATE = False  # the live pipeline's keys are not keys of a scenario at all
     SCENARIO = True

@@ -47,8 +47,8 @@ from atm_tui.sim.events import (
     Twin,
 )
 from atm_tui.sim.report import Tally
-from atm_tui.ui import outcomes
-from atm_tui.ui.outcomes import Label
+from atm_tui.ui.models import outcomes
+from atm_tui.ui.models.outcomes import Label
 
 # Row states. A message row is drawn as soon as it is sent and updated when its fate is known.
 FLYING = "flying"

@@ -21,11 +21,11 @@ from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Control, Event
-from atm_tui.ui.bank_reader import BankReader
-from atm_tui.ui.pacer import ATM, PIPELINE, Pacer
-from atm_tui.ui.pipeline_mode import BURST, CONSUMER_CYCLE, PipelineMode
-from atm_tui.ui.scenario_mode import ScenarioMode
-from atm_tui.ui.session_events import (
+from atm_tui.ui.core.bank_reader import BankReader
+from atm_tui.ui.core.pacer import ATM, PIPELINE, Pacer
+from atm_tui.ui.core.pipeline_mode import BURST, CONSUMER_CYCLE, PipelineMode
+from atm_tui.ui.core.scenario_mode import ScenarioMode
+from atm_tui.ui.core.session_events import (
     AutoplayDue,
     BankRead,
     Changed,
@@ -36,12 +36,12 @@ from atm_tui.ui.session_events import (
     SessionEvent,
     Snapshot,
 )
-from atm_tui.ui.settings import Settings
-from atm_tui.ui.view import View
+from atm_tui.ui.core.settings import Settings
+from atm_tui.ui.models.view import View
 
 if TYPE_CHECKING:
     from atm_tui.sim.pipeline import Pipeline
-    from atm_tui.ui.presenter import Presenter
+    from atm_tui.ui.core.presenter import Presenter
 
 # Small, so 100 of them fit in a Rs 50,000 account: the storm shows retries and replays, not declines.
 STORM_AMOUNT = 100

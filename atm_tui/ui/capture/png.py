@@ -11,6 +11,7 @@ import io
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 from rich.cells import cell_len
@@ -18,7 +19,19 @@ from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 
-from atm_tui.ui.frames import Capture
+
+class Grid(Protocol):
+    """What a picture is drawn from: rows of styled cells and the size in cells (frames.Capture is one).
+
+    A protocol, so the renderer needs nothing from the module that runs the app (no import circle).
+    """
+
+    @property
+    def rows(self) -> list[list[Segment]]: ...
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
 
 FONT_PACKAGE = "fontpkg_fira_code"  # PyPI: fontpkg-fira-code (OFL-1.1)
 DEFAULT_SIZE = (1920, 1080)
@@ -162,6 +175,6 @@ def png_bytes(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def render_png(capture: Capture, size: tuple[int, int] = DEFAULT_SIZE) -> bytes:
+def render_png(capture: Grid, size: tuple[int, int] = DEFAULT_SIZE) -> bytes:
     """The PNG of one captured screen at `size` pixels."""
     return png_bytes(draw_rows(capture.rows, capture.size, size))

@@ -104,7 +104,7 @@ async def _svg_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
 
 
 async def _png_frame(player: ScenarioPlayer, options: FrameOptions) -> bytes:
-    from atm_tui.ui.png import render_png
+    from atm_tui.ui.capture.png import render_png
 
     return render_png(await capture(player, FRAME_SIZE, options.clean), options.size)
 

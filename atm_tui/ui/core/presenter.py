@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.scenarios.scenario import Scenario
 from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
-from atm_tui.ui import glossary
+from atm_tui.ui.models import glossary
 
 if TYPE_CHECKING:
     from atm_tui.scenarios.instance import Claim

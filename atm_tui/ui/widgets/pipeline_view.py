@@ -11,8 +11,9 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from atm_tui.sim.pipeline import NO_PRODUCER, Record
-from atm_tui.ui.pipeline_model import DIM, DUP, HOT, MARK, PipelineModel, recolour
-from atm_tui.ui.widgets import styles
+from atm_tui.ui.models.pipeline_model import DIM, DUP, HOT, MARK, PipelineModel, recolour
+from atm_tui.ui.widgets.palette import styles
+from atm_tui.ui.widgets.text import fit
 
 if TYPE_CHECKING:
     from atm_tui.sim.pipeline import Pipeline, PipelineView
@@ -84,14 +85,6 @@ class PipelineToggles(Widget):
 
 def _columns(width: int) -> int:
     return max(1, min(3, width // 26))
-
-
-def _fit(text: str, width: int) -> str:
-    if width <= 0:
-        return ""
-    if cell_len(text) <= width:
-        return text
-    return text[: max(0, width - 1)] + "…"
 
 
 class PipelinePanel(Widget):
@@ -222,7 +215,7 @@ class PipelinePanel(Widget):
 
     def _columns(self, width: int) -> Text:
         gutter = "consumer  " if width >= 64 else "  "  # the gutter holds the consumer's marks
-        return Text(_fit(f"{gutter} off msg   pid/ep/seq charges", width), style=DIM)
+        return Text(fit(f"{gutter} off msg   pid/ep/seq charges", width), style=DIM)
 
     def _counters(self, width: int, *, short: bool = False) -> list[Text]:
         c = self.model.counts
@@ -272,7 +265,7 @@ def event_lines(model: PipelineModel, rows: int, width: int) -> list[Text]:
         head = f"{t:6.1f}s {line.symbol} "
         pieces = _wrap_words(line.text, width - len(head)) if width >= 30 else [line.text]
         pieces = pieces[: max(1, min(3, rows - used))]
-        texts = [Text(_fit((head if i == 0 else indent) + piece, width), style=line.style)
+        texts = [Text(fit((head if i == 0 else indent) + piece, width), style=line.style)
                  for i, piece in enumerate(pieces)]
         out.append(texts)
         used += len(texts)
@@ -294,7 +287,7 @@ def _wrap_words(words: str, room: int) -> list[str]:
 def _marker(committed: int, width: int) -> Text:
     gutter = "┄┄┄┄┄┄┄┄┄┄" if width >= 64 else "┄┄"
     label = f"{gutter}┄ committed: a restart reads from {committed} "
-    return Text((label + "┄" * width)[:width] if cell_len(label) <= width else _fit(label, width), style=MARK)
+    return Text((label + "┄" * width)[:width] if cell_len(label) <= width else fit(label, width), style=MARK)
 
 
 def _crop(text: Text, width: int) -> Text:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_ui_bench import verdict
+from bench_ui import verdict
 from textual import events
 from ui_helpers import make_app
 

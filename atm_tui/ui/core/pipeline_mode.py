@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from atm_tui.bank.store import StoreConfig, StoreError
 from atm_tui.sim.events import Control, Event
-from atm_tui.ui.bank_reader import BankReader
-from atm_tui.ui.pacer import PIPELINE, Pacer
-from atm_tui.ui.session_events import Changed, ModeChanged, Notice, PipeModel, SessionEvent
-from atm_tui.ui.settings import Settings
+from atm_tui.ui.core.bank_reader import BankReader
+from atm_tui.ui.core.pacer import PIPELINE, Pacer
+from atm_tui.ui.core.session_events import Changed, ModeChanged, Notice, PipeModel, SessionEvent
+from atm_tui.ui.core.settings import Settings
 
 if TYPE_CHECKING:
     from atm_tui.bank.pipeline_store import ConsumerMode

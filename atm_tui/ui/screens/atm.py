@@ -5,26 +5,76 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
-from atm_tui.ui.bindings import ATM_ACTIONS, ATM_KEYS, SCENARIO_KEYS
-from atm_tui.ui.panes import PanesScreen
-from atm_tui.ui.session import Session
-from atm_tui.ui.widgets import AtmPane, SequenceDiagram, TogglePanel, Toggles
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.screens.bindings import (
+    FASTER,
+    HELP,
+    PAUSE,
+    PIPELINE,
+    PRESENTER_KEYS,
+    QUIT,
+    SHOT,
+    SLOWER,
+    THEME,
+    key,
+)
+from atm_tui.ui.screens.panes import PanesScreen
+from atm_tui.ui.widgets.atm_pane import AtmPane
+from atm_tui.ui.widgets.diagram import SequenceDiagram
+from atm_tui.ui.widgets.toggles import TogglePanel, Toggles
 
 MODES = ("idempotent", "naive", "split")
+
+# The ATM's own keys (the pipeline screen lists some of them, off, so a teacher sees where they went).
+WITHDRAW = key("w", "withdraw", "withdraw", "Withdraw the current amount (Rs 5,000 unless m changed it)",
+               "Withdraw")  # fmt: skip
+AMOUNT = key("m", "amount", "amount", "Choose the amount: presets, or type one (multiples of Rs 100)",
+             "Choose the amount")  # fmt: skip
+BALANCE = key("b", "balance", "balance", "Balance inquiry: a read, safe to repeat, needs no key",
+              "Balance inquiry")  # fmt: skip
+STATUS = key("s", "status", "status", "Ask the bank what became of the picked transaction (last unless o)",
+             "Status of the picked transaction")  # fmt: skip
+RETRY = key("r", "retry", "retry", "Resend the picked transaction now (the last unless o), same id and body",
+            "Retry now, same id")  # fmt: skip
+PICK = key("o", "pick", "pick id", "Choose what s and r act on: the last transaction, or an unknown one",
+           "Pick the transaction s and r act on")  # fmt: skip
+DROP_REPLY = key("h", "drop_reply", "drop reply", "Hiccup: the network loses the next reply",
+                 "Hiccup: drop the next reply")  # fmt: skip
+DROP_REQUEST = key("H", "drop_request", "drop req", "The network loses the next request",
+                   "Hiccup: drop the next request")  # fmt: skip
+DUPLICATE = key("u", "duplicate", "dup", "The network delivers the next request twice",
+                "Hiccup: duplicate the next request")  # fmt: skip
+DROP_ALL = key("d", "drop_all", "drop all", "Drop every reply until pressed again",
+               "Drop every reply, on or off")  # fmt: skip
+AUTO_RETRY = key("a", "auto_retry", "auto-retry", "Turn the ATM's automatic retries on or off",
+                 "Automatic retry, on or off")  # fmt: skip
+IDEMPOTENCY = key("i", "idempotency", "idempotency", "Idempotent bank, or naive (debits every delivery)",
+                  "Idempotency, on or off")  # fmt: skip
+COMPARE = key("c", "compare", "compare", "Show a naive twin bank fed the very same deliveries",
+              "Compare mode: naive twin, on or off")  # fmt: skip
+CRASH_GAP = key("x", "crash_gap", "crash gap", "Crash the bank between debit and key (split mode)",
+                "Crash the bank between debit and key")  # fmt: skip
+STORM = key("S", "storm", "storm", "Storm: 100 withdrawals of Rs 100 at once with 30% network faults",
+            "Storm")  # fmt: skip
+RESET = key("ctrl+r", "reset", "reset", "Reset the bank to its opening balance (asks first)",
+            "Reset the bank")  # fmt: skip
 
 
 class AtmScreen(PanesScreen):
     """The live ATM and its bank: every key of the lesson's story."""
 
-    BINDINGS: ClassVar[list[BindingType]] = list(ATM_KEYS)
-    BAR: ClassVar[list[Binding]] = ATM_KEYS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        WITHDRAW, AMOUNT, BALANCE, STATUS, RETRY, PICK, DROP_REPLY, DROP_REQUEST, DUPLICATE, DROP_ALL,
+        AUTO_RETRY, IDEMPOTENCY, COMPARE, CRASH_GAP, PIPELINE, PAUSE, FASTER, SLOWER, STORM, RESET, THEME,
+        HELP, SHOT, QUIT,
+    ]  # fmt: skip
+    EXTRA_ACTIONS: ClassVar[tuple[str, ...]] = ("mode",)  # the palette's mode('split') and so on
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
@@ -112,33 +162,23 @@ class AtmScreen(PanesScreen):
 
     # -- keys ------------------------------------------------------------------------------------
     def live_state(self, action: str) -> bool | None:
+        return None if self.why_off(action) else True
+
+    def why_off(self, action: str) -> str:
         s = self.session
         engine = s.engine
-        if action not in ATM_ACTIONS and action != "pipeline":
-            return False  # not a key of this screen (the pipeline's keys)
         if engine is None:
-            return None
-        if action == "pipeline":
-            return None if s.pipe_opening else True
+            return "the bank's file could not be opened"
+        if action == "pipeline" and s.pipe_opening:
+            return "the pipeline is still opening"
         if action == "crash_gap" and engine.bank.mode != "split":
-            return None  # one transaction has no gap to crash in
+            return ("it crashes the bank between the debit and storing the key, which only split mode has"
+                    " (ctrl+p, Bank mode: split). In one transaction there is no gap.")  # fmt: skip
         if action in ("status", "retry") and engine.atm.last is None:
-            return None
+            return "it acts on the last transaction, and there is none yet: press w first"
         if action == "pick" and not engine.unknown and s.target is None:
-            return False  # nothing to pick from: shown only while some outcome is unknown
-        return True
-
-    def on_key(self, event: events.Key) -> None:
-        super().on_key(event)
-        if (
-            not self.SCENARIO and event.key == "x" and self.session.engine is not None
-            and self.check_action("crash_gap", ()) is None
-        ):
-            self.notify(
-                "x crashes the bank between the debit and storing the key, which only split mode has"
-                " (ctrl+p, Bank mode: split). In one transaction there is no gap.",
-                timeout=5,
-            )
+            return "it picks among transactions whose outcome is unknown, and none is"
+        return ""
 
     # -- the ATM's actions (each is one engine call; the engine records it as a Control event) ------
     def action_withdraw(self) -> None:
@@ -146,7 +186,7 @@ class AtmScreen(PanesScreen):
             self.session.engine.withdraw(self.session.amount)
 
     def action_amount(self) -> None:
-        from atm_tui.ui.screens import AmountScreen
+        from atm_tui.ui.screens.modals import AmountScreen
 
         def chosen(value: int | None) -> None:
             if value is not None:
@@ -238,7 +278,7 @@ class AtmScreen(PanesScreen):
             self.notify("a storm is already running", timeout=3)
 
     def action_reset(self) -> None:
-        from atm_tui.ui.screens import ConfirmScreen
+        from atm_tui.ui.screens.modals import ConfirmScreen
 
         engine = self.session.engine
         if engine is None:
@@ -260,6 +300,8 @@ class AtmScreen(PanesScreen):
 class AtmScenarioScreen(AtmScreen, inherit_bindings=False):
     """An ATM scenario: the same panes under the caption bar; only the presenter's keys are live."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [*Screen.BINDINGS, *SCENARIO_KEYS]
-    BAR: ClassVar[list[Binding]] = [b for b in SCENARIO_KEYS if b.show]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *Screen.BINDINGS, *PRESENTER_KEYS, FASTER, SLOWER, THEME, HELP, SHOT, QUIT,
+    ]  # fmt: skip
+    LIVE_KEYS: ClassVar[list[BindingType]] = AtmScreen.BINDINGS  # refused here, each saying why
     SCENARIO = True

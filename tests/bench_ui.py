@@ -21,7 +21,7 @@ from textual import events
 from ui_helpers import make_app
 
 from atm_tui.ui.app import AtmApp
-from atm_tui.ui.widgets import TogglePanel
+from atm_tui.ui.widgets.toggles import TogglePanel
 
 pytestmark = pytest.mark.bench
 

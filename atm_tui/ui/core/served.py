@@ -15,7 +15,7 @@ from atm_tui.bank.store import StoreError
 if TYPE_CHECKING:
     from atm_tui.http.live import LiveHttpBank
     from atm_tui.http.observe import RequestRecord
-    from atm_tui.ui.session import Session
+    from atm_tui.ui.core.session import Session
 
 
 class ServedBank:

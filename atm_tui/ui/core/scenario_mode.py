@@ -8,18 +8,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atm_tui.bank.store import StoreError
+from atm_tui.paths import data_dir
 from atm_tui.sim.events import Event
-from atm_tui.ui.bank_reader import BankReader
-from atm_tui.ui.pacer import ATM, Pacer
-from atm_tui.ui.session_events import Changed, ModeChanged, Notice, PipeModel, PresenterChanged, SessionEvent
-from atm_tui.ui.settings import Settings
-from atm_tui.ui.view import View
+from atm_tui.ui.core.bank_reader import BankReader
+from atm_tui.ui.core.pacer import ATM, Pacer
+from atm_tui.ui.core.session_events import (
+    Changed,
+    ModeChanged,
+    Notice,
+    PipeModel,
+    PresenterChanged,
+    SessionEvent,
+)
+from atm_tui.ui.core.settings import Settings
+from atm_tui.ui.models.view import View
 
 if TYPE_CHECKING:
     from atm_tui.scenarios.player import ScenarioPlayer
     from atm_tui.sim.engine import Engine
     from atm_tui.sim.pipeline import Pipeline
-    from atm_tui.ui.presenter import Presenter
+    from atm_tui.ui.core.presenter import Presenter
 
 
 class ScenarioMode:
@@ -52,8 +60,6 @@ class ScenarioMode:
         def _on_pipe_event(self, ev: Event) -> None: ...
 
     def _scenario_dir(self) -> Path:
-        from atm_tui.ui.launch import data_dir
-
         s = self.settings
         return Path(s.scenario_dir) if s.scenario_dir else data_dir() / "scenarios"
 
@@ -66,7 +72,7 @@ class ScenarioMode:
         from atm_tui.scenarios.instance import Claim, claim
         from atm_tui.scenarios.loader import load
         from atm_tui.scenarios.player import ScenarioPlayer
-        from atm_tui.ui.presenter import Presenter
+        from atm_tui.ui.core.presenter import Presenter
 
         s = self.settings
         owned = player is None

@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots into assets/: `python -m atm_tui.ui.screenshot`.
+"""Regenerate the README's screenshots into assets/: `python -m atm_tui.ui.capture.screenshot`.
 
 Runs the lesson's story (h h w, compare mode, the pipeline's disaster) headless on a throwaway
 database with a fake wall clock, and chosen steps of the scenarios through the export's SVG frame
@@ -22,8 +22,8 @@ from rich.cells import cell_len
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.ui.app import AtmApp, FakeClock, Settings
-from atm_tui.ui.frames import Capture, capture, screen_of
-from atm_tui.ui.png import render_png
+from atm_tui.ui.capture.frames import Capture, capture, screen_of
+from atm_tui.ui.capture.png import render_png
 
 PNG_CELL = (16, 30)  # pixels per terminal cell: 120x36 gives 1920x1080
 
@@ -113,7 +113,7 @@ async def _scenario_shot(name: str, step: int, size: tuple[int, int], folder: Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m atm_tui.ui.screenshot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m atm_tui.ui.capture.screenshot", description=__doc__)
     parser.add_argument("--out", default="assets", help="folder for the SVG and PNG files (default assets)")
     args = parser.parse_args(argv)
     out = Path(args.out)

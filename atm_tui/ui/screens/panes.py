@@ -11,17 +11,20 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from atm_tui.ui.bindings import ALWAYS, BLOCKED, KEY_ACTIONS, PIPELINE_ACTIONS
-from atm_tui.ui.caption_bar import CaptionBar
-from atm_tui.ui.session import Session
+from atm_tui.paths import data_dir
+from atm_tui.ui.core.session import Session
+from atm_tui.ui.screens.bindings import ALWAYS, shown_keys
 from atm_tui.ui.themes import DEFAULT, PROJECTOR
-from atm_tui.ui.widgets import BankPane, KeyBar, set_text
+from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.caption_bar import CaptionBar
+from atm_tui.ui.widgets.key_bar import KeyBar
+from atm_tui.ui.widgets.text import set_text
 
 DEFAULT_THEME, PROJECTOR_THEME = DEFAULT.name, PROJECTOR.name
 
@@ -42,11 +45,16 @@ class Network(Static):
 class PanesScreen(Screen[None]):
     """Top bar, caption line, ATM and bank panes, the network pane and the key bar over one Session.
 
-    Subclasses say what the network pane holds, which keys are bound (`BAR` is the key bar's
-    list) and which are live (`key_state`).
+    Subclasses say what the network pane holds, which keys they have (their own `BINDINGS`, read
+    by the key bar, the help and the palette) and why a key is off (`why_off`).
     """
 
-    BAR: ClassVar[list[Binding]] = []
+    # Actions of this screen that no key is bound to (the palette's parametrised ones).
+    EXTRA_ACTIONS: ClassVar[tuple[str, ...]] = ()
+    # A scenario's screen: the live screen's keys, refused while the story plays, and whether they
+    # are listed greyed (None) or are not keys of the scenario at all (False).
+    LIVE_KEYS: ClassVar[list[BindingType]] = []
+    LIVE_STATE: bool | None = None
     NETWORK_TITLE = "Network"
     PIPELINE_VIEW = False  # the log pipeline instead of the ATM and the sequence diagram
     SCENARIO = False
@@ -72,7 +80,7 @@ class PanesScreen(Screen[None]):
                 yield BankPane("Naive twin", id="twin")
             with Network(id="network", classes=mode):
                 yield from self.network_body()
-        yield KeyBar(self.BAR, self._enabled, id="keybar", shown=self._shown)
+        yield KeyBar(self.keys(), self._enabled, id="keybar", shown=self._shown)
 
     def atm_column(self) -> ComposeResult:
         yield from ()
@@ -168,32 +176,80 @@ class PanesScreen(Screen[None]):
         state = self.check_action(action, ())
         return False if action == "crash_gap" and state is None else state
 
+    def keys(self) -> list[Binding]:
+        """This screen's keys as the key bar and the help list them: its own BINDINGS, in order."""
+        return shown_keys(type(self).BINDINGS)
+
+    def help_rows(self) -> list[tuple[Binding, str]]:
+        """The help's rows: each key of this screen with why it is off ("" when on); in a scenario,
+        the live screen's keys after them, off while the story plays."""
+        rows = []
+        for b in self.keys():
+            state = self.key_state(b.action)
+            if state is not False:
+                rows.append((b, "" if state else self.why_off(b.action) or "off"))
+        listed = {b.action for b, _ in rows}
+        for b in shown_keys(self.LIVE_KEYS):
+            if b.action not in listed:
+                rows.append((b, "off while a scenario plays"))
+                listed.add(b.action)
+        return rows
+
+    def _actions(self) -> set[str]:
+        return {b.action for b in type(self).BINDINGS if isinstance(b, Binding)} | set(self.EXTRA_ACTIONS)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ALWAYS:
             return True
-        if self.SCENARIO:
-            return scenario_state(action)
         if action in ("next_step", "previous_step"):
-            return False
+            return self.SCENARIO
         if action in ("pause", "faster", "slower"):
-            return None if self.session.engine is None else True
+            # A scenario's palette may still pause the clock (space means "next" there).
+            return None if self.session.engine is None and not self.SCENARIO else True
+        if self.SCENARIO:
+            # The story is on file: a key that adds to it would make it another story.
+            live = {b.action for b in self.LIVE_KEYS if isinstance(b, Binding)} | set(self.EXTRA_ACTIONS)
+            return self.LIVE_STATE if action in live and action != "pipeline" else False
+        if action not in self._actions():
+            return False  # not a key of this screen
         return self.live_state(action)
 
     def live_state(self, action: str) -> bool | None:
         return False
 
+    def why_off(self, action: str) -> str:
+        """Why `action` is off on this screen now, in a few words ("" when it is on)."""
+        return ""
+
+    def _bound(self, key: str, bindings: list[BindingType]) -> Binding | None:
+        for b in bindings:
+            if isinstance(b, Binding) and key in b.key.split(","):
+                return b
+        return None
+
     def on_key(self, event: events.Key) -> None:
-        # A refused key (greyed out, or not bound in a scenario) reaches here: say why nothing happened.
-        if self.SCENARIO:
-            action = KEY_ACTIONS.get(event.key)
-            if action in BLOCKED or action in PIPELINE_ACTIONS or action == "pipeline":
-                self.notify(
-                    f"{event.key} is off while a scenario plays: it would change the story on file. To try"
-                    " it on your own bank, leave the scenario (ctrl+p, Scenario: leave it).",
-                    timeout=5,
-                )
+        # A key that did nothing (off, or not bound while a scenario plays) reaches here: say why,
+        # once per press. (Textual calls this for the subclasses too: no subclass defines its own.)
+        bound = self._bound(event.key, list(type(self).BINDINGS))
+        if bound is not None:
+            if self.check_action(bound.action, ()) is not True:
+                why = self.why_off(bound.action)
+                if why:
+                    self.notify(f"{bound.key_display or bound.key} is off: {why}", timeout=5)
+            return
+        live = self._bound(event.key, self.LIVE_KEYS)
+        if self.SCENARIO and live is not None:
+            self.notify(
+                f"{live.key_display or live.key} is off while a scenario plays: it would change the story on"
+                " file. To try it on your own bank, leave the scenario (ctrl+p, Scenario: leave it).",
+                timeout=5,
+            )
 
     # -- the keys every mode has -------------------------------------------------------------------
+    def action_quit(self) -> None:
+        """q (and the palette's Quit): leave the app with exit status 0."""
+        self.app.exit(0)
+
     def action_pause(self) -> None:
         s = self.session
         if s.pacer.toggle_pause():
@@ -225,14 +281,12 @@ class PanesScreen(Screen[None]):
             self.session.say("Default theme. t switches to the high-contrast projector theme.")
 
     def action_help(self) -> None:
-        from atm_tui.ui.screens import HelpScreen
+        from atm_tui.ui.screens.modals import HelpScreen
 
         if not isinstance(self.app.screen, HelpScreen):
-            self.app.push_screen(HelpScreen(self))
+            self.app.push_screen(HelpScreen(self.help_rows()))
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        from atm_tui.ui.launch import data_dir
-
         folder = Path(path or self.session.settings.screenshot_dir or data_dir() / "screenshots")
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -254,12 +308,3 @@ class PanesScreen(Screen[None]):
     def action_previous_step(self) -> None:
         self.app.run_worker(self.session.previous_step(), group="presenter", exit_on_error=False)
 
-
-def scenario_state(action: str) -> bool | None:
-    """A scenario plays: the story's keys are greyed, the live pipeline's are hidden."""
-    if action in ("next_step", "previous_step"):
-        return True
-    if action == "pipeline" or action in PIPELINE_ACTIONS:
-        return False  # the scenario owns the screen; the pipeline view is for a live run
-    # The story is on file: a key that adds to it would make it another story.
-    return None if action in BLOCKED else True

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from atm_tui.bank.money import AmountError, parse_amount, rupees
-from atm_tui.ui import glossary
-from atm_tui.ui.bindings import KEYS, PRESENTER_KEYS
+from atm_tui.ui.models import glossary
 
 PRESETS = (1_000, 2_000, 5_000, 10_000)
 
@@ -40,21 +37,17 @@ class HelpScreen(ModalScreen[None]):
         Binding("q", "dismiss", "close", show=False),
     ]
 
-    def __init__(self, shown: Screen[Any] | None = None) -> None:
+    def __init__(self, rows: list[tuple[Binding, str]]) -> None:
         super().__init__()
-        self.shown = shown  # the mode's screen under the help: its keys are listed live or off
+        self.rows = rows  # the keys of the screen under the help, each with why it is off ("" if on)
 
     def compose(self) -> ComposeResult:
         # Two columns: a description wraps inside its own column, never back under the keys.
         table = Table.grid(padding=(0, 2, 0, 0))
         table.add_column(justify="right", no_wrap=True, style="bold")
         table.add_column(ratio=1)
-        shown = self.shown
-        presenting = getattr(shown, "SCENARIO", False)
-        for b in [*(k for k in PRESENTER_KEYS if k.show), *KEYS] if presenting else KEYS:
-            # A scenario refuses every key that would change its story: none is listed as live.
-            off = presenting and shown is not None and shown.check_action(b.action, ()) is not True
-            note = " (off while a scenario plays)" if off else ""
+        for b, off in self.rows:
+            note = f" ({off})" if off else ""
             table.add_row(
                 Text(b.key_display or b.key, style="dim" if off else ""),
                 Text(f"{b.tooltip}{note}", style="dim" if off else ""),

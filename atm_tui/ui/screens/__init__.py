@@ -1,0 +1,1 @@
+"""One Textual screen per mode (ATM, pipeline; live or a scenario), the modal screens, the keys."""
