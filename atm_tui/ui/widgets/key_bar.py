@@ -10,7 +10,6 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.widget import Widget
 
-
 # An off key's colour: about 6:1 on the projector's black and 4.5:1 on the default panel, while a
 # live key's white is 15:1 or more, so live and off are told apart at a glance.
 OFF = "#8A8A8A"
