@@ -121,3 +121,22 @@ def test_a_short_diagram_keeps_the_newest_arrival_and_the_evidence() -> None:
     assert [r.direction for r, _ in pick_rows(rows, 3, 40, "T123")][1] == REQUEST
     # Room for everything: everything, in order.
     assert [r.label for r, _ in pick_rows(rows, 20, 40, "T123")] == [r.label for r in rows]
+
+
+async def test_compare_at_80x24_keeps_the_twins_whole_ledger(tmp_path: Path) -> None:
+    """c h h w at 80x24: the naive twin's three ledger rows are all on screen, with its flag."""
+    from atm_tui.ui.capture.frames import screen_of
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.settle(0)
+        await pilot.press("c")
+        await app.settle(1)
+        await pilot.press("h", "h", "w")
+        await app.settle(60)
+        await pilot.pause()
+        text = screen_of(app).text()
+    for row in ("#3 T123 -5,000 → 35,000", "#2 T123 -5,000 → 40,000", "#1 T123 -5,000 → 45,000"):
+        assert row in text, text
+    assert "⚠ T123: debited 3 times" in text
+    assert "T123 #3" in text and "arrived" in text  # the newest arrival, in the diagram
