@@ -211,6 +211,12 @@ class Story:
     goods: str  # what the customer is handed on success: "cash"
     done: str = "debited"  # the effect in the past: "debited", "charged", "created", "counted"
 
+    @property
+    def title(self) -> str:
+        """The client's pane title: ATM, Shop, Booth."""
+        name = self.client.removeprefix("the ")
+        return name if name.isupper() else name.capitalize()
+
 
 STORIES: dict[str, Story] = {
     "withdraw": Story("the ATM", "debit", "debits", "debits nothing", "no debit",

@@ -126,7 +126,8 @@ class AtmScreen(PanesScreen):
             + (f" ({c['rolled_back']} more rolled back)" if c["rolled_back"] else "")
             + f" · replays {c['replayed']}"
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
-            f" · cash {c['dispensed']} · unknown {len(view.unknown)}"
+            + (f" · cash {c['dispensed']}" if view.atm.op == "withdraw" else "")  # a shop hands out no cash
+            + f" · unknown {len(view.unknown)}"
         )
         if view.resolved:
             counters.append(f" · resolved {view.resolved}")

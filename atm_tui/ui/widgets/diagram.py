@@ -37,7 +37,8 @@ class SequenceDiagram(Widget):
         inner = bank_x - atm_x - 1
         header = height >= 6
         if header:
-            head = "    t ATM" + " " * max(0, inner - 6) + "Bank"
+            client = outcomes.story(self.view.atm.op).title  # the story's own client: ATM, Shop, Booth
+            head = f"    t {client}" + " " * max(0, inner - 3 - len(client)) + "Bank"
             out.append(fit(head, width) + "\n", style="bold underline")
         room = height - header
         pal = styles(self)
