@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 from collections.abc import Callable
 
 from atm_tui.paths import quoted
@@ -94,3 +95,20 @@ def _encodable(part: str) -> bool:
     except UnicodeError:
         return False
     return True
+MAX_NAME = 100
+
+
+def client_name(text: str) -> str:
+    """A client id (`--name`): 1 to 100 visible ASCII characters, as the Client-Id header takes."""
+    name = text.strip()
+    if not 1 <= len(name) <= MAX_NAME or not all("!" <= ch <= "~" for ch in name):
+        raise argparse.ArgumentTypeError(
+            f"{_cut(text)} is not a client name; use 1 to {MAX_NAME} visible ASCII characters"
+            " (letters, digits, punctuation; no spaces), e.g. atm-7"
+        )
+    return name
+
+
+def new_client_name(kind: str) -> str:
+    """A client id unique to this run: `kind-` and 8 random hex digits."""
+    return f"{kind}-{secrets.token_hex(4)}"

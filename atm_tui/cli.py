@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from atm_tui.argtypes import file_path, int_in, probability
+from atm_tui.argtypes import client_name, file_path, int_in, new_client_name, probability
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
@@ -163,7 +163,8 @@ def build_parser() -> Parser:
     sim.add_argument("--processing", type=int_in(0, 86_400_000, "milliseconds"), default=300, metavar="MS",
                      help="virtual ms the bank takes per delivery (default 300)")
     sim.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=86_400_000, metavar="MS",
-                     help="how long the bank remembers a key, virtual ms (default 24 h)")
+                     help="how long the bank remembers a key, virtual ms (default 24 h); with --pipeline"
+                          " log, the idempotent consumer's dedup window")
     sim.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=None, metavar="N",
                      help="number of the first transaction id (default 123, or after the last one stored)")
     sim.add_argument("--crash-in-gap", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
@@ -172,12 +173,23 @@ def build_parser() -> Parser:
                      help="with --crash-in-gap: SIGKILL this process at the crash point")
     sim.add_argument("--bridge", choices=("inline", "aiosqlite"), default="inline",
                      help="run transactions inline (default) or on aiosqlite's thread, as the app does")
+    sim.add_argument("--name", type=client_name, default=None, metavar="NAME",
+                     help="this ATM's client id (default simulate-<random>, new each run); give the same"
+                          " name to a rerun that resends earlier keys (--first-id), or they are refused")
     sim.add_argument("--trace", metavar="FILE", help="write every event as a JSON line")
     sim.add_argument("--check", action="store_true", help="exit 1 if an invariant is violated")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_pipeline_options(sim)
     add_http_commands(sub)
+    add_check_command(sub)
     return parser
+
+
+def add_check_command(sub: argparse._SubParsersAction) -> None:
+    """`check BASE_URL`: the checker for anyone's Idempotency-Key server (atm_tui/check/)."""
+    from atm_tui.check.cli import add_parser
+
+    add_parser(sub)
 
 
 def add_http_commands(sub: argparse._SubParsersAction) -> None:
@@ -186,6 +198,9 @@ def add_http_commands(sub: argparse._SubParsersAction) -> None:
 
     add_serve_parser(sub)
     add_client_parser(sub)
+    from atm_tui.ui.web import add_web_parser
+
+    add_web_parser(sub)
 
 
 def add_app_http_options(parser: argparse.ArgumentParser) -> None:
@@ -204,6 +219,11 @@ def check_app_http(args: argparse.Namespace) -> str | None:
 def run_http(args: argparse.Namespace) -> int:
     from atm_tui.http.cli import run_client, run_serve
 
+    if args.command == "client" and args.interactive and args.clients is None:
+        from atm_tui.http.cli import student_config
+        from atm_tui.ui.student_app import run_student
+
+        return run_student(student_config(args), ask_name=args.ask_name)
     return run_serve(args) if args.command == "serve" else run_client(args)
 
 
@@ -237,13 +257,20 @@ def run_simulate(args: argparse.Namespace) -> int:
         if problem:
             return _fail(problem)
     db = args.db or _default_db()
+    if args.trace is not None:
+        from atm_tui.sim.trace_file import trace_problem
+
+        problem = trace_problem(args.trace, db)
+        if problem:
+            return _fail(problem)
     config = SimConfig(
         seed=args.seed,
         mode=args.mode,
         amount=args.amount,
         request=LinkConfig(drop=args.drop_request, duplicate=args.duplicate),
         reply=LinkConfig(drop=args.drop_reply),
-        atm=AtmConfig(timeout=args.timeout, retry=args.retry, max_attempts=args.max_attempts),
+        atm=AtmConfig(timeout=args.timeout, retry=args.retry, max_attempts=args.max_attempts,
+                      client=args.name or new_client_name("simulate")),
         bank=BankTiming(processing=args.processing, ttl=args.ttl),
     )
     store = StoreConfig(
@@ -283,11 +310,12 @@ def run_simulate(args: argparse.Namespace) -> int:
         return _fail(f"--trace {shown}: cannot write it ({exc.strerror or exc}); pick another path")
     report = result.report
     if args.json:
-        out = {"db": db, "seed": args.seed, "mode": args.mode, **result.to_dict()}
+        out = {"db": db, "seed": args.seed, "mode": args.mode, "client": config.atm.client,
+               **result.to_dict()}
         print(json.dumps(out, sort_keys=False))
     else:
         c = report.counts
-        print(f"database: {db} (WAL, synchronous={result.synchronous})")
+        print(f"database: {db} (WAL, synchronous={result.synchronous}); client {config.atm.client}")
         print(
             f"mode {args.mode}, seed {args.seed}: {_n(c['withdrawals'], 'withdrawal')},"
             f" {_n(c['attempts'], 'attempt')}, {_n(c['deliveries'], 'delivery', 'deliveries')} at the bank"
@@ -387,6 +415,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_export(args)
         if args.command in ("serve", "client"):
             return run_http(args)
+        if args.command == "web":
+            from atm_tui.ui.web import run_web
+
+            return run_web(args)
+        if args.command == "check":
+            from atm_tui.check.cli import run as run_check
+
+            return run_check(args)
         problem = check_app_http(args)
         if problem:
             return _fail(problem)

@@ -24,8 +24,8 @@ PIPELINE_OPTIONS = (
 # Options of the ATM run that mean nothing to the pipeline: naming one with --pipeline is a mistake.
 ATM_OPTIONS = (
     "withdrawals", "mode", "drop_request", "drop_reply", "duplicate", "drop_next_replies",
-    "drop_next_requests", "duplicate_next", "max_attempts", "retry", "timeout", "processing", "ttl",
-    "first_id", "crash_in_gap", "hard_crash",
+    "drop_next_requests", "duplicate_next", "max_attempts", "retry", "timeout", "processing",
+    "first_id", "crash_in_gap", "hard_crash", "name",
 )  # fmt: skip
 
 
@@ -111,6 +111,12 @@ def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> i
         if Path(args.trace).is_dir():
             return _fail(f"--trace {args.trace}: is a folder; give a file path")
     db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
+    if args.trace:
+        from atm_tui.sim.trace_file import trace_problem
+
+        problem = trace_problem(args.trace, db)
+        if problem:
+            return _fail(problem)
     config = PipelineConfig(
         seed=args.seed,
         messages=DEFAULT_MESSAGES if args.messages is None else args.messages,
@@ -121,6 +127,7 @@ def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> i
         lost_ack=args.lost_ack or 0.0,
         crash_before_commit=args.crash_before_commit or 0.0,
         zombie=args.zombie or 0.0,
+        ttl=args.ttl,
     )
     store = StoreConfig(
         db, opening_balance=args.opening_balance, fresh=args.fresh, synchronous=args.synchronous
@@ -170,6 +177,11 @@ def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> i
             f" {c['consumer_crashes']} crashes, {c['consumer_stalls']} zombies,"
             f" {c['commits_refused']} commits refused"
         )
+        if c["charged_again"]:
+            print(
+                f"key expired, charged again: {c['charged_again']} charges came after their message id's"
+                f" key expired (--ttl {config.ttl:,} ms): the dedup window was shorter than the redelivery"
+            )
         print(
             f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
             f" ({report.charge_rows} charge rows; {c['double_charges']} messages charged more than once)"

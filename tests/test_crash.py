@@ -82,10 +82,10 @@ def test_sigkill_at_random_moments_never_breaks_idempotent_mode(tmp_path: Path) 
     seen = examine(db)
     for i in range(KILLS):
         # Half the runs resume from T123, so ids that already reached the bank are sent again.
-        ids = ("--first-id", "123") if i % 2 else ()
+        ids = ("--first-id", "123") if i % 2 else ()  # one ATM restarted: one client name
         bridge = "aiosqlite" if i % 4 >= 2 else "inline"
         proc = start("--db", str(db), "--withdrawals", "1000000", "--seed", str(i), "--bridge", bridge,
-                     *ids, *LONG, *FAULTS)  # fmt: skip
+                     "--name", "atm-1", *ids, *LONG, *FAULTS)  # fmt: skip
         delay = rng.uniform(0.25, 0.9)
         time.sleep(delay)  # a random moment to kill at, not an assertion about time
         os.kill(proc.pid, signal.SIGKILL)
@@ -98,8 +98,8 @@ def test_sigkill_at_random_moments_never_breaks_idempotent_mode(tmp_path: Path) 
     assert progressed >= KILLS // 2, progressed
     assert seen["ledger"] > 100
     # A final run from T123 that is allowed to finish: every id it resends is replayed, never debited again.
-    resumed = run_cli("simulate", "--db", str(db), "--first-id", "123", "--withdrawals", "300",
-                      "--check", "--json", *LONG)  # fmt: skip
+    resumed = run_cli("simulate", "--db", str(db), "--name", "atm-1", "--first-id", "123",
+                      "--withdrawals", "300", "--check", "--json", *LONG)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     out = json.loads(resumed.stdout)
     assert out["ok"] is True
@@ -142,7 +142,7 @@ def test_split_mode_crash_in_the_gap_then_the_same_id_debits_twice(tmp_path: Pat
 
 def test_idempotent_mode_has_no_gap_to_be_killed_in(tmp_path: Path) -> None:
     db = tmp_path / "bank.db"
-    story = ("--withdrawals", "1", "--db", str(db), "--mode", "idempotent")
+    story = ("--withdrawals", "1", "--db", str(db), "--mode", "idempotent", "--name", "atm-1")
     proc = run_cli("simulate", *story, "--crash-in-gap", "1", "--hard-crash", "--check")
     assert proc.returncode == 0, proc.stderr
     again = run_cli("simulate", *story, "--first-id", "123", "--check")
@@ -164,8 +164,11 @@ def test_three_atm_processes_sending_the_same_ids_debit_each_key_once(tmp_path: 
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         outs.append(json.loads(out))
-    # Between them the three processed each id exactly once; every other delivery got a stored answer.
+    # Between them the three processed each id exactly once. They are three clients (three ATMs),
+    # so a key another ATM used first is refused, never paid out as that ATM's cash.
     assert sum(o["counts"]["processed"] for o in outs) == 3000
     assert all(o["ok"] for o in outs)
+    assert sum(o["counts"]["dispensed"] for o in outs) <= 3000
+    assert all(o["counts"]["rejected"] > 0 for o in outs)
     assert query(str(db), "SELECT count(*), count(DISTINCT txn_id) FROM ledger") == [(3000, 3000)]
     examine(db)

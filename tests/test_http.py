@@ -108,11 +108,12 @@ def test_a_retry_while_the_first_is_processed_is_409_with_retry_after(bank: Runn
         async with httpx.AsyncClient(base_url=bank.url, timeout=10) as ac:
             headers = {**JSON_HEADERS, "Idempotency-Key": "T50"}
             first = asyncio.create_task(ac.post(WITHDRAW, json={"amount": 5000}, headers=headers))
-            for _ in range(1_000):  # bounded: until the server holds the key
-                if bank.bank.desk.in_flight:
+            for _ in range(1_000):  # bounded: until the server holds the key (a row with a lease)
+                if bank.query("SELECT status FROM idempotency_keys WHERE key = 'T50'"):
                     break
                 await asyncio.sleep(0.005)
-            assert bank.bank.desk.in_flight == {(ACCOUNT, "T50"): bank.bank.desk.in_flight[(ACCOUNT, "T50")]}
+            assert bank.query("SELECT account_id, status, lock_token IS NOT NULL FROM idempotency_keys") == [
+                (ACCOUNT, "in_progress", 1)]
             second = await ac.post(WITHDRAW, json={"amount": 5000}, headers=headers)
             done = await first
             third = await ac.post(WITHDRAW, json={"amount": 5000}, headers=headers)
@@ -304,8 +305,8 @@ def test_another_body_while_the_first_is_in_flight_is_422(bank: Running) -> None
         async with httpx.AsyncClient(base_url=bank.url, timeout=10) as ac:
             headers = {**JSON_HEADERS, "Idempotency-Key": "T51"}
             first = asyncio.create_task(ac.post(WITHDRAW, json={"amount": 5000}, headers=headers))
-            for _ in range(1_000):  # bounded: until the server holds the key
-                if bank.bank.desk.in_flight:
+            for _ in range(1_000):  # bounded: until the server holds the key (a row with a lease)
+                if bank.query("SELECT status FROM idempotency_keys WHERE key = 'T51'"):
                     break
                 await asyncio.sleep(0.005)
             other = await ac.post(WITHDRAW, json={"amount": 6000}, headers=headers)

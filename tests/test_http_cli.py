@@ -75,8 +75,8 @@ def test_the_http_atm_retries_lost_replies_into_replays(tmp_path: Path) -> None:
     db = tmp_path / "bank.db"
     with serve(db, "--drop-next", "2") as (_proc, url):
         out = subprocess.run(
-            [sys.executable, "-m", "atm_tui", "client", "--bank", url, "--withdrawals", "3", "--json",
-             "--backoff-base", "20", "--timeout", "5000", "--check"],
+            [sys.executable, "-m", "atm_tui", "client", "--bank", url, "--prefix", "T",
+             "--withdrawals", "3", "--json", "--backoff-base", "20", "--timeout", "5000", "--check"],
             capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
@@ -91,7 +91,7 @@ def test_the_http_atm_gives_up_and_the_status_query_settles_it(tmp_path: Path) -
     db = tmp_path / "bank.db"
     with serve(db, "--drop-next", "3") as (_proc, url):
         out = subprocess.run(
-            [sys.executable, "-m", "atm_tui", "client", "--bank", url, "--max-attempts", "3",
+            [sys.executable, "-m", "atm_tui", "client", "--bank", url, "--prefix", "T", "--max-attempts", "3",
              "--backoff-base", "10"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "0 dispensed, 0 declined, 1 unknown" in out.stdout
@@ -103,8 +103,9 @@ def test_a_late_reply_makes_the_http_atm_time_out_and_retry_into_a_replay(tmp_pa
     db = tmp_path / "bank.db"
     with serve(db, "--delay-next", "1000") as (_proc, url):
         out = subprocess.run(
-            [sys.executable, "-m", "atm_tui", "client", "--bank", url, "--json", "--timeout", "300",
-             "--max-attempts", "40", "--backoff-base", "100", "--backoff-cap", "300", "--check"],
+            [sys.executable, "-m", "atm_tui", "client", "--bank", url, "--prefix", "T", "--json",
+             "--timeout", "300", "--max-attempts", "40", "--backoff-base", "100",
+             "--backoff-cap", "300", "--check"],
             capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)

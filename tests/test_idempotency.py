@@ -53,13 +53,13 @@ def counting_effect(calls: list[int]) -> idempotency.Effect:
 def test_transact_runs_the_effect_once_and_replays_the_stored_body(conn: sqlite3.Connection) -> None:
     calls: list[int] = []
     d = Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp")
-    first = transact(conn, d, counting_effect(calls), 10, rejected=lambda: "no")
+    first = transact(conn, d, counting_effect(calls), 10, rejected=lambda _reason: "no")
     again = transact(
         conn,
         Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp", 2),
         counting_effect(calls),
         20,
-        rejected=lambda: "no",
+        rejected=lambda _reason: "no",
     )
     assert calls == [10]
     assert (first.outcome, first.hits, again.outcome, again.hits) == (PROCESSED, 1, REPLAYED, 2)
@@ -75,14 +75,15 @@ def test_transact_runs_the_effect_once_and_replays_the_stored_body(conn: sqlite3
 def test_transact_rejects_another_fingerprint_and_keeps_the_key(conn: sqlite3.Connection) -> None:
     calls: list[int] = []
     transact(
-        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10, rejected=lambda: "no"
+        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10,
+        rejected=lambda _reason: "no",
     )
     other = transact(
         conn,
         Delivery(DEFAULT_ACCOUNT, "K1", "K1", "other", 2),
         counting_effect(calls),
         20,
-        rejected=lambda: '{"status":"rejected"}',
+        rejected=lambda _reason: '{"status":"rejected"}',
     )
     assert (other.outcome, other.status, other.body) == (REJECTED, "rejected", '{"status":"rejected"}')
     assert calls == [10]
@@ -93,9 +94,9 @@ def test_transact_rejects_another_fingerprint_and_keeps_the_key(conn: sqlite3.Co
 def test_transact_forgets_an_expired_key(conn: sqlite3.Connection) -> None:
     calls: list[int] = []
     d = Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp")
-    transact(conn, d, counting_effect(calls), 10, rejected=lambda: "no", ttl=100)
-    before = transact(conn, d, counting_effect(calls), 109, rejected=lambda: "no", ttl=100)
-    after = transact(conn, d, counting_effect(calls), 110, rejected=lambda: "no", ttl=100)
+    transact(conn, d, counting_effect(calls), 10, rejected=lambda _reason: "no", ttl=100)
+    before = transact(conn, d, counting_effect(calls), 109, rejected=lambda _reason: "no", ttl=100)
+    after = transact(conn, d, counting_effect(calls), 110, rejected=lambda _reason: "no", ttl=100)
     assert (before.outcome, after.outcome, after.expired_key) == (REPLAYED, PROCESSED, True)
     assert calls == [10, 110]
     assert rows(conn, "SELECT first_seen, expires_at, hits FROM idempotency_keys") == [(110, 210, 1)]
@@ -104,10 +105,11 @@ def test_transact_forgets_an_expired_key(conn: sqlite3.Connection) -> None:
 def test_transact_keys_are_scoped_by_account(conn: sqlite3.Connection) -> None:
     calls: list[int] = []
     transact(
-        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10, rejected=lambda: ""
+        conn, Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"), counting_effect(calls), 10,
+        rejected=lambda _reason: "",
     )
     theirs = transact(
-        conn, Delivery(OTHER, "K1", "K1", "fp"), counting_effect(calls), 20, rejected=lambda: ""
+        conn, Delivery(OTHER, "K1", "K1", "fp"), counting_effect(calls), 20, rejected=lambda _reason: ""
     )
     assert theirs.outcome == PROCESSED and calls == [10, 20]
     assert rows(conn, "SELECT account_id FROM idempotency_keys ORDER BY account_id") == [
@@ -127,7 +129,7 @@ def test_transact_without_a_key_runs_every_delivery(conn: sqlite3.Connection, mo
             Delivery(DEFAULT_ACCOUNT, "K1", key, "fp"),
             counting_effect(calls),
             now,
-            rejected=lambda: "",
+            rejected=lambda _reason: "",
             mode=run_mode,
         )
         assert r.outcome == PROCESSED
@@ -147,7 +149,7 @@ def test_transact_split_mode_leaves_the_gap_open(conn: sqlite3.Connection) -> No
             Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"),
             counting_effect(calls),
             10,
-            rejected=lambda: "",
+            rejected=lambda _reason: "",
             mode="split",
             gap_hook=crash,
         )
@@ -163,7 +165,7 @@ def test_transact_guard_and_finish_share_the_transaction(conn: sqlite3.Connectio
         Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"),
         counting_effect(calls),
         10,
-        rejected=lambda: "",
+        rejected=lambda _reason: "",
         guard=lambda c: Response("fenced", "fenced", ""),
     )
     assert stop.outcome == "fenced" and calls == []
@@ -180,7 +182,7 @@ def test_transact_guard_and_finish_share_the_transaction(conn: sqlite3.Connectio
             Delivery(DEFAULT_ACCOUNT, "K1", "K1", "fp"),
             counting_effect(calls),
             10,
-            rejected=lambda: "",
+            rejected=lambda _reason: "",
             finish=finish,
         )
     # All of it rolled back: effect, delivery, key and the finisher's own row.

@@ -11,10 +11,10 @@ import pytest
 from atm_tui.scenarios import builtin_names, load
 from atm_tui.scenarios.export import render_text
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
-from atm_tui.sim.events import Control, Event, Processed, Rejected, Replayed, ReplyDelivered
+from atm_tui.sim.events import Control, Event, Finished, Processed, Rejected, Replayed, ReplyDelivered
 
-STORIES = ("t123", "naive", "payment", "order", "vote", "get-vs-post", "in-flight", "mismatch", "expiry",
-           "crash-gap")  # fmt: skip
+STORIES = ("t123", "naive", "payment", "order", "vote", "get-vs-post", "in-flight", "mismatch", "two-atms",
+           "expiry", "crash-gap")  # fmt: skip
 
 
 async def play(name: str, tmp_path: Path, seed: int | None = None) -> tuple[sqlite3.Connection, list[Event]]:
@@ -131,6 +131,22 @@ async def test_mismatch_rejected_one_debit(tmp_path: Path) -> None:
     assert deliveries(conn, "T123") == ["processed", "rejected"]
     assert ledger(conn) == [("T123", "withdraw", 5_000)]
     assert balance(conn) == 45_000
+
+
+async def test_two_atms_reusing_t123_the_second_is_refused_never_paid(tmp_path: Path) -> None:
+    conn, events = await play("two-atms", tmp_path)
+    assert deliveries(conn, "T123") == ["processed", "rejected"]
+    rows = conn.execute("SELECT client_id, outcome FROM deliveries WHERE txn_id = 'T123' ORDER BY id")
+    assert rows.fetchall() == [("atm", "processed"), ("atm-2", "rejected")]
+    rejected = [ev for ev in events if isinstance(ev, Rejected)]
+    assert [(ev.txn_id, ev.reason) for ev in rejected] == [
+        ("T123", "idempotency key belongs to another client")]
+    # ATM 2 got no cash for T123; with a key of its own it gets its withdrawal.
+    finished = [(ev.txn_id, ev.outcome) for ev in events if isinstance(ev, Finished)]
+    assert ("T123", "rejected") in finished and ("atm-2-T123", "dispensed") in finished
+    assert conn.execute("SELECT txn_id, client_id FROM ledger ORDER BY id").fetchall() == [
+        ("T123", "atm"), ("atm-2-T123", "atm-2")]
+    assert balance(conn) == 40_000
 
 
 async def test_expiry_processes_again_after_the_window(tmp_path: Path) -> None:

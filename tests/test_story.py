@@ -181,9 +181,10 @@ def test_a_second_run_goes_on_from_the_stored_ids_and_balance(tmp_path: Path) ->
 
 def test_resending_t123_in_a_new_run_is_a_replay(tmp_path: Path) -> None:
     db = tmp_path / "bank.db"
-    assert run_cli(*STORY, "--db", str(db)).returncode == 0
-    proc = run_cli(
-        "simulate", "--withdrawals", "1", "--first-id", "123", "--db", str(db), "--json", "--check"
+    assert run_cli(*STORY, "--db", str(db), "--name", "atm-1").returncode == 0
+    proc = run_cli(  # the same ATM (client name) again: its own key comes back as a replay
+        "simulate", "--withdrawals", "1", "--first-id", "123", "--db", str(db), "--json", "--check",
+        "--name", "atm-1",
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

@@ -17,13 +17,16 @@ from typing import Any
 from atm_tui.bank import idempotency
 from atm_tui.bank.idempotency import (
     DECLINED,
+    FOREIGN,
     IN_PROGRESS,
     MODES,
     PROCESSED,
     REJECTED,
     REPLAYED,
+    REUSED,
     BankCrash,
     Delivery,
+    Effect,
     GapHook,
     Mode,
     Response,
@@ -33,11 +36,13 @@ from atm_tui.bank.idempotency import (
 # The transaction's words, importable from here as they always were.
 __all__ = [
     "DECLINED",
+    "FOREIGN",
     "IN_PROGRESS",
     "MODES",
     "PROCESSED",
     "REJECTED",
     "REPLAYED",
+    "REUSED",
     "BankCrash",
     "GapHook",
     "Mode",
@@ -49,6 +54,7 @@ __all__ = [
     "in_progress_body",
     "read_balance",
     "read_status",
+    "withdrawal_effect",
     "record_arrival",
     "rejected_body",
     "withdraw",
@@ -63,6 +69,7 @@ class Withdrawal:
     account_id: str
     amount: int
     attempt: int = 1
+    client: str = ""  # who sent it: the ATM's client id ('' is anonymous)
 
     def fingerprint(self) -> str:
         return fingerprint("withdraw", self.account_id, self.amount)
@@ -86,7 +93,13 @@ def fingerprint(operation: str, account_id: str, amount: int) -> str:
 
 
 def debit_account(
-    conn: sqlite3.Connection, account_id: str, label: str, amount: int, now: int, operation: str = "withdraw"
+    conn: sqlite3.Connection,
+    account_id: str,
+    label: str,
+    amount: int,
+    now: int,
+    operation: str = "withdraw",
+    client: str = "",
 ) -> tuple[bool, int | None]:
     """Debit `amount` and write its ledger row, or refuse, inside the caller's transaction.
 
@@ -102,16 +115,18 @@ def debit_account(
     after = balance - amount
     conn.execute("UPDATE accounts SET balance = ? WHERE id = ?", (after, account_id))
     conn.execute(
-        "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (label, account_id, amount, after, now, operation),
+        "INSERT INTO ledger (txn_id, account_id, amount, balance_after, at, operation, client_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (label, account_id, amount, after, now, operation, client),
     )
     return True, after
 
 
 def _debit(conn: sqlite3.Connection, req: Withdrawal, now: int) -> tuple[str, str, int | None]:
     """The withdrawal's effect: debit or decline. Returns (outcome, body, balance)."""
-    debited, balance = debit_account(conn, req.account_id, req.txn_id, req.amount, now)
+    debited, balance = debit_account(
+        conn, req.account_id, req.txn_id, req.amount, now, "withdraw", req.client
+    )
     if balance is None:
         body = canonical({"reason": "no such account", "status": "declined", "txn_id": req.txn_id})
         return DECLINED, body, 0
@@ -139,11 +154,16 @@ def _debit(conn: sqlite3.Connection, req: Withdrawal, now: int) -> tuple[str, st
     return PROCESSED, body, balance
 
 
-def rejected_body(req: Withdrawal) -> str:
-    """The 422 body: this key was already used for a different request."""
+def withdrawal_effect(req: Withdrawal) -> Effect:
+    """The withdrawal's effect as the bank's phases run it: debit or decline inside their transaction."""
+    return lambda conn, now: _debit(conn, req, now)
+
+
+def rejected_body(req: Withdrawal, reason: str = REUSED) -> str:
+    """The 422 body: this key was already used for a different request, or by another client."""
     return canonical(
         {
-            "reason": "idempotency key reused with a different request",
+            "reason": reason,
             "status": "rejected",
             "txn_id": req.txn_id,
         }
@@ -159,7 +179,7 @@ def in_progress_body(req: Withdrawal) -> str:
 
 def record_arrival(conn: sqlite3.Connection, req: Withdrawal, outcome: str, now: int) -> None:
     """Record a delivery answered without touching money or keys (in progress, rejected)."""
-    idempotency.record_arrival(conn, req.txn_id, req.attempt, outcome, now)
+    idempotency.record_arrival(conn, req.txn_id, req.attempt, outcome, now, req.client)
 
 
 def withdraw(
@@ -179,10 +199,10 @@ def withdraw(
     """
     return transact(
         conn,
-        Delivery(req.account_id, req.txn_id, req.txn_id, req.fingerprint(), req.attempt),
+        Delivery(req.account_id, req.txn_id, req.txn_id, req.fingerprint(), req.attempt, req.client),
         lambda c, at: _debit(c, req, at),
         now,
-        rejected=lambda: rejected_body(req),
+        rejected=lambda reason: rejected_body(req, reason),
         mode=mode,
         ttl=ttl,
         gap_hook=gap_hook,
@@ -198,7 +218,7 @@ def read_balance(conn: sqlite3.Connection, account_id: str) -> int:
 def read_status(conn: sqlite3.Connection, account_id: str, txn_id: str) -> str:
     """Status of a transaction by id, as a JSON body. A read: asking twice changes nothing."""
     row = conn.execute(
-        "SELECT status, response FROM idempotency_keys WHERE account_id = ? AND key = ?",
+        "SELECT status, response, client_id FROM idempotency_keys WHERE account_id = ? AND key = ?",
         (account_id, txn_id),
     ).fetchone()
     debits = conn.execute(
@@ -212,7 +232,8 @@ def read_status(conn: sqlite3.Connection, account_id: str, txn_id: str) -> str:
     }
     if row is not None:
         payload["status"] = row[0]
-        payload["response"] = json.loads(row[1])
+        payload["response"] = json.loads(row[1]) if row[1] else None  # none yet while in progress
+        payload["client"] = row[2]
     elif int(debits[0]):
         payload["status"] = "approved"
     else:

@@ -27,6 +27,7 @@ from atm_tui.bank.core import canonical, debit_account
 from atm_tui.bank.idempotency import (
     DECLINED,
     PROCESSED,
+    REUSED,
     Delivery,
     Effect,
     GapHook,
@@ -62,25 +63,30 @@ class Operation:
     fingerprint: str
     effect: Effect
     attempt: int = 1
+    client: str = ""
 
 
-def record_delivery(conn: sqlite3.Connection, label: str, attempt: int, outcome: str, now: int) -> None:
+def record_delivery(
+    conn: sqlite3.Connection, label: str, attempt: int, outcome: str, now: int, client: str = ""
+) -> None:
     """One `deliveries` row, inside the caller's transaction."""
-    idempotency.record_delivery(conn, label, attempt, outcome, now)
+    idempotency.record_delivery(conn, label, attempt, outcome, now, client)
 
 
-def record_arrival(conn: sqlite3.Connection, label: str, attempt: int, outcome: str, now: int) -> None:
+def record_arrival(
+    conn: sqlite3.Connection, label: str, attempt: int, outcome: str, now: int, client: str = ""
+) -> None:
     """Record a delivery answered without running the handler (in progress, rejected in flight)."""
-    idempotency.record_arrival(conn, label, attempt, outcome, now)
+    idempotency.record_arrival(conn, label, attempt, outcome, now, client)
 
 
-def rejected_body(op: Operation) -> str:
-    """The 422 body: this key was already used for a different request."""
+def rejected_body(op: Operation, reason: str = REUSED) -> str:
+    """The 422 body: this key was already used for a different request, or by another client."""
     return canonical(
         {
             "key": op.label,
             "op": op.name,
-            "reason": "idempotency key reused with a different request",
+            "reason": reason,
             "status": "rejected",
         }
     )
@@ -110,10 +116,10 @@ def handle(
     """
     return transact(
         conn,
-        Delivery(op.account_id, op.label, op.key, op.fingerprint, op.attempt),
+        Delivery(op.account_id, op.label, op.key, op.fingerprint, op.attempt, op.client),
         op.effect,
         now,
-        rejected=lambda: rejected_body(op),
+        rejected=lambda reason: rejected_body(op, reason),
         mode=mode,
         ttl=ttl,
         gap_hook=gap_hook,
@@ -129,14 +135,14 @@ def _balance(conn: sqlite3.Connection, account_id: str) -> int | None:
 # -- the three effects: each runs inside the handler's transaction ------------------------------
 
 
-def payment(account_id: str, label: str, amount: int, keyed: bool) -> tuple[str, Effect]:
+def payment(account_id: str, label: str, amount: int, keyed: bool, client: str = "") -> tuple[str, Effect]:
     """A card charge: a `payments` row (the charge) plus a ledger row, since money leaves the account.
 
     Returns (fingerprint, effect).
     """
 
     def effect(conn: sqlite3.Connection, now: int) -> tuple[str, str, int | None]:
-        debited, balance = debit_account(conn, account_id, label, amount, now, PAYMENT)
+        debited, balance = debit_account(conn, account_id, label, amount, now, PAYMENT, client)
         if not debited:
             reason = "no such account" if balance is None else "insufficient funds"
             body = canonical(
@@ -202,15 +208,22 @@ def vote(account_id: str, voter_id: str, choice: str) -> tuple[str, Effect]:
 
 
 def build(
-    name: str, account_id: str, label: str, fields: dict[str, Any], *, keyless: bool = False, attempt: int = 1
+    name: str,
+    account_id: str,
+    label: str,
+    fields: dict[str, Any],
+    *,
+    keyless: bool = False,
+    attempt: int = 1,
+    client: str = "",
 ) -> Operation:
     """The Operation for one delivery of request `name` with body `fields` (as sent on the wire)."""
     if name == PAYMENT:
-        fp, effect = payment(account_id, label, int(fields["amount"]), not keyless)
+        fp, effect = payment(account_id, label, int(fields["amount"]), not keyless, client)
     elif name == ORDER:
         fp, effect = order(account_id, label, str(fields.get("item", "")), int(fields.get("quantity", 1)))
     elif name == VOTE:
         fp, effect = vote(account_id, str(fields["voter"]), str(fields["choice"]))
     else:
         raise ValueError(f"operation {name!r}: use one of {', '.join(OPERATIONS)}")
-    return Operation(name, account_id, label, None if keyless else label, fp, effect, attempt)
+    return Operation(name, account_id, label, None if keyless else label, fp, effect, attempt, client)

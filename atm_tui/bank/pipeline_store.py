@@ -60,6 +60,7 @@ class Charge:
     partition: int
     offset: int
     delivery: int = 1  # which delivery of this message id (stored in deliveries.attempt)
+    client: str = ""  # the consumer group charging it
 
     def fingerprint(self) -> str:
         return fingerprint(CHARGE, self.account_id, self.amount)
@@ -83,6 +84,7 @@ class ChargeResult:
     hits: int = 0
     committed: bool = False  # the offset went in the same transaction (transactional mode)
     current_epoch: int = 0  # the group's epoch, when fenced
+    expired_key: bool = False  # the message id's key had expired: this charge is outside the dedup window
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +177,7 @@ def commit_offset(conn: sqlite3.Connection, commit: OffsetCommit, now: int) -> C
 
 def _debit(conn: sqlite3.Connection, c: Charge, now: int) -> tuple[str, str, int | None]:
     """The charge's effect: debit and write the ledger row, or decline. Returns (outcome, body, balance)."""
-    debited, balance = debit_account(conn, c.account_id, c.message_id, c.amount, now, CHARGE)
+    debited, balance = debit_account(conn, c.account_id, c.message_id, c.amount, now, CHARGE, c.client)
     if not debited:
         reason = "no such account" if balance is None else "insufficient funds"
         body = canonical(
@@ -247,10 +249,10 @@ def charge(
 
     resp = transact(
         conn,
-        Delivery(c.account_id, c.message_id, c.message_id, c.fingerprint(), c.delivery),
+        Delivery(c.account_id, c.message_id, c.message_id, c.fingerprint(), c.delivery, c.client),
         lambda conn_, at: _debit(conn_, c, at),
         now,
-        rejected=lambda: "",
+        rejected=lambda reason: "",
         mode="naive" if mode == "naive" else "idempotent",
         ttl=ttl,
         guard=fence if mode == "transactional" else None,
@@ -260,8 +262,9 @@ def charge(
         return ChargeResult(FENCED, current_epoch=fenced_by[0])
     if mode == "transactional":
         assert commit is not None
-        return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits, True, commit.epoch)
-    return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits)
+        return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits, True, commit.epoch,
+                            resp.expired_key)
+    return ChargeResult(resp.outcome, resp.balance_after or 0, resp.hits, expired_key=resp.expired_key)
 
 
 def read_balance(conn: sqlite3.Connection, account_id: str) -> int:

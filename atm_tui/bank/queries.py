@@ -40,12 +40,14 @@ def ledger_doubles(conn: sqlite3.Connection, account_id: str) -> list[tuple[str,
     ]
 
 
-def debited_ids(conn: sqlite3.Connection, account_id: str) -> set[str]:
-    """Every id with at least one ledger row."""
-    return {
-        str(r[0])
-        for r in conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ?", (account_id,))
-    }
+def debited_ids(conn: sqlite3.Connection, account_id: str, client: str | None = None) -> set[str]:
+    """Every id with at least one ledger row (of `client`'s, when given), over the whole file."""
+    if client is None:
+        rows = conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ?", (account_id,))
+    else:
+        rows = conn.execute("SELECT DISTINCT txn_id FROM ledger WHERE account_id = ? AND client_id = ?",
+                            (account_id, client))
+    return {str(r[0]) for r in rows}
 
 
 def stored_responses(conn: sqlite3.Connection, account_id: str) -> Iterator[tuple[str, str]]:
@@ -183,3 +185,71 @@ def repeated_operations(conn: sqlite3.Connection, account_id: str) -> list[tuple
             continue
         out.extend((table, str(r[0]), int(r[1])) for r in rows)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLane:
+    """What one client did at the bank, read from the file: the class view's lane.
+
+    `client` is the `client_id` the rows carry ('' for a request that named nobody). Every count
+    is a count of rows: deliveries by outcome, ledger rows (debits), keys still in progress, and
+    the keys the ledger debited more than once (there must be none).
+    """
+
+    client: str
+    keys: int
+    deliveries: int
+    processed: int
+    declined: int
+    replayed: int
+    in_progress: int  # deliveries answered 409
+    rejected: int  # deliveries answered 422
+    debits: int
+    debited_rupees: int
+    held: int  # keys whose first request is still being processed (a lease held)
+    doubled: tuple[tuple[str, int], ...]  # (key, ledger rows) for every key debited twice or more
+    last_at: int
+
+
+def _by_client(conn: sqlite3.Connection, sql: str) -> dict[str, tuple[Any, ...]]:
+    return {str(r[0]): tuple(r[1:]) for r in conn.execute(sql)}
+
+
+def client_lanes(conn: sqlite3.Connection) -> list[ClientLane]:
+    """One lane per client that reached the bank: its deliveries by outcome, its debits and keys.
+
+    Plain SQL (CASE, GROUP BY, no parameters) so the same text runs on SQLite and PostgreSQL.
+    """
+    arrivals = _by_client(
+        conn,
+        "SELECT client_id, count(DISTINCT txn_id), count(*),"
+        " sum(CASE WHEN outcome = 'processed' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN outcome = 'declined' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN outcome = 'replayed' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN outcome = 'in_progress' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN outcome = 'rejected' THEN 1 ELSE 0 END),"
+        " max(at) FROM deliveries GROUP BY client_id",
+    )
+    debits = _by_client(
+        conn, "SELECT client_id, count(*), sum(amount), max(at) FROM ledger GROUP BY client_id"
+    )
+    held = _by_client(
+        conn,
+        "SELECT client_id, count(*) FROM idempotency_keys WHERE status = 'in_progress' GROUP BY client_id",
+    )
+    doubled: dict[str, list[tuple[str, int]]] = {}
+    for client, key, n in conn.execute(
+        "SELECT client_id, txn_id, count(*) FROM ledger GROUP BY client_id, txn_id HAVING count(*) > 1"
+        " ORDER BY client_id, txn_id"
+    ):
+        doubled.setdefault(str(client), []).append((str(key), int(n)))
+    lanes = []
+    for client in sorted(set(arrivals) | set(debits)):
+        a = arrivals.get(client, (0, 0, 0, 0, 0, 0, 0, 0))
+        d = debits.get(client, (0, 0, 0))
+        lanes.append(ClientLane(
+            client, int(a[0]), int(a[1]), int(a[2] or 0), int(a[3] or 0), int(a[4] or 0), int(a[5] or 0),
+            int(a[6] or 0), int(d[0]), int(d[1] or 0), int(held.get(client, (0,))[0]),
+            tuple(doubled.get(client, ())), max(int(a[7] or 0), int(d[2] or 0)),
+        ))
+    return lanes

@@ -1,8 +1,23 @@
-"""The bank's SQLite schema: public, so a teacher can open the file with the sqlite3 shell."""
+"""The bank's SQLite schema: public, so a teacher can open the file with the sqlite3 shell.
+
+Version 2 (issue 14, one bank and many clients) adds, to files of version 1 on open:
+
+- `client_id TEXT NOT NULL DEFAULT ''` on `idempotency_keys`, `ledger` and `deliveries`: who sent
+  the key ('' is an anonymous client, as every row of a version 1 file). The primary key of
+  `idempotency_keys` stays (account_id, key): a key presented by another client than its first
+  is refused, never replayed as somebody else's cash.
+- `idempotency_keys.locked_until INTEGER` and `lock_token TEXT`: a key whose status is
+  `in_progress` is held by one request until `locked_until` (a lease, on the file's clock);
+  only the holder of `lock_token` may complete it (Brandur Leach's atomic phases). A completed
+  key has both NULL.
+- `meta` row `clock`: `virtual` (the app, simulate, scenarios, the pipeline) or `wall` (serve).
+- `key_counters(prefix, next_number)`: transaction numbers handed out to the ATMs writing to the
+  file, so two programs on one file never mint the same key for different requests.
+"""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Table and column names are a contract (README: schema); extra columns are ours.
 SCHEMA = """
@@ -23,7 +38,8 @@ CREATE TABLE IF NOT EXISTS ledger (
     amount        INTEGER NOT NULL,
     balance_after INTEGER NOT NULL,
     at            INTEGER NOT NULL,
-    operation     TEXT NOT NULL DEFAULT 'withdraw'
+    operation     TEXT NOT NULL DEFAULT 'withdraw',
+    client_id     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS ledger_txn ON ledger(txn_id);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -36,6 +52,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     first_seen  INTEGER NOT NULL,
     last_seen   INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
+    client_id   TEXT NOT NULL DEFAULT '',
+    locked_until INTEGER,
+    lock_token  TEXT,
     PRIMARY KEY (account_id, key)
 );
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -43,7 +62,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     txn_id  TEXT NOT NULL,
     attempt INTEGER NOT NULL,
     outcome TEXT NOT NULL,
-    at      INTEGER NOT NULL
+    at      INTEGER NOT NULL,
+    client_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deliveries_txn ON deliveries(txn_id);
 -- The other writes served by the same idempotent handler (bank/operations.py). No UNIQUE
@@ -65,6 +85,11 @@ CREATE TABLE IF NOT EXISTS orders (
     quantity   INTEGER NOT NULL,
     at         INTEGER NOT NULL
 );
+-- The next transaction number of each key prefix, taken in blocks by the ATMs on this file.
+CREATE TABLE IF NOT EXISTS key_counters (
+    prefix      TEXT PRIMARY KEY,
+    next_number INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ballots (
     id       INTEGER PRIMARY KEY,
     voter_id TEXT NOT NULL,
@@ -74,3 +99,22 @@ CREATE TABLE IF NOT EXISTS ballots (
 """
 
 REQUIRED_TABLES = ("meta", "accounts", "ledger", "idempotency_keys", "deliveries")
+
+# Columns a version 1 file lacks, added on open (ALTER TABLE ADD COLUMN keeps every row).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("ledger", "client_id", "TEXT NOT NULL DEFAULT ''"),
+    ("idempotency_keys", "client_id", "TEXT NOT NULL DEFAULT ''"),
+    ("idempotency_keys", "locked_until", "INTEGER"),
+    ("idempotency_keys", "lock_token", "TEXT"),
+    ("deliveries", "client_id", "TEXT NOT NULL DEFAULT ''"),
+)
+
+Clock = str  # "virtual" | "wall"
+VIRTUAL = "virtual"
+WALL = "wall"
+CLOCKS: tuple[str, ...] = (VIRTUAL, WALL)
+# Who keeps each clock, for the one-line refusal.
+CLOCK_USERS = {VIRTUAL: "the app, simulate, the pipeline and scenarios", WALL: "atm-tui serve"}
+# A stored time at or past this is a wall-clock date (2001-09-09 in ms since the epoch): how a
+# version 1 file without a `clock` row tells which clock wrote it.
+WALL_CLOCK_FLOOR = 1_000_000_000_000

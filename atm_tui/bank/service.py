@@ -7,6 +7,7 @@ aiosqlite's connection thread in one hop, so the Textual UI never blocks on the 
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 import aiosqlite
 
-from atm_tui.bank import core
+from atm_tui.bank import clients, core
 from atm_tui.bank.core import Mode, Response, Withdrawal
 from atm_tui.bank.queries import OperationRow, ledger_doubles, operation_rows, repeated_operations
 from atm_tui.bank.store import (
@@ -60,6 +61,8 @@ class BankSnapshot:
     # payments / orders / ballots: (rows in all, the newest rows), only the tables in use.
     operations: dict[str, tuple[int, list[OperationRow]]] = field(default_factory=dict)
     repeated_operations: list[tuple[str, str, int]] = field(default_factory=list)
+    # Who wrote the keys and debits in this file: the pane names them when there is more than one.
+    clients: list[str] = field(default_factory=list)
 
 
 def read_snapshot(conn: sqlite3.Connection, account_id: str, limit: int = 50) -> BankSnapshot:
@@ -101,6 +104,7 @@ def read_snapshot(conn: sqlite3.Connection, account_id: str, limit: int = 50) ->
         repeated=ledger_doubles(conn, account_id),
         operations=operation_rows(conn, account_id, limit),
         repeated_operations=repeated_operations(conn, account_id),
+        clients=clients.writers(conn),
     )  # fmt: skip
 
 
@@ -204,11 +208,8 @@ class Bank:
     async def reset(self, opening_balance: int | None = None) -> None:
         """Empty every table and reopen the account at its opening balance (the UI's ctrl+r)."""
         cfg = self.config
-        if opening_balance is not None:
-            cfg = StoreConfig(cfg.path, opening_balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
-        else:
-            cfg = StoreConfig(cfg.path, cfg.opening_balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
-        await self.run(prepare, cfg, True)
+        balance = cfg.opening_balance if opening_balance is None else opening_balance
+        await self.run(prepare, dataclasses.replace(cfg, opening_balance=balance, fresh=True), True)
 
     async def synchronous(self) -> str:
         def read(conn: sqlite3.Connection) -> str:

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Literal
 
 from atm_tui.bank.money import MAX_BALANCE
-from atm_tui.bank.schema import REQUIRED_TABLES, SCHEMA, SCHEMA_VERSION
+from atm_tui.bank.schema import (
+    ADDED_COLUMNS,
+    CLOCK_USERS,
+    REQUIRED_TABLES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    VIRTUAL,
+    WALL,
+    WALL_CLOCK_FLOOR,
+)
 from atm_tui.paths import quoted
 
 Synchronous = Literal["normal", "full"]
@@ -49,6 +58,7 @@ class StoreConfig:
     owner: str = DEFAULT_OWNER
     fresh: bool = False
     synchronous: Synchronous = "normal"
+    clock: str = VIRTUAL  # the clock of the times this program stores: virtual or wall (serve)
 
 
 def check_path(path: str) -> bool:
@@ -204,13 +214,15 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        migrate(conn)
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
         if config.fresh:
             for table in ("ledger", "idempotency_keys", "deliveries", "payments", "orders", "ballots",
-                          "accounts"):
+                          "accounts", "key_counters"):
                 conn.execute(f"DELETE FROM {table}")
+        check_clock(conn, config)
         conn.execute(
             "INSERT OR IGNORE INTO accounts (id, owner, balance, opening_balance) VALUES (?, ?, ?, ?)",
             (config.account_id, config.owner, config.opening_balance, config.opening_balance),
@@ -220,6 +232,56 @@ def prepare(conn: sqlite3.Connection, config: StoreConfig, existed: bool) -> Non
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise describe_error(config.path, exc) from None
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a version 1 file to this schema inside the caller's transaction; rows are kept."""
+    for table, column, decl in ADDED_COLUMNS:
+        have = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+                 (str(SCHEMA_VERSION), SCHEMA_VERSION))
+
+
+def _latest_time(conn: sqlite3.Connection) -> int | None:
+    """The latest time stored in the file, or None when it holds no timed row yet."""
+    row = conn.execute(
+        "SELECT max(coalesce((SELECT max(at) FROM ledger), -1),"
+        " coalesce((SELECT max(at) FROM deliveries), -1),"
+        " coalesce((SELECT max(last_seen) FROM idempotency_keys), -1))"
+    ).fetchone()
+    latest = int(row[0])
+    return None if latest < 0 else latest
+
+
+def check_clock(conn: sqlite3.Connection, config: StoreConfig) -> None:
+    """One clock per file: store ours on a file without times, refuse a file kept on the other.
+
+    Inside the caller's transaction. A version 1 file has no `clock` row: its times tell (a
+    wall-clock time is a date in ms since 1970, far past any virtual run).
+    """
+    row = conn.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+    latest = _latest_time(conn)
+    if latest is None:
+        stored = config.clock  # nothing timed yet: the file takes this program's clock
+    elif row is not None:
+        stored = str(row[0])
+    else:
+        stored = WALL if latest >= WALL_CLOCK_FLOOR else VIRTUAL
+    if stored != config.clock:
+        raise StoreError(
+            f"database path {config.path}: its times are on the {stored} clock"
+            f" ({CLOCK_USERS.get(stored, stored)}), this program keeps the {config.clock} clock"
+            f" ({CLOCK_USERS.get(config.clock, config.clock)}); keys would expire at the wrong time."
+            " Use another file, or --fresh to empty this one"
+        )
+    conn.execute("INSERT INTO meta (key, value) VALUES ('clock', ?)"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (stored,))
 
 
 def open_sync(config: StoreConfig) -> sqlite3.Connection:

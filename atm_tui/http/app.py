@@ -28,6 +28,7 @@ from atm_tui.http.requests import (
     check_media_type,
     one_key_header,
     parse_body,
+    parse_client,
     parse_key,
 )
 
@@ -149,6 +150,7 @@ def create_app(desk: Desk, faults: Faults | None = None, connections: Connection
             account_id = request.path_params["account_id"]
             key = parse_key(one_key_header(request.headers.getlist("idempotency-key")))
             request.state.atm_key = key
+            client = parse_client(request.headers.get("client-id"))
             check_media_type(request.headers.get("content-type"))
             try:
                 body = await _read_body(request)
@@ -160,7 +162,7 @@ def create_app(desk: Desk, faults: Faults | None = None, connections: Connection
             fields = parse_body(operation, body)
             delay = faults.take_delay()
             request.state.atm_delay = delay
-            answer = await desk.write(operation, account_id, key, fields, delay_ms=delay)
+            answer = await desk.write(operation, account_id, key, fields, delay_ms=delay, client=client)
             request.state.atm_outcome = answer.outcome
             request.state.atm_replayed = answer.replayed
             if answer.handled and faults.take_drop():

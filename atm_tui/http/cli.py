@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import socket
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atm_tui.argtypes import file_path, int_in
+from atm_tui.argtypes import client_name, file_path, int_in, new_client_name
 from atm_tui.bank.money import MAX_BALANCE
+from atm_tui.bank.schema import WALL
 from atm_tui.bank.store import StoreConfig, StoreError, open_sync
+from atm_tui.http.desk import DEFAULT_LEASE_MS
 
 if TYPE_CHECKING:
     from atm_tui.http.observe import RequestRecord
+    from atm_tui.http.server import HttpBank
+    from atm_tui.http.student import StudentConfig
 
 EXIT_USAGE = 2
 DEFAULT_TTL_MS = 86_400_000
@@ -54,6 +59,18 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="commit the next N writes, then close the connection without answering")
     p.add_argument("--delay-next", type=int_in(0, 600_000, "milliseconds"), default=0, metavar="MS",
                    help="hold the next write MS ms before processing it (a retry meanwhile gets 409)")
+    p.add_argument("--workers", type=int_in(1, 64, "a count of processes"), default=1, metavar="N",
+                   help="uvicorn worker processes over the one file (default 1); keys in flight are"
+                        " rows with a lease, so every worker answers 409 while another holds a key")
+    p.add_argument("--processing", type=int_in(0, 600_000, "milliseconds"), default=0, metavar="MS",
+                   help="hold every write MS ms inside the bank before it commits (default 0), so a"
+                        " retry meanwhile gets 409 with Retry-After")
+    p.add_argument("--lease", type=int_in(1, 3_600_000, "milliseconds"), default=DEFAULT_LEASE_MS,
+                   metavar="MS", help="how long a key may stay in progress beyond its processing time before"
+                   " a retry takes it over (default 5000; a worker killed mid-request frees its keys so)")
+    p.add_argument("--mode", choices=("idempotent", "naive"), default="idempotent",
+                   help="the bank's mode (default idempotent; naive checks no key: every delivery debits,"
+                   " what `atm-tui check` must catch)")
     p.add_argument("--quiet", action="store_true", help="no line per request")
 
 
@@ -71,12 +88,18 @@ def run_serve(args: argparse.Namespace) -> int:
     from atm_tui.http.faults import Faults
     from atm_tui.http.server import HttpBank, bind
 
+    if args.workers > 1 and (args.drop_next or args.delay_next):
+        return _fail(f"--workers {args.workers}: --drop-next and --delay-next arm one process's faults;"
+                     " use them with --workers 1 (or --processing MS for every worker)")
     db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
     try:
         conn = open_sync(StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
-                                     synchronous=args.synchronous))
+                                     synchronous=args.synchronous, clock=WALL))
     except StoreError as exc:
         return _fail(str(exc))
+    if args.workers > 1:
+        conn.close()
+        return _serve_workers(args, db)
     try:
         try:
             sock = bind(args.host, args.port)
@@ -89,16 +112,70 @@ def run_serve(args: argparse.Namespace) -> int:
         if args.delay_next:
             faults.arm_delay(args.delay_next)
         bank = HttpBank(conn, sock, ttl_ms=args.ttl, faults=faults,
-                        observers=[] if args.quiet else [_print_record], own_signals=True)
-        print(f"atm-tui bank on {bank.url} (database {db}, WAL, synchronous={args.synchronous},"
-              f" keys kept {args.ttl:,} ms); Ctrl-C stops it", flush=True)
+                        observers=[] if args.quiet else [_print_record], mode=args.mode,
+                        processing_ms=args.processing, lease_ms=args.lease)
+        naive = ", NAIVE: no key is checked" if args.mode == "naive" else ""
+        print(f"atm-tui bank on {bank.url} (database {db}{naive}, WAL, synchronous={args.synchronous},"
+              f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
         try:
-            asyncio.run(bank.serve())
+            asyncio.run(_serve_until_signal(bank))
         except KeyboardInterrupt:
             pass
         return 0
     finally:
         conn.close()
+
+
+async def _serve_until_signal(bank: HttpBank) -> None:
+    """Serve; SIGTERM or Ctrl-C lets the requests in flight finish, then returns (exit 0).
+
+    Our own handlers, not uvicorn's: uvicorn re-raises the signal once it has shut down, which
+    would end the process by the signal instead of with status 0. A second signal stops at once.
+    """
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if bank.server.should_exit:
+            bank.server.force_exit = True
+        bank.server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    await bank.serve()
+
+
+def _extras(args: argparse.Namespace) -> str:
+    out = f", {args.workers} workers" if args.workers > 1 else ""
+    return out + (f", processing {args.processing:,} ms" if args.processing else "")
+
+
+def _serve_workers(args: argparse.Namespace, db: str) -> int:
+    """N uvicorn worker processes on one socket, each with its own connection to the file."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from atm_tui.http.server import GRACE_S, bind
+    from atm_tui.http.workers import WorkerSettings
+
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        return _fail(f"--host {args.host} --port {args.port}: cannot listen there"
+                     f" ({exc.strerror or exc}); pick another port or address")
+    WorkerSettings(db, args.ttl, args.processing, args.lease, args.quiet, args.mode).to_env()
+    config = uvicorn.Config("atm_tui.http.workers:create", factory=True, workers=args.workers, lifespan="off",
+                            log_config=None, access_log=False, log_level="warning",
+                            timeout_graceful_shutdown=GRACE_S)
+    host, port = sock.getsockname()[:2]
+    print(f"atm-tui bank on http://{host}:{port} (database {db}, WAL, synchronous={args.synchronous},"
+          f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0
 
 
 def bank_url(text: str) -> str:
@@ -167,9 +244,12 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
     p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
                    help="rupees per withdrawal, a multiple of 100 (default 5000)")
-    p.add_argument("--prefix", type=key_prefix, default="T", metavar="TEXT",
-                   help=f"key prefix, up to {MAX_PREFIX} visible ASCII characters"
-                   " (default T: T123, T124, ...)")
+    p.add_argument("--name", type=client_name, default=None, metavar="NAME",
+                   help="this ATM's Client-Id (default atm-<random>, new each run); its keys are its own")
+    p.add_argument("--prefix", type=key_prefix, default=None, metavar="TEXT",
+                   help=f"key prefix, up to {MAX_PREFIX} visible ASCII characters (default NAME-T:"
+                   " atm-1a2b3c4d-T123, ...; T gives T123 as in the lesson, which another client's run"
+                   " then cannot use)")
     p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
     p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
                    help="wall-clock ms to wait for a reply (default 3000)")
@@ -181,18 +261,92 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                    help="seed of the backoff's jitter")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--check", action="store_true", help="exit 1 if a key was debited twice or lost")
+    add_class_options(p)
+
+
+def probability(text: str) -> float:
+    try:
+        p = float(text)
+    except ValueError:
+        p = -1.0
+    if not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a probability; use a number from 0 to 1, e.g. 0.3")
+    return p
+
+
+def add_class_options(p: argparse.ArgumentParser) -> None:
+    """The student's ATM (`--interactive`) and a class at once (`--clients N`), with the link's faults."""
+    p.add_argument("--interactive", action="store_true",
+                   help="a small ATM app: w withdraw, h/H lose a reply/request, u send twice,"
+                        " r retry, s status")
+    p.add_argument("--ask-name", action="store_true",
+                   help="with --interactive: ask the name first (atm-tui web)")
+    p.add_argument("--clients", type=int_in(1, 500, "a count of clients"), default=None, metavar="N",
+                   help="run N named clients at once (a class rehearsal), then the bank's exactly-once check")
+    p.add_argument("--drop-request", type=probability, default=0.0, metavar="P",
+                   help="with --clients: chance each request is lost before the bank (default 0)")
+    p.add_argument("--drop-reply", type=probability, default=0.0, metavar="P",
+                   help="with --clients: chance each reply is lost after the bank answered (default 0)")
+    p.add_argument("--duplicate", type=probability, default=0.0, metavar="P",
+                   help="with --clients: chance each request is sent twice (default 0)")
+
+
+def student_config(args: argparse.Namespace) -> StudentConfig:
+    from atm_tui.http.student import StudentConfig
+
+    return StudentConfig(url=args.bank, name=args.name or new_client_name("atm"), account=args.account,
+                         amount=args.amount, first_id=args.first_id, timeout_ms=args.timeout,
+                         retry=args.retry,
+                         max_attempts=args.max_attempts, backoff_base=args.backoff_base,
+                         backoff_cap=args.backoff_cap, seed=args.seed)
+
+
+def run_class_cli(args: argparse.Namespace) -> int:
+    """`atm-tui client --clients N`: N named clients at once, their outcomes and the bank's check."""
+    import json
+
+    import httpx
+
+    from atm_tui.http.class_run import ClassConfig, report_lines, run_class
+
+    if args.interactive:
+        return _fail("--clients runs a class headless; --interactive is one student's app: pick one")
+    template = student_config(args)
+    template.name = args.name or "student"
+    cfg = ClassConfig(template, clients=args.clients, withdrawals=args.withdrawals,
+                      drop_request=args.drop_request, drop_reply=args.drop_reply, duplicate=args.duplicate)
+    try:
+        report = asyncio.run(run_class(cfg))
+    except httpx.HTTPError as exc:
+        return _fail(f"--bank {args.bank}: cannot talk to the bank ({exc or type(exc).__name__});"
+                     " is `atm-tui serve` running there?")
+    if args.json:
+        print(json.dumps({"bank": args.bank, **report.to_dict()}))
+    else:
+        print("\n".join(report_lines(report, args.bank)))
+    return 1 if args.check and not report.ok else 0
 
 
 def run_client(args: argparse.Namespace) -> int:
     import json
+
+    if args.clients is not None:
+        return run_class_cli(args)
+    if args.drop_request or args.drop_reply or args.duplicate:
+        return _fail("--drop-request, --drop-reply and --duplicate go with --clients N"
+                     " (one client's faults: `atm-tui serve --drop-next`,"
+                     " or keys h, H, u with --interactive)")
 
     import httpx
 
     from atm_tui.bank.money import rupees
     from atm_tui.http.client import ClientConfig, run
 
+    name = args.name or new_client_name("atm")
+    prefix = args.prefix if args.prefix is not None else f"{name}-T"
     cfg = ClientConfig(url=args.bank, account=args.account, withdrawals=args.withdrawals, amount=args.amount,
-                       prefix=args.prefix, first_id=args.first_id, timeout_ms=args.timeout, retry=args.retry,
+                       name=name, prefix=prefix, first_id=args.first_id, timeout_ms=args.timeout,
+                       retry=args.retry,
                        max_attempts=args.max_attempts, backoff_base=args.backoff_base,
                        backoff_cap=args.backoff_cap, seed=args.seed)
     try:
@@ -205,7 +359,7 @@ def run_client(args: argparse.Namespace) -> int:
     else:
         d = report.to_dict()
         o = d["outcomes"]
-        print(f"bank {args.bank}, account {args.account}: {d['withdrawals']:,} withdrawals,"
+        print(f"bank {args.bank}, account {args.account}, client {name}: {d['withdrawals']:,} withdrawals,"
               f" {d['attempts']:,} attempts over HTTP")
         print("answers: " + ", ".join(f"{n:,} {what}" for what, n in d["answers"].items()))
         print(f"ATM: {o['dispensed']:,} dispensed, {o['declined']:,} declined, {o['unknown']:,} unknown,"
@@ -218,7 +372,8 @@ def run_client(args: argparse.Namespace) -> int:
         if report.ok:
             print("exactly-once: every key debited at most once, every dispensed key exactly once")
         else:
-            print(f"exactly-once VIOLATED: doubled {report.doubled}")
+            print(f"exactly-once VIOLATED: doubled {report.doubled}, dispensed without this client's"
+                  f" debit {report.unbacked}")
         print(f"{report.elapsed:.3f} s")
     return 1 if args.check and not report.ok else 0
 

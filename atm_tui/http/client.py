@@ -40,6 +40,7 @@ class ClientConfig:
     backoff_base: int = 1_000
     backoff_cap: int = 8_000
     seed: int = 0
+    name: str = ""  # the Client-Id header: this ATM's keys are its own ('' sends none: anonymous)
 
 
 @dataclass(slots=True)
@@ -50,6 +51,8 @@ class ClientReport:
     answers: Counter[str] = field(default_factory=Counter)  # "201", "201 replayed", "409", "timeout", ...
     attempts: int = 0
     debits: dict[str, int] = field(default_factory=dict)  # key -> ledger rows, from the status query
+    owners: dict[str, str] = field(default_factory=dict)  # key -> the client the bank stored it for
+    name: str = ""
     resolved: dict[str, str] = field(default_factory=dict)  # unknown key -> status the query found
     balance_before: int | None = None
     balance_after: int | None = None
@@ -61,25 +64,35 @@ class ClientReport:
 
     @property
     def ok(self) -> bool:
-        """Exactly once: no key debited twice, every dispensed key debited once."""
-        lost = [k for k, o in self.outcomes.items() if o == DISPENSED and self.debits.get(k) != 1]
-        return not self.doubled and not lost
+        """Exactly once: no key debited twice, every dispensed key debited once, for this client."""
+        return not self.doubled and not self.unbacked
+
+    @property
+    def unbacked(self) -> list[str]:
+        """Dispensed keys without exactly one debit stored for this client: cash with no debit."""
+        return sorted(k for k, o in self.outcomes.items()
+                      if o == DISPENSED and (self.debits.get(k) != 1 or self.owners.get(k, "") != self.name))
 
     def to_dict(self) -> dict[str, Any]:
         counts = Counter(self.outcomes.values())
         return {"withdrawals": len(self.outcomes), "attempts": self.attempts,
                 "outcomes": {k: counts.get(k, 0) for k in (DISPENSED, DECLINED, UNKNOWN, REFUSED)},
                 "answers": dict(sorted(self.answers.items())), "resolved": self.resolved,
-                "doubled": self.doubled, "balance_before": self.balance_before,
+                "doubled": self.doubled, "unbacked": self.unbacked, "client": self.name,
+                "balance_before": self.balance_before,
                 "balance_after": self.balance_after, "exactly_once": self.ok,
                 "elapsed_s": round(self.elapsed, 3)}
+
+
+def _headers(cfg: ClientConfig, key: str) -> dict[str, str]:
+    return {"Idempotency-Key": key, **({"Client-Id": cfg.name} if cfg.name else {})}
 
 
 async def _attempt(client: httpx.AsyncClient, cfg: ClientConfig, key: str) -> tuple[str, str | None]:
     """One send: (what came back, the final outcome or None to retry)."""
     try:
         answer = await client.post(f"/accounts/{cfg.account}/withdrawals", json={"amount": cfg.amount},
-                                   headers={"Idempotency-Key": key}, timeout=cfg.timeout_ms / 1000)
+                                   headers=_headers(cfg, key), timeout=cfg.timeout_ms / 1000)
     except httpx.TimeoutException:
         return "timeout", None
     except httpx.TransportError:  # refused, reset, closed without an answer: all "no reply"
@@ -110,13 +123,14 @@ async def withdraw(client: httpx.AsyncClient, cfg: ClientConfig, key: str, rng: 
     return UNKNOWN
 
 
-async def _status(client: httpx.AsyncClient, cfg: ClientConfig, key: str) -> tuple[str, int]:
+async def _status(client: httpx.AsyncClient, cfg: ClientConfig, key: str) -> tuple[str, int, str]:
+    """(status, ledger rows, the client the key belongs to) of one key, from the status query."""
     answer = await client.get(f"/transactions/{key}", params={"account": cfg.account})
     if answer.status_code == 404:
-        return "not_found", 0
+        return "not_found", 0, ""
     answer.raise_for_status()
     data = answer.json()
-    return str(data["status"]), int(data.get("debits", 0))
+    return str(data["status"]), int(data.get("debits", 0)), str(data.get("client", ""))
 
 
 async def _balance(client: httpx.AsyncClient, cfg: ClientConfig) -> int | None:
@@ -127,7 +141,7 @@ async def _balance(client: httpx.AsyncClient, cfg: ClientConfig) -> int | None:
 async def run(cfg: ClientConfig) -> ClientReport:
     """The ATM's customers one after another, then the status query for every key."""
     rng = random.Random(cfg.seed)
-    report = ClientReport()
+    report = ClientReport(name=cfg.name)
     start = time.perf_counter()
     async with httpx.AsyncClient(base_url=cfg.url, timeout=cfg.timeout_ms / 1000) as client:
         report.balance_before = await _balance(client, cfg)
@@ -135,8 +149,9 @@ async def run(cfg: ClientConfig) -> ClientReport:
             key = f"{cfg.prefix}{cfg.first_id + n}"
             report.outcomes[key] = await withdraw(client, cfg, key, rng, report)
         for key, outcome in report.outcomes.items():
-            status, debits = await _status(client, cfg, key)
+            status, debits, owner = await _status(client, cfg, key)
             report.debits[key] = debits
+            report.owners[key] = owner
             if outcome == UNKNOWN:
                 report.resolved[key] = status
         report.balance_after = await _balance(client, cfg)

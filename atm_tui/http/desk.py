@@ -1,34 +1,31 @@
-"""The HTTP bank's counter: one request in, the bank's one-transaction handler, one Answer out.
+"""The HTTP bank's counter: one request in, the bank's two atomic phases, one Answer out.
 
-Why the 409 "in progress" lives in memory here, and not as an `in_progress` key row.
-The bank's handler (`core.withdraw`, `operations.handle`) looks the key up, runs the effect and
-stores the key's response in ONE `BEGIN IMMEDIATE` transaction. So a key row, once visible, is
-always a finished result, and nothing a crash leaves behind can be "in progress": SIGKILL rolls
-the open transaction back and the key is simply new again. A key row stored `in_progress` in a
-first short transaction would survive such a crash and need a lease and a recovery step
-(Brandur Leach's recovery points) to be unstuck, which is the split mode's gap again.
+In flight is a row, not memory. A write takes its key in a first short transaction
+(`idempotency.begin`): the key row is stored `in_progress` with a lease (`locked_until`, on the
+file's clock) and a random `lock_token`. The processing time (`--processing`, the delay fault)
+passes outside any transaction. The second phase (`idempotency.complete`) is ONE transaction
+that checks the token is still ours, applies the effect (the debit and its ledger row), records
+the delivery and stores the response. So every worker and every process on the file answers a
+retry of a held key with 409 and Retry-After; a worker killed mid-request leaves a lease that
+lapses, and the retry after it takes the key over and processes once; a request whose lease
+lapsed and was taken over commits nothing (the token no longer matches), so a lapsed lease can
+never debit twice.
 
-What does need saying "in progress" is a second request with the same key that arrives while
-the first is still between its arrival and its commit (waiting for the bank's thread, or slowed
-by the delay fault). That state is exactly "a request of this process holds the key", so it is
-held in `in_flight`, checked and set on the event loop thread (no await between the two, hence
-atomic), and released when the transaction has finished. The map dies with the process, as the
-open transaction does: the two can never disagree. All SQLite work runs on ONE worker thread
-over one connection, so transactions never contend with each other inside the server.
+Every request may name its client with a `Client-Id` header (anonymous without it): the key
+belongs to the client that first used it, and another client's request under it gets 422.
 
-This is correct for one server process, which is what `atm-tui serve` runs. With several
-processes on one file no debit could double either (the second `BEGIN IMMEDIATE` waits, then sees
-the committed key and replays); only the courtesy 409 would turn into a replay.
-
-Times: the bank stores milliseconds. The engine's are virtual ms from its run's start; here
-they are wall-clock ms since the Unix epoch, so a key's `expires_at` is a real date.
+Times: the bank stores milliseconds; here wall-clock ms since the Unix epoch by default (the
+file's `clock` is `wall`), or the app's virtual clock inside the app (`--serve`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable
@@ -36,13 +33,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from atm_tui.bank import core, operations
+from atm_tui.bank import core, idempotency, operations
 from atm_tui.bank.core import Response, Withdrawal, canonical
+from atm_tui.bank.idempotency import Delivery, Effect, Lease
 from atm_tui.http.problems import PROBLEM_JSON, PROBLEMS, Problem
 from atm_tui.http.requests import OPERATION_OF, WITHDRAW
 
 JSON = "application/json"
 RETRY_AFTER_S = 1
+DEFAULT_LEASE_MS = 5_000  # how long a key may stay in progress beyond its own processing time
 T = TypeVar("T")
 
 
@@ -96,11 +95,14 @@ class Desk:
     """The bank behind the HTTP routes: its connection, its worker thread, the keys in flight."""
 
     def __init__(self, conn: sqlite3.Connection, *, ttl_ms: int = 86_400_000,
-                 clock: Callable[[], int] = wall_ms) -> None:
+                 clock: Callable[[], int] = wall_ms, processing_ms: int = 0,
+                 lease_ms: int = DEFAULT_LEASE_MS, mode: core.Mode = "idempotent") -> None:
         self.conn = conn
+        self.mode = mode  # `naive`: every delivery runs its effect, no key is checked (a teaching mode)
         self.ttl_ms = ttl_ms
         self.clock = clock
-        self.in_flight: dict[tuple[str, str], str] = {}  # (account, key) -> fingerprint
+        self.processing_ms = processing_ms
+        self.lease_ms = lease_ms
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atm-http-bank")
 
     def close(self) -> None:
@@ -159,9 +161,6 @@ class Desk:
 
     async def status(self, key: str, account_id: str | None = None) -> bytes:
         """The status query: what became of the request sent with `key`. A read."""
-        for (account, held), _fp in self.in_flight.items():
-            if held == key and account_id in (None, account):
-                return canonical({"account": account, "status": "in_progress", "txn_id": key}).encode()
         return await self._run(self._status_sync, key, account_id)
 
     # -- writes ---------------------------------------------------------------------------------
@@ -170,18 +169,43 @@ class Desk:
         row = self.conn.execute("SELECT count(*) FROM deliveries WHERE txn_id = ?", (key,)).fetchone()
         return int(row[0]) + 1
 
-    def _arrival_sync(self, key: str, outcome: str) -> None:
-        operations.record_arrival(self.conn, key, self._attempt(key), outcome, self.clock())
-
-    def _write_sync(self, operation: str, account_id: str, key: str, fields: dict[str, Any]) -> Response:
-        self._require_account(account_id)
-        now = self.clock()
+    def _request(self, operation: str, account_id: str, key: str, fields: dict[str, Any],
+                 client: str) -> tuple[Delivery, Effect, Callable[[str], str], Callable[[], str]]:
+        """The delivery, its effect, its 422 body and its 409 body."""
         attempt = self._attempt(key)
         if operation == WITHDRAW:
-            req = Withdrawal(key, account_id, int(fields["amount"]), attempt)
-            return core.withdraw(self.conn, req, now, ttl=self.ttl_ms)
-        op = operations.build(operation, account_id, key, fields, attempt=attempt)
-        return operations.handle(self.conn, op, now, ttl=self.ttl_ms)
+            req = Withdrawal(key, account_id, int(fields["amount"]), attempt, client)
+            d = Delivery(account_id, key, key, req.fingerprint(), attempt, client)
+            return (d, core.withdrawal_effect(req), lambda reason: core.rejected_body(req, reason),
+                    lambda: core.in_progress_body(req))
+        op = operations.build(operation, account_id, key, fields, attempt=attempt, client=client)
+        d = Delivery(account_id, key, key, op.fingerprint, attempt, client)
+        return (d, op.effect, lambda reason: operations.rejected_body(op, reason),
+                lambda: operations.in_progress_body(op))
+
+    def _begin_sync(self, operation: str, account_id: str, key: str, fields: dict[str, Any], client: str,
+                    lease_ms: int, token: str) -> tuple[Delivery, Effect, Response | None, str]:
+        self._require_account(account_id)
+        d, effect, rejected, busy = self._request(operation, account_id, key, fields, client)
+        now = self.clock()
+        resp = idempotency.begin(self.conn, d, now, Lease(token, now + lease_ms), rejected=rejected)
+        return d, effect, resp, busy()
+
+    def _complete_sync(self, d: Delivery, effect: Effect, token: str) -> Response | None:
+        return idempotency.complete(self.conn, d, effect, self.clock(), Lease(token, 0), ttl=self.ttl_ms)
+
+    def _release_sync(self, d: Delivery, token: str) -> None:
+        idempotency.release(self.conn, d, Lease(token, 0))
+
+    def _naive_sync(self, operation: str, account_id: str, key: str, fields: dict[str, Any],
+                    client: str) -> Response:
+        self._require_account(account_id)
+        now, attempt = self.clock(), self._attempt(key)
+        if operation == WITHDRAW:
+            req = Withdrawal(key, account_id, int(fields["amount"]), attempt, client)
+            return core.withdraw(self.conn, req, now, ttl=self.ttl_ms, mode="naive")
+        op = operations.build(operation, account_id, key, fields, attempt=attempt, client=client)
+        return operations.handle(self.conn, op, now, ttl=self.ttl_ms, mode="naive")
 
     @staticmethod
     def fingerprint(operation: str, account_id: str, key: str, fields: dict[str, Any]) -> str:
@@ -189,36 +213,51 @@ class Desk:
             return core.fingerprint(WITHDRAW, account_id, int(fields["amount"]))
         return operations.build(operation, account_id, key, fields).fingerprint
 
+    def _in_progress(self, key: str) -> Answer:
+        _code, retry = status_line("in_progress", False)
+        problem = Problem(REFUSALS[core.IN_PROGRESS], f"the first request with key {key!r} is still being"
+                          f" processed; retry in {RETRY_AFTER_S} s with the same key and body",
+                          {"key": key}, retry)
+        return _problem_answer(problem, core.IN_PROGRESS, False)
+
     async def write(self, operation: str, account_id: str, key: str, fields: dict[str, Any],
-                    *, delay_ms: int = 0) -> Answer:
-        """One delivery of a write: 409 if the key is in flight, else the bank's transaction."""
-        slot = (account_id, key)
-        fp = self.fingerprint(operation, account_id, key, fields)
-        held = self.in_flight.get(slot)
-        if held is not None:
-            if held == fp:
-                await self._run(self._arrival_sync, key, core.IN_PROGRESS)
-                _code, retry = status_line("in_progress", False)
-                problem = Problem(REFUSALS[core.IN_PROGRESS], f"the first request with key {key!r} is still"
-                                  f" being processed; retry in {RETRY_AFTER_S} s with the same key and body",
-                                  {"key": key}, retry)
-                return _problem_answer(problem, core.IN_PROGRESS, False)
-            await self._run(self._arrival_sync, key, core.REJECTED)
-            return _problem_answer(self._reused(key), core.REJECTED, False)
-        self.in_flight[slot] = fp
-        try:
-            if delay_ms > 0:
+                    *, delay_ms: int = 0, client: str = "") -> Answer:
+        """One delivery of a write: phase 1 (take the key or answer), the work, phase 2 (commit)."""
+        if self.mode == "naive":  # no key is checked: one transaction, the effect every time
+            wait = delay_ms + self.processing_ms
+            if wait > 0:
                 await self._run(self._require_account, account_id)
-                await asyncio.sleep(delay_ms / 1000)
-            resp = await self._run(self._write_sync, operation, account_id, key, fields)
-        finally:
-            self.in_flight.pop(slot, None)
+                await asyncio.sleep(wait / 1000)
+            done = await self._run(self._naive_sync, operation, account_id, key, fields, client)
+            status, _none = status_line(done.status, False)  # naive: never a replay
+            return Answer(status, done.body.encode(), done.outcome, headers={}, handled=True)
+        token = f"{os.getpid()}:{secrets.token_hex(12)}"  # names the worker process holding the key
+        lease_ms = self.lease_ms + self.processing_ms + delay_ms
+        d, effect, resp, _busy = await self._run(self._begin_sync, operation, account_id, key, fields, client,
+                                                 lease_ms, token)
+        if resp is None:  # the key is ours until the lease lapses
+            try:
+                wait = delay_ms + self.processing_ms
+                if wait > 0:
+                    await asyncio.sleep(wait / 1000)
+                resp = await self._run(self._complete_sync, d, effect, token)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._run(self._release_sync, d, token)
+                raise
+            if resp is None:  # our lease lapsed and a retry took the key over: nothing committed
+                return self._in_progress(key)
+        if resp.outcome == core.IN_PROGRESS:
+            return self._in_progress(key)
         if resp.outcome == core.REJECTED:
-            return _problem_answer(self._reused(key), core.REJECTED, True)
+            return _problem_answer(self._reused(key, resp.reason), core.REJECTED, True)
         status, headers = status_line(resp.status, resp.replayed)
         return Answer(status, resp.body.encode(), resp.outcome, resp.replayed, headers=headers, handled=True)
 
     @staticmethod
-    def _reused(key: str) -> Problem:
-        return Problem(REFUSALS[core.REJECTED], f"key {key!r} was already used for a different request;"
-                       " use a new key for a new request, or resend the first one unchanged", {"key": key})
+    def _reused(key: str, reason: str = core.REUSED) -> Problem:
+        if reason == core.FOREIGN:
+            return Problem("key-reused", f"key {key!r} belongs to another client (another Client-Id);"
+                           " keys must be unique per client: use a new key", {"key": key})
+        return Problem("key-reused", f"key {key!r} was already used for a different request; use a new key"
+                       " for a new request, or resend the first one unchanged", {"key": key})

@@ -9,6 +9,7 @@ from atm_tui.http.problems import PROBLEM_JSON, PROBLEMS, TYPE_PREFIX
 from atm_tui.http.requests import (
     KEY_PATTERN,
     MAX_ACCOUNT_LENGTH,
+    MAX_CLIENT_LENGTH,
     MAX_KEY_LENGTH,
     MAX_QUANTITY,
     MAX_TEXT,
@@ -46,6 +47,13 @@ ACCOUNT_PARAM = {
                "pattern": f"^[A-Za-z0-9_-]{{1,{MAX_ACCOUNT_LENGTH}}}$"},
     "example": "A-1001",
 }
+CLIENT_HEADER = {
+    "name": "Client-Id", "in": "header", "required": False,
+    "description": "Who sends the request (an ATM, a student). A key belongs to the client that first"
+                   " used it: the same key from another Client-Id is refused with 422, never replayed as"
+                   " that client's answer. Without it the request is anonymous (one shared client).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CLIENT_LENGTH, "pattern": "^[!-~]+$"},
+}
 _REPLAYED = {"Idempotent-Replayed": {"description": "`true` when this is the stored answer to an earlier"
                                      " request with the same key", "schema": {"type": "string",
                                                                               "enum": ["true"]}}}
@@ -70,7 +78,7 @@ def _write(op: str, summary: str) -> dict[str, Any]:
     return {
         "summary": summary,
         "operationId": f"post_{op}",
-        "parameters": [ACCOUNT_PARAM, KEY_HEADER],
+        "parameters": [ACCOUNT_PARAM, KEY_HEADER, CLIENT_HEADER],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "properties": BODIES[op], "required": list(BODIES[op]),
             "additionalProperties": False}}}},
@@ -81,14 +89,15 @@ def _write(op: str, summary: str) -> dict[str, Any]:
             "402": {"description": "Declined (insufficient funds): a result, stored and replayed like a"
                                    " success", "headers": _REPLAYED,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}}},
-            "400": _problem("missing-key", "Idempotency-Key missing, not valid or sent twice, or the body"
-                            " not valid"),
+            "400": _problem("missing-key", "Idempotency-Key missing, not valid or sent twice, Client-Id not"
+                            " valid, or the body not valid"),
             "404": _problem("unknown-account", "No such account (or no such route: a '/' written %2F inside"
                             " the account id)"),
             "409": _problem("in-progress", headers=_RETRY),
             "413": _problem("body-too-large"),
             "415": _problem("unsupported-media-type"),
-            "422": _problem("key-reused"),
+            "422": _problem("key-reused", "The key was used for a different request, or by another"
+                                          " Client-Id"),
             "503": _problem("bank-busy", headers=_RETRY),
             "500": _INTERNAL,
         },

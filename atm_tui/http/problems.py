@@ -13,6 +13,7 @@ TYPE_PREFIX = "urn:atm-tui:problem:"
 PROBLEMS: dict[str, tuple[int, str]] = {
     "missing-key": (400, "Idempotency-Key header missing"),
     "invalid-key": (400, "Idempotency-Key header not valid"),
+    "invalid-client": (400, "Client-Id header not valid"),
     "invalid-body": (400, "Request body not valid"),
     "invalid-query": (400, "Query not valid"),
     "unknown-account": (404, "No such account"),
@@ -22,7 +23,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "in-progress": (409, "Request with this key still being processed"),
     "body-too-large": (413, "Request body too large"),
     "unsupported-media-type": (415, "Body must be JSON"),
-    "key-reused": (422, "Idempotency-Key reused with a different request"),
+    "key-reused": (422, "Idempotency-Key reused with a different request or by another client"),
     "bank-busy": (503, "Bank storage busy"),
     "internal": (500, "Internal error"),
 }

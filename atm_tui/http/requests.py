@@ -10,6 +10,7 @@ from atm_tui.bank.money import MAX_AMOUNT, AmountError, parse_amount
 from atm_tui.http.problems import Problem
 
 MAX_KEY_LENGTH = 255  # Stripe's limit
+MAX_CLIENT_LENGTH = 100
 MAX_ACCOUNT_LENGTH = 64
 ACCOUNT_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ACCOUNT_LENGTH}}}", re.ASCII)
 MAX_BODY_BYTES = 16_384
@@ -40,6 +41,17 @@ FIELDS_OF: dict[str, tuple[str, ...]] = {
     "order": ("item", "quantity"),
     "vote": ("voter", "choice"),
 }
+
+
+def parse_client(raw: str | None) -> str:
+    """The Client-Id header: who sends the request (its keys are its own); '' when absent."""
+    if raw is None:
+        return ""
+    text = raw.strip()
+    if not 1 <= len(text) <= MAX_CLIENT_LENGTH or not all("!" <= ch <= "~" for ch in text):
+        raise Problem("invalid-client", f"the Client-Id header must be 1 to {MAX_CLIENT_LENGTH} visible"
+                      " ASCII characters (no spaces), e.g. 'Client-Id: atm-7'; leave it out to be anonymous")
+    return text
 
 
 def one_key_header(values: list[str]) -> str | None:

@@ -10,10 +10,14 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
+from atm_tui.bank.core import Mode
 from atm_tui.http.app import create_app
-from atm_tui.http.desk import Desk, wall_ms
+from atm_tui.http.desk import DEFAULT_LEASE_MS, Desk, wall_ms
 from atm_tui.http.faults import Connections, Faults, protocol_class
 from atm_tui.http.observe import Observer
+
+# On SIGTERM or Ctrl-C, requests in flight get this long to finish before they are cancelled.
+GRACE_S = 30
 
 
 class _QuietServer(uvicorn.Server):
@@ -46,20 +50,23 @@ class HttpBank:
     `observers` gets one RequestRecord per request; `faults` arms dropped or late replies.
     `own_signals`: let uvicorn handle Ctrl-C and SIGTERM (the `serve` command owns the process).
     `clock`: the ms stored in the file; wall-clock by default, the engine's own inside the app.
+    `mode`: `naive` serves the teaching bank that checks no key (what `atm-tui check` must catch).
     """
 
     def __init__(self, conn: sqlite3.Connection, sock: socket.socket, *, ttl_ms: int = 86_400_000,
                  faults: Faults | None = None, observers: list[Observer] | None = None,
-                 own_signals: bool = False, clock: Callable[[], int] = wall_ms) -> None:
+                 own_signals: bool = False, clock: Callable[[], int] = wall_ms, processing_ms: int = 0,
+                 lease_ms: int = DEFAULT_LEASE_MS, mode: Mode = "idempotent") -> None:
         self.sock = sock
         self.faults = faults if faults is not None else Faults()
         self.observers: list[Observer] = observers if observers is not None else []
-        self.desk = Desk(conn, ttl_ms=ttl_ms, clock=clock)
+        self.desk = Desk(conn, ttl_ms=ttl_ms, clock=clock, processing_ms=processing_ms, lease_ms=lease_ms,
+                         mode=mode)
         self.connections = Connections()
         app = create_app(self.desk, self.faults, self.connections, self.observers)
         config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
                                 log_level="warning", http=protocol_class(self.connections),
-                                timeout_graceful_shutdown=2)
+                                timeout_graceful_shutdown=GRACE_S)
         self.server = uvicorn.Server(config) if own_signals else _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -105,9 +105,10 @@ async def _compare(engine: Engine, args: dict[str, Any]) -> None:
 
 
 _SPECS = (
-    ActionSpec("withdraw", "withdraw cash (amount defaults to the scenario's; id reuses a given id)",
-               _sync(lambda e, a: e.withdraw(a.get("amount"), a.get("id"))),
-               {"amount": rupees(), "id": Param(str)}),
+    ActionSpec("withdraw", "withdraw cash (amount defaults to the scenario's; id reuses a given id;"
+               " client sends it as another ATM)",
+               _sync(lambda e, a: e.withdraw(a.get("amount"), a.get("id"), a.get("client"))),
+               {"amount": rupees(), "id": Param(str), "client": Param(str)}),
     ActionSpec("payment", "charge a card; keyless = true sends no idempotency key",
                _sync(lambda e, a: e.payment(a["amount"], a["key"], keyless=a["keyless"])),
                {"amount": rupees(required=True), "key": Param(str, required=True),

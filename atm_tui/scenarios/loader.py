@@ -373,6 +373,7 @@ LESSON_ORDER = (
     "get-vs-post",
     "in-flight",
     "mismatch",
+    "two-atms",
     "expiry",
     "crash-gap",
     "kafka",

@@ -30,6 +30,8 @@ UNKNOWN = "unknown"
 # What an approved write means to the customer, per operation (a withdrawal dispenses cash).
 DONE: dict[str, str] = {"withdraw": DISPENSED, "payment": "charged", "order": "created", "vote": "counted"}
 READS = ("balance", "status")
+# How many transaction numbers an ATM claims from the bank's file at a time, once its block is used.
+CLAIM_BLOCK = 100
 
 Sender = Callable[[Message], None]
 
@@ -53,6 +55,7 @@ class Pending:
     promised: int = 0  # the attempt a scheduled resend will be (0: none scheduled)
     outcome: str = ""
     replies: list[str] = field(default_factory=list)
+    client: str = ""  # sent as another client (a second ATM); '' is this ATM's own id
 
 
 class Atm:
@@ -64,6 +67,9 @@ class Atm:
         self._send = send
         self.account_id = account_id
         self.next_number = config.first_id
+        # Numbers claimed from the bank's file: [next_number, block_end); None counts on freely.
+        self.block_end: int | None = None
+        self.claim: Callable[[int], int] | None = None  # claims `n` more numbers, returns the first
         self.pending: dict[str, Pending] = {}
         self.last: Pending | None = None
         self._reads = 0
@@ -79,12 +85,17 @@ class Atm:
         return self.last.txn_id if self.last else ""
 
     # -- the customer's actions ---------------------------------------------------------------
-    def withdraw(self, amount: int, txn_id: str | None = None) -> str:
-        """Start a withdrawal under a fresh id (or a given one, to show a client reusing an id)."""
+    def withdraw(self, amount: int, txn_id: str | None = None, client: str = "") -> str:
+        """Start a withdrawal under a fresh id (or a given one, to show a client reusing an id).
+
+        `client` sends it as another ATM (another client id), to show two ATMs reusing one key."""
         if txn_id is None:
+            if self.block_end is not None and self.next_number >= self.block_end and self.claim:
+                self.next_number = self.claim(CLAIM_BLOCK)
+                self.block_end = self.next_number + CLAIM_BLOCK
             txn_id = f"{self.config.prefix}{self.next_number}"
             self.next_number += 1
-        p = Pending(txn_id, amount)
+        p = Pending(txn_id, amount, client=client)
         self.pending[txn_id] = p
         self.last = p
         self.world.emit(Requested(self.world.now, txn_id, 0, "withdraw", amount))
@@ -158,7 +169,7 @@ class Atm:
         p.promised = 0  # a scheduled resend is this one (or `r` sent it sooner)
         world = self.world
         world.emit(Sent(world.now, p.txn_id, p.attempt, p.op, p.amount))
-        self._send(Message(p.op, p.txn_id, p.attempt, p.amount, body=p.payload))
+        self._send(Message(p.op, p.txn_id, p.attempt, p.amount, body=p.payload, client=p.client))
         world.at(world.now + self.config.timeout, self._on_timeout, p, p.timer)
 
     def _retry_delay(self, p: Pending) -> int:

@@ -27,6 +27,7 @@ class AtmConfig:
 
     prefix: str = "T"
     first_id: int = 123
+    client: str = "atm"  # this ATM's client id, stored with its keys, deliveries and ledger rows
     timeout: int = 3_000
     retry: RetryPolicy = "backoff"
     max_attempts: int = 3

@@ -22,6 +22,7 @@ from atm_tui.sim.pipeline_events import (
     ConsumerStalled,
     ConsumerStarted,
     Fetched,
+    KeyExpiredCharged,
     OffsetCommitted,
     PositionReset,
 )
@@ -126,7 +127,8 @@ class Consumer:
         self.world.at_async(self.world.now + self.config.processing, self._apply, inst, rec, n)
 
     def _charge(self, rec: Record, n: int) -> Charge:
-        return Charge(rec.message_id, self.bank.account_id, rec.amount, rec.partition, rec.offset, n)
+        return Charge(rec.message_id, self.bank.account_id, rec.amount, rec.partition, rec.offset, n,
+                      self.config.group)
 
     def _commit_of(self, inst: ConsumerInstance, rec: Record) -> OffsetCommit:
         return OffsetCommit(self.config.group, self.config.topic, rec.partition, rec.offset + 1, inst.epoch)
@@ -235,6 +237,9 @@ class Consumer:
 
     def _emit_outcome(self, inst: ConsumerInstance, rec: Record, n: int, r: ChargeResult) -> None:
         world = self.world
+        if r.expired_key:
+            world.emit(KeyExpiredCharged(world.now, rec.message_id, n, rec.partition, rec.offset, inst.epoch,
+                                         self.config.ttl))
         if r.outcome in (PROCESSED, DECLINED):
             # A charge and a decline carry the same facts; only the event's kind differs.
             kind = Charged if r.outcome == PROCESSED else ChargeDeclined

@@ -6,13 +6,15 @@ call is recorded as a Control event, so a trace replays exactly.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from atm_tui.bank import clients
 from atm_tui.bank.core import Mode, canonical
 from atm_tui.bank.service import Bank, Bridge
-from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.atm import Atm
+from atm_tui.bank.store import StoreConfig, describe_error
+from atm_tui.sim.atm import CLAIM_BLOCK, Atm
 from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.events import Control
@@ -50,6 +52,7 @@ class Engine:
         self.network = Network(config.request, config.reply)
         self.atm = Atm(self.world, config.atm, self._send_request, bank.account_id)
         self.server = BankServer(self.world, bank, config.bank, self._send_reply)
+        self.server.client = config.atm.client
         self.compare = False
 
     @classmethod
@@ -60,19 +63,58 @@ class Engine:
         *,
         bridge: Bridge = "inline",
         resume: bool = True,
+        claim: int = CLAIM_BLOCK,
     ) -> Engine:
-        """Open the bank's file and continue its clock and its ids where the last run stopped."""
+        """Open the bank's file and continue its clock and its ids where the last run stopped.
+
+        The ATM's transaction numbers are claimed from the file, `claim` at a time (a run that
+        knows its count claims exactly that many), so another program on the file never mints
+        the same key. `resume=False` (a scenario on its emptied file) counts from its first id.
+        """
         bank = Bank(store, mode=config.mode, ttl=config.bank.ttl, bridge=bridge)
         await bank.open()
-        latest, highest = (await bank.resume_point()) if resume else (0, 0)
+        latest, _highest = (await bank.resume_point()) if resume else (0, 0)
         # Go on one tick after the last stored time, so this run's rows never share a time with
         # the last run's.
         engine = cls(config, bank, latest + 1 if latest else 0)
-        if highest >= engine.atm.next_number:
-            engine.atm.next_number = highest + 1
+        if resume:
+            try:
+                engine.claim_ids(max(1, claim))
+            except BaseException:
+                await bank.close()
+                raise
         return engine
 
+    def claim_ids(self, count: int) -> None:
+        """Take the ATM's next `count` transaction numbers from the bank's file (more on demand)."""
+        path, atm = self.bank.config.path, self.atm
+        if path == ":memory:":
+            return  # nobody else can open this bank
+        prefix, first = atm.config.prefix, atm.config.first_id
+
+        def more(n: int) -> int:
+            try:
+                return clients.claim(path, prefix, n, first)
+            except sqlite3.Error as exc:
+                raise describe_error(path, exc) from None
+
+        atm.next_number = more(count)
+        atm.block_end = atm.next_number + count
+        atm.claim = more
+
+    def give_back_ids(self) -> None:
+        """Return the numbers this ATM claimed and did not use, if no program claimed after them."""
+        atm = self.atm
+        if atm.block_end is None or atm.next_number >= atm.block_end:
+            return
+        try:
+            clients.give_back(self.bank.config.path, atm.config.prefix, atm.next_number, atm.block_end)
+        except sqlite3.Error:
+            pass  # a gap in the numbering, nothing worse
+        atm.block_end = atm.next_number
+
     async def close(self) -> None:
+        self.give_back_ids()
         if self.server.twin is not None:
             await self.server.twin.close()
             self.server.twin = None
@@ -128,10 +170,14 @@ class Engine:
         self.world.emit(Control(self.world.now, "", 0, name, str(value)))
 
     # -- the customer ------------------------------------------------------------------------
-    def withdraw(self, amount: int | None = None, txn_id: str | None = None) -> str:
+    def withdraw(
+        self, amount: int | None = None, txn_id: str | None = None, client: str | None = None
+    ) -> str:
+        """Withdraw; `txn_id` reuses a given id, `client` sends it as another ATM (another client id)."""
         amount = self.config.amount if amount is None else amount
-        self._control("withdraw", amount if txn_id is None else f"{amount} {txn_id}")
-        return self.atm.withdraw(amount, txn_id)
+        value = amount if txn_id is None else f"{amount} {txn_id}"
+        self._control("withdraw", value if not client else f"{value} as {client}")
+        return self.atm.withdraw(amount, txn_id, client or "")
 
     def submit(self, op: str, label: str, fields: dict[str, Any], *, keyless: bool = False) -> str:
         """Send a payment, order or vote named `label`; unless keyless, `label` is its key.

@@ -129,9 +129,10 @@ class InProgress(Event):
 
 @dataclass(frozen=True, slots=True)
 class Rejected(Event):
-    """The key is known with a different request body (HTTP 422)."""
+    """The key is known with a different request body, or belongs to another client (HTTP 422)."""
 
     kind: ClassVar[str] = "rejected"
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ class Message:
     status: str = ""
     body: str = ""
     replayed: bool = False
+    client: str = ""  # who sent a request, when not the engine's own ATM (a second ATM in a scenario)
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from atm_tui.bank import pipeline_store as store
+from atm_tui.bank.pipeline_lock import PipelineLock
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import Bank, Bridge, resume_point
 from atm_tui.bank.store import StoreConfig
@@ -84,27 +85,40 @@ class Pipeline:
         self.next_number = config.first_id
         self.remaining = 0
         self.message_ids: list[str] = []
+        self.lock: PipelineLock | None = None  # this pipeline's hold on its file (set by open)
 
     @classmethod
     async def open(
         cls, config: PipelineConfig, store_config: StoreConfig, *, bridge: Bridge = "inline"
     ) -> Pipeline:
-        """Open the bank's file; continue its clock and never reuse a message id stored there."""
+        """Open the bank's file; continue its clock and never reuse a message id stored there.
+
+        Refused (StoreError) while another pipeline is open on the same file (bank/pipeline_lock.py).
+        """
+        lock = PipelineLock(store_config.path)
         bank = Bank(store_config, bridge=bridge)
-        await bank.open()
+        try:
+            await bank.open()
+        except BaseException:
+            lock.release()
+            raise
         try:
             await bank.run(store.prepare_pipeline, config.topic, fresh=store_config.fresh)
             latest, _ = await bank.run(resume_point)
             highest = await bank.run(store.highest_message_number, config.prefix)
         except BaseException:
             await bank.close()
+            lock.release()
             raise
         pipeline = cls(config, bank, latest + 1 if latest else 0)
+        pipeline.lock = lock
         pipeline.next_number = max(config.first_id, highest + 1)
         return pipeline
 
     async def close(self) -> None:
         await self.bank.close()
+        if self.lock is not None:
+            self.lock.release()
 
     @property
     def now(self) -> int:

@@ -159,6 +159,19 @@ class Charged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class KeyExpiredCharged(Event):
+    """Key expired, charged again: the message id's key was older than the TTL, so the bank forgot
+    it and this delivery is charged as new (emitted just before its Charged). A dedup window
+    shorter than the redelivery; the transactional consumer never needs one."""
+
+    kind: ClassVar[str] = "key_expired_charged_again"
+    partition: int
+    offset: int
+    epoch: int
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChargeSkipped(Event):
     """The message id was already charged: a re-delivery (or a duplicate in the log), no charge."""
 
@@ -236,5 +249,5 @@ PIPELINE_EVENT_TYPES: tuple[type[Event], ...] = (
     Produced, ProducerStarted, ProduceSent, Acked, ProduceTimedOut, ProducerGaveUp, Appended,
     DuplicateDropped, ProduceRefused, AckLost, ConsumerStarted, PositionReset, Fetched, Charged,
     ChargeSkipped, ChargeDeclined, OffsetCommitted, CommitRefused, ConsumerCrashed, ConsumerStalled,
-    ConsumerEvicted,
+    ConsumerEvicted, KeyExpiredCharged,
 )  # fmt: skip

@@ -25,6 +25,7 @@ from atm_tui.sim.pipeline_events import (
     ConsumerStarted,
     DuplicateDropped,
     Fetched,
+    KeyExpiredCharged,
     OffsetCommitted,
     Produced,
     ProduceRefused,
@@ -32,13 +33,13 @@ from atm_tui.sim.pipeline_events import (
     ProduceSent,
     ProduceTimedOut,
 )
-from atm_tui.sim.report import Invariant
+from atm_tui.sim.report import Invariant, snapshot_read
 
 COUNT_NAMES = (
     "produced", "sends", "resends", "acks_lost", "acked", "producer_timeouts", "producer_gave_up",
     "produce_refused", "appended", "duplicates_dropped", "deliveries", "redeliveries", "charged",
     "skipped", "declined", "commits", "commits_refused", "consumer_starts", "consumer_crashes",
-    "consumer_stalls", "consumer_evictions", "rolled_back",
+    "consumer_stalls", "consumer_evictions", "charged_again", "rolled_back",
 )  # fmt: skip
 
 
@@ -62,6 +63,8 @@ class PipelineTally:
                 c["redeliveries"] -= 1
         elif isinstance(ev, Charged):
             c["charged"] += 1
+        elif isinstance(ev, KeyExpiredCharged):
+            c["charged_again"] += 1
         elif isinstance(ev, ChargeSkipped):
             c["skipped"] += 1
         elif isinstance(ev, ChargeDeclined):
@@ -135,7 +138,7 @@ def _examples(items: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def check_pipeline(
+def _check_pipeline(
     conn: sqlite3.Connection,
     account_id: str,
     group_id: str,
@@ -194,3 +197,16 @@ def check_pipeline(
         Invariant("all_messages_consumed", not behind, f"not consumed: {_examples(behind)}" if behind else "")
     )
     return balance, charge_rows, doubles, dup_appends, checks
+
+
+def check_pipeline(
+    conn: sqlite3.Connection,
+    account_id: str,
+    group_id: str,
+    topic: str,
+    log: list[list[Record]],
+    producer_idempotent: bool,
+) -> tuple[int, int, list[str], list[str], list[Invariant]]:
+    """The pipeline's invariants, read in one snapshot of the file (see `_check_pipeline`)."""
+    with snapshot_read(conn):
+        return _check_pipeline(conn, account_id, group_id, topic, log, producer_idempotent)

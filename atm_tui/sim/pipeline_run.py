@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from atm_tui.bank import pipeline_store as store
@@ -14,6 +13,7 @@ from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.pipeline import Pipeline, PipelineConfig, Record
 from atm_tui.sim.pipeline_report import PipelineReport, PipelineTally, check_pipeline
 from atm_tui.sim.run import TraceWriter
+from atm_tui.sim.trace_file import AtomicTrace
 
 
 @dataclass(slots=True)
@@ -57,7 +57,9 @@ async def simulate_pipeline(
         tally = PipelineTally()
         pipeline.subscribe(tally)
         before = await bank.run(store.read_balance, bank.account_id)
-        fh = Path(trace).open("w", encoding="utf-8") if trace else None
+        writer = AtomicTrace(trace, store_config.path) if trace else None
+        fh = writer.__enter__() if writer is not None else None
+        failed: BaseException | None = None
         try:
             if fh is not None:
                 pipeline.subscribe(TraceWriter(fh))
@@ -68,9 +70,12 @@ async def simulate_pipeline(
             pipeline.start()
             await pipeline.run_until_idle()
             elapsed = time.perf_counter() - started
+        except BaseException as exc:
+            failed = exc
+            raise
         finally:
-            if fh is not None:
-                fh.close()
+            if writer is not None:  # renamed into place only when the run ended well
+                writer.__exit__(type(failed) if failed else None, failed, None)
         balance, rows, doubles, dup_appends, checks = await bank.run(
             check_pipeline,
             bank.account_id,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,16 +168,19 @@ def _examples(items: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def check_database(
+def _check_database(
     conn: sqlite3.Connection,
     account_id: str,
     dispensed: list[str] | None = None,
     expected_bodies: dict[str, str] | None = None,
     replay_mismatches: list[str] | None = None,
+    client: str | None = None,
 ) -> tuple[int, int, int, list[Invariant]]:
     """The exactly-once invariants over what is stored. Returns (opening, balance, rows, checks).
 
-    Also usable with no trace at all (after a crash): then only the database checks run.
+    Also usable with no trace at all (after a crash): then only the database checks run. With
+    `client`, every payout must be backed by a debit of that client's own in the whole file: a
+    key another program debited pays out nothing here, so such a run cannot say "all hold".
     """
     opening, balance = queries.account_figures(conn, account_id)
     rows, total = queries.ledger_totals(conn, account_id)
@@ -195,13 +199,14 @@ def check_database(
         ),
     ]
     if dispensed is not None:
-        debited = queries.debited_ids(conn, account_id)
+        debited = queries.debited_ids(conn, account_id, client)
         missing = [t for t in dispensed if t not in debited]
+        whose = f" of client {client}" if client is not None else ""
         checks.append(
             Invariant(
                 "dispensed_have_ledger_rows",
                 not missing,
-                f"cash out with no ledger row: {_examples(missing)}" if missing else "",
+                f"cash out with no ledger row{whose}: {_examples(missing)}" if missing else "",
             )
         )
     if expected_bodies is not None:
@@ -220,3 +225,35 @@ def check_database(
             )
         )
     return opening, balance, rows, checks
+
+
+def snapshot_read(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[None]:
+    """One read transaction around a check: with other programs writing to the file, the balance
+    and the ledger must be read from the same snapshot, or a commit between two reads would show
+    a mismatch that never existed."""
+
+    @contextlib.contextmanager
+    def read() -> Iterator[None]:
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")
+
+    return read()
+
+
+def check_database(
+    conn: sqlite3.Connection,
+    account_id: str,
+    dispensed: list[str] | None = None,
+    expected_bodies: dict[str, str] | None = None,
+    replay_mismatches: list[str] | None = None,
+    client: str | None = None,
+) -> tuple[int, int, int, list[Invariant]]:
+    """The exactly-once invariants over what is stored, read in one snapshot (see `_check_database`)."""
+    with snapshot_read(conn):
+        return _check_database(conn, account_id, dispensed, expected_bodies, replay_mismatches, client)

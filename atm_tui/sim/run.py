@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from atm_tui.bank import queries
@@ -14,6 +13,7 @@ from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Event, Finished
 from atm_tui.sim.report import Report, Tally, check_database
+from atm_tui.sim.trace_file import AtomicTrace
 
 
 @dataclass(slots=True)
@@ -63,13 +63,15 @@ class TraceWriter:
 
 
 async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -> RunResult:
-    engine = await Engine.open(config, store, bridge=options.bridge)
+    engine = await Engine.open(config, store, bridge=options.bridge, claim=options.withdrawals)
     try:
         if options.first_id is not None:
             engine.atm.next_number = options.first_id
         tally = Tally()
         engine.world.subscribe(tally)
-        fh = Path(options.trace).open("w", encoding="utf-8") if options.trace else None
+        trace = AtomicTrace(options.trace, store.path) if options.trace else None
+        fh = trace.__enter__() if trace is not None else None
+        failed: BaseException | None = None
         try:
             if fh is not None:
                 engine.world.subscribe(TraceWriter(fh))
@@ -98,9 +100,12 @@ async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -
                 engine.withdraw(amount)
             await engine.run_until_idle()
             elapsed = time.perf_counter() - started
+        except BaseException as exc:
+            failed = exc
+            raise
         finally:
-            if fh is not None:
-                fh.close()
+            if trace is not None:  # renamed into place only when the run ended well
+                trace.__exit__(type(failed) if failed else None, failed, None)
         before = await engine.bank.run(queries.balance_since, engine.bank.account_id, start_time)
         opening, balance, rows, checks = await engine.bank.run(
             check_database,
@@ -108,6 +113,7 @@ async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -
             tally.dispensed,
             tally.expected_bodies,
             tally.replay_mismatches,
+            config.atm.client,
         )
         report = Report(tally.counts, before, balance, opening, rows, checks)
         sync = await engine.bank.synchronous()

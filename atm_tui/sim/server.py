@@ -60,6 +60,7 @@ class BankServer:
         self._last_failure: sqlite3.Error | None = None
         # Compare mode: a naive bank that gets every withdrawal delivery too; never replies.
         self.twin: NaiveTwin | None = None
+        self.client = ""  # the client id of the ATM this bank serves (set by the engine)
 
     @property
     def crash_in_gap(self) -> int:
@@ -110,7 +111,7 @@ class BankServer:
         if msg.op in operations.OPERATIONS:
             await self._on_operation(msg)
             return
-        req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt)
+        req = Withdrawal(msg.txn_id, self.bank.account_id, msg.amount, msg.attempt, msg.client or self.client)
         if self.twin is not None:
             await self.twin.deliver(req, world)
         if self.bank.mode != "naive":
@@ -123,7 +124,7 @@ class BankServer:
                                        body=core.in_progress_body(req)))
                 else:
                     await self.bank.record_arrival(req, core.REJECTED, world.now)
-                    world.emit(Rejected(world.now, req.txn_id, req.attempt))
+                    world.emit(Rejected(world.now, req.txn_id, req.attempt, core.REUSED))
                     self._send(Message("withdraw", req.txn_id, req.attempt, status="rejected",
                                        body=core.rejected_body(req)))
                 return
@@ -143,7 +144,7 @@ class BankServer:
         fields = json.loads(msg.body)
         keyless = "idempotency_key" not in fields
         op = operations.build(msg.op, self.bank.account_id, msg.txn_id, fields, keyless=keyless,
-                              attempt=msg.attempt)
+                              attempt=msg.attempt, client=self.client)
         if self.bank.mode != "naive" and op.key is not None:
             held = self.in_flight.get(op.key)
             if held is not None:
@@ -152,8 +153,9 @@ class BankServer:
                     world.emit(InProgress(world.now, op.label, op.attempt))
                 else:
                     outcome, status, body = core.REJECTED, "rejected", operations.rejected_body(op)
-                    world.emit(Rejected(world.now, op.label, op.attempt))
-                await self.bank.run(operations.record_arrival, op.label, op.attempt, outcome, world.now)
+                    world.emit(Rejected(world.now, op.label, op.attempt, core.REUSED))
+                await self.bank.run(operations.record_arrival, op.label, op.attempt, outcome, world.now,
+                                    self.client)
                 self._send(Message(op.name, op.label, op.attempt, status=status, body=body))
                 return
             self.in_flight[op.key] = op.fingerprint
@@ -182,7 +184,8 @@ class BankServer:
             if epoch == self.epoch and op.key is not None:
                 self.in_flight.pop(op.key, None)
         self._emit_result(op.label, op.attempt, resp)
-        self._send(Message(op.name, op.label, op.attempt, status=resp.status, body=resp.body,
+        body = operations.in_progress_body(op) if resp.outcome == core.IN_PROGRESS else resp.body
+        self._send(Message(op.name, op.label, op.attempt, status=resp.status, body=body,
                            replayed=resp.replayed))
 
     def _emit_result(self, label: str, attempt: int, resp: core.Response) -> None:
@@ -199,7 +202,9 @@ class BankServer:
         elif resp.outcome == core.REPLAYED:
             world.emit(Replayed(world.now, label, attempt, resp.hits, resp.body))
         elif resp.outcome == core.REJECTED:
-            world.emit(Rejected(world.now, label, attempt))
+            world.emit(Rejected(world.now, label, attempt, resp.reason))
+        elif resp.outcome == core.IN_PROGRESS:
+            world.emit(InProgress(world.now, label, attempt))
 
     def _gap(self, txn_id: str) -> None:
         """Between split mode's two transactions: the debit is committed, the key is not."""
@@ -235,8 +240,11 @@ class BankServer:
         elif resp.outcome == core.REPLAYED:
             world.emit(Replayed(world.now, req.txn_id, req.attempt, resp.hits, resp.body))
         elif resp.outcome == core.REJECTED:
-            world.emit(Rejected(world.now, req.txn_id, req.attempt))
-        self._send(Message("withdraw", req.txn_id, req.attempt, status=resp.status, body=resp.body,
+            world.emit(Rejected(world.now, req.txn_id, req.attempt, resp.reason))
+        elif resp.outcome == core.IN_PROGRESS:  # held by a request of another process on the file
+            world.emit(InProgress(world.now, req.txn_id, req.attempt))
+        body = core.in_progress_body(req) if resp.outcome == core.IN_PROGRESS else resp.body
+        self._send(Message("withdraw", req.txn_id, req.attempt, status=resp.status, body=body,
                            replayed=resp.replayed))
 
     def _started(self, txn_id: str, attempt: int, op: str) -> None:

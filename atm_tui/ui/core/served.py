@@ -40,7 +40,7 @@ class ServedBank:
             self.http = None
             session.say(f"✕ HTTP bank on {host}:{port} did not start: {exc}")
         else:
-            session.say(f"HTTP bank on {url}: every POST needs an Idempotency-Key")
+            session.say(f"HTTP bank on {url}: every POST needs an Idempotency-Key; l shows the class")
 
     async def stop(self) -> None:
         if self.http is not None:

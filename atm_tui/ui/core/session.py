@@ -17,6 +17,7 @@ from atm_tui.bank.money import rupees
 from atm_tui.bank.service import Bank
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
 from atm_tui.paths import home_relative
+from atm_tui.sim.atm import CLAIM_BLOCK
 from atm_tui.sim.compare import NaiveTwin, twin_path
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
@@ -396,6 +397,10 @@ class Session(PipelineMode, ScenarioMode):
             await self._close_pipeline()
             config = SimConfig(seed=self.settings.seed, mode=old.bank.mode, amount=self.amount)
             engine = Engine(config, old.bank, 0)
+            try:
+                engine.claim_ids(CLAIM_BLOCK)  # from the emptied file's counter: T123 again
+            except StoreError as exc:
+                self._emit(Notice(str(exc), "error", timeout=10))
             engine.attach_twin(old.twin)
             engine.compare = old.compare
             self._use_engine(engine)

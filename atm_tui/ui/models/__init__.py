@@ -1,1 +1,2 @@
-"""Textual-free models the screens draw: the ATM view, outcome words and colours, the pipeline model."""
+"""Textual-free models the screens draw: the ATM view, outcome words and colours, the pipeline model,
+the class view."""

@@ -212,6 +212,12 @@ class Story:
     done: str = "debited"  # the effect in the past: "debited", "charged", "created", "counted"
 
     @property
+    def none(self) -> str:
+        """What a refusal leaves the customer with: "no cash", "no charge", ..."""
+        nothing = {"debit": "no cash", "charge": "no charge", "order": "no order", "ballot": "no vote"}
+        return nothing[self.effect]
+
+    @property
     def title(self) -> str:
         """The client's pane title: ATM, Shop, Booth."""
         name = self.client.removeprefix("the ")

@@ -25,6 +25,7 @@ from atm_tui.sim.pipeline_events import (
     ConsumerStarted,
     DuplicateDropped,
     Fetched,
+    KeyExpiredCharged,
     OffsetCommitted,
     ProduceRefused,
     ProducerGaveUp,
@@ -86,11 +87,13 @@ class PipelineModel:
         self.skips: dict[str, int] = {}
         self.declines: set[str] = set()
         self.double_charged: list[str] = []  # ids charged more than once, in the order it happened
+        self.charged_again: dict[str, int] = {}  # message id -> charges made after its key expired
         self.appended_ids: dict[str, int] = {}  # message id -> times it is in the log
         self._fetched_at: dict[str, tuple[int, int]] = {}  # message id -> (partition, offset) last read
         self._charged_at: dict[str, tuple[int, int]] = {}  # message id -> where it was first charged
         self.caption = DEFAULT_CAPTION
         self._producer_next_idempotent = True  # as the last producer_idempotent control said
+        self._expired_now = ""  # the message whose key expired just before its Charged
         self.bank_changed = False
         self.events = 0
 
@@ -101,6 +104,9 @@ class PipelineModel:
     def status(self, message_id: str) -> tuple[str, str]:
         """What the bank did with a message id so far: (words with a symbol, style)."""
         n = self.charges.get(message_id, 0)
+        again = self.charged_again.get(message_id, 0)
+        if n > 1 and again:
+            return f"⚠ key expired, charged again: {n}x", HOT
         if n > 1:
             return f"⚠ DOUBLE: charged {n}x", HOT
         if n == 1:
@@ -221,16 +227,27 @@ class PipelineModel:
             if n == 2:
                 self.double_charged.append(ev.txn_id)
             self._add(ev, "⚠", f"{ev.txn_id} CHARGED AGAIN ({n}x): double charge, {rupees(ev.amount)}", HOT)
-            if first == (ev.partition, ev.offset):
+            if self._expired_now == ev.txn_id:
+                why = "its key had expired (outside the dedup window), so the re-delivery was charged as new"
+            elif first == (ev.partition, ev.offset):
                 why = "its offset was not committed, so the re-delivery was processed again"
             else:
                 why = "a second copy of it in the log was processed too"
             self.caption = f"{ev.txn_id} charged {n} times: {why}. No idempotency: the disaster."
+            if self._expired_now == ev.txn_id:
+                self.caption = (f"{ev.txn_id} charged {n} times: {why}. Keys kept shorter than redeliveries"
+                                " take are no dedup at all; the transactional consumer needs no window.")
         else:
             self._add(
                 ev, "$", f"{ev.txn_id} charged {rupees(ev.amount)}, balance {rupees(ev.balance_after)}", GOOD
             )
             self.caption = f"{ev.txn_id} charged {rupees(ev.amount)} (delivery {ev.attempt})."
+        self._expired_now = ""
+
+    def _key_expired(self, ev: KeyExpiredCharged) -> None:
+        self.charged_again[ev.txn_id] = self.charged_again.get(ev.txn_id, 0) + 1
+        self._expired_now = ev.txn_id
+        self._add(ev, "⧗", f"{ev.txn_id} key expired, charged again (keys kept {ev.ttl / 1000:g} s)", HOT)
 
     def _skipped(self, ev: ChargeSkipped) -> None:
         self.bank_changed = True
@@ -321,6 +338,7 @@ _HANDLERS: dict[type[Event], Callable[[PipelineModel, Any], None]] = {
     ConsumerStarted: PipelineModel._consumer_started,
     Fetched: PipelineModel._fetched,
     Charged: PipelineModel._charged,
+    KeyExpiredCharged: PipelineModel._key_expired,
     ChargeSkipped: PipelineModel._skipped,
     ChargeDeclined: PipelineModel._declined,
     OffsetCommitted: PipelineModel._committed,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from atm_tui.bank.idempotency import FOREIGN
 from atm_tui.bank.money import rupees
 from atm_tui.http import desk
 from atm_tui.sim.events import (
@@ -119,6 +120,7 @@ class View:
 
     def __init__(self, *, max_attempts: int, amount: int, owner: str = "Asha", rows: int = 400) -> None:
         self.tally = Tally()
+        self._foreign: set[str] = set()  # ids the bank refused as another client's key
         self.rows: deque[Row] = deque(maxlen=rows)
         self.rows_total = 0
         self.max_attempts = max_attempts
@@ -377,6 +379,15 @@ class View:
 
     def _rejected(self, ev: Rejected) -> None:
         self.bank_changed = True
+        if ev.reason == FOREIGN:
+            self._foreign.add(ev.txn_id)
+            self._row(Row(ev.t, "bank", f"✗ {ev.txn_id}: another client's key", NOTE,
+                          mark=outcomes.REJECTED, key=True, txn=ev.txn_id))
+            self.caption = (
+                f"{ev.txn_id} #{ev.attempt}: this key belongs to another client (another ATM): the bank"
+                " refuses it (422). Replaying that client's answer would pay cash with no debit."
+            )
+            return
         self._row(Row(ev.t, "bank", f"✗ {ev.txn_id}: same id, other body", NOTE,
                       mark=outcomes.REJECTED, key=True, txn=ev.txn_id))
         self.caption = (
@@ -578,8 +589,13 @@ class View:
                 if a.state == "sent, waiting…":
                     a.state = "? no answer"
         else:
-            atm.screen = "Rejected: this id was used for another request."
-            atm.detail = "The bank refused it (422: the id names another request) and changed nothing."
+            words = outcomes.story(atm.op)
+            if ev.txn_id in self._foreign:
+                atm.screen = "Rejected: this id belongs to another client."
+                atm.detail = f"Another client used this key first; the bank refused it (422): {words.none}."
+            else:
+                atm.screen = "Rejected: this id was used for another request."
+                atm.detail = "The bank refused it (422: the id names another request) and changed nothing."
 
     def _deliveries(self, txn_id: str) -> int:
         return self._delivery_counts.get(txn_id, 0)

@@ -13,6 +13,7 @@ from textual.widgets import Static
 from atm_tui.bank.money import rupees
 from atm_tui.ui.core.session import Session
 from atm_tui.ui.screens.bindings import (
+    CLASS_VIEW,
     FASTER,
     HELP,
     PAUSE,
@@ -71,7 +72,8 @@ class AtmScreen(PanesScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         WITHDRAW, AMOUNT, BALANCE, STATUS, RETRY, PICK, DROP_REPLY, DROP_REQUEST, DUPLICATE, DROP_ALL,
-        AUTO_RETRY, IDEMPOTENCY, COMPARE, CRASH_GAP, PIPELINE, PAUSE, FASTER, SLOWER, STORM, RESET, THEME,
+        AUTO_RETRY, IDEMPOTENCY, COMPARE, CRASH_GAP, PIPELINE, CLASS_VIEW, PAUSE, FASTER, SLOWER, STORM,
+        RESET, THEME,
         HELP, SHOT, QUIT,
     ]  # fmt: skip
     EXTRA_ACTIONS: ClassVar[tuple[str, ...]] = ("mode",)  # the palette's mode('split') and so on

@@ -33,6 +33,9 @@ def key(letter: str, action: str, label: str, tooltip: str, title: str, *, prior
 PIPELINE = key("p", "pipeline", "pipeline",
                "Pipeline view: a payment log and its consumer instead of the diagram",
                "Pipeline view, on or off")  # fmt: skip
+CLASS_VIEW = key("l", "class_view", "class",
+                 "Class view: one lane per client of this bank, read from its tables",
+                 "Class view: one lane per client")  # fmt: skip
 PAUSE = key("space", "pause", "pause", "Pause or resume the clock", "Pause or resume the clock")
 FASTER = key("plus", "faster", "faster", "Speed up (up to 4x)", "Speed up")
 SLOWER = key("minus", "slower", "slower", "Slow down (down to 0.25x)", "Slow down")
@@ -60,7 +63,9 @@ PRESENTER_KEYS: list[Binding] = [
     Binding("pageup", "previous_step", "back", show=False, id="atm-tui.previous_step.pageup", priority=True),
 ]
 # Always on, on every screen and in every mode.
-ALWAYS = frozenset({QUIT.action, HELP.action, SHOT.action, THEME.action, "command_palette"})
+ALWAYS = frozenset({
+    QUIT.action, HELP.action, SHOT.action, THEME.action, CLASS_VIEW.action, "command_palette",
+})  # fmt: skip
 
 
 def shown_keys(bindings: object) -> list[Binding]:

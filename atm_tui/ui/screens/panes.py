@@ -303,6 +303,12 @@ class PanesScreen(Screen[None]):
             self.app.run_worker(self.session.open_pipeline(), group="pipeline", exclusive=True,
                                 exit_on_error=False)
 
+    def action_class_view(self) -> None:
+        # Loaded on the first `l`: the class view is for a classroom, not every start-up.
+        from atm_tui.ui.screens.class_view import ClassScreen
+
+        self.app.push_screen(ClassScreen(self.session.settings.db, self.session.db_label))
+
     def action_next_step(self) -> None:
         self.app.run_worker(self.session.next_step(), group="presenter", exit_on_error=False)
 

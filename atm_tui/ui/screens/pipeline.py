@@ -12,6 +12,7 @@ from textual.screen import Screen
 from atm_tui.ui.core.session import BURST, CONSUMER_CYCLE, Session
 from atm_tui.ui.screens import atm
 from atm_tui.ui.screens.bindings import (
+    CLASS_VIEW,
     FASTER,
     HELP,
     PAUSE,
@@ -59,8 +60,9 @@ class PipelineScreen(PanesScreen):
     """The live log pipeline on the bank's file (`p`): the producer's, broker's and consumer's keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        *ATM_KEYS_OFF_HERE, PIPELINE, PRODUCE, LOSE_ACK, CONSUMER_MODE, PRODUCER_IDEMPOTENCE, CRASH_CONSUMER,
-        CRASH_BEFORE_COMMIT, BURST_KEY, PAUSE, FASTER, SLOWER, atm.RESET, THEME, HELP, SHOT, QUIT,
+        *ATM_KEYS_OFF_HERE, PIPELINE, CLASS_VIEW, PRODUCE, LOSE_ACK, CONSUMER_MODE, PRODUCER_IDEMPOTENCE,
+        CRASH_CONSUMER, CRASH_BEFORE_COMMIT, BURST_KEY, PAUSE, FASTER, SLOWER, atm.RESET, THEME, HELP, SHOT,
+        QUIT,
     ]  # fmt: skip
     EXTRA_ACTIONS: ClassVar[tuple[str, ...]] = ("consumer",)  # the palette's consumer('naive') and so on
     NETWORK_TITLE = "Pipeline: payments log → consumer → bank"

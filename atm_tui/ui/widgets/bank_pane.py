@@ -70,6 +70,8 @@ class BankPane(Vertical):
                 f"\n--opening-balance {rupees(kept)} not applied: this file already has its account"
                 " (it applies to a new file, or with --fresh)"
             )
+        if len(snap.clients) > 1:  # one bank, many clients: say who wrote what is listed here
+            opened += "\nclients: " + ", ".join(c or "(anonymous)" for c in snap.clients)
         set_text(self.query_one(".bank-opened", Static), opened)
         ledger = Text()
         for table, (total, op_rows) in snap.operations.items():
