@@ -200,7 +200,7 @@ class PipelineModel:
     def _rolled_back(self, ev: RolledBack) -> None:
         # The delivery is not counted: its transaction never committed, so the file has no row.
         text = f"{ev.txn_id} delivery {ev.attempt} rolled back {ev.where}: nothing of it stored"
-        self._add(ev, "↶", text, DUP)
+        self._add(ev, "↩", text, DUP)
 
     def _fetched(self, ev: Fetched) -> None:
         before = self._fetched_at.get(ev.txn_id)

@@ -680,7 +680,7 @@ class View:
             counts = self._delivery_counts
             if ev.txn_id in counts:
                 counts[ev.txn_id] -= 1
-        self._row(Row(ev.t, "bank", f"↶ {ev.txn_id} #{ev.attempt} rolled back {ev.where}", NOTE,
+        self._row(Row(ev.t, "bank", f"↩ {ev.txn_id} #{ev.attempt} rolled back {ev.where}", NOTE,
                       key=True, txn=ev.txn_id))
         self.caption = (
             f"✕ The bank crashed while handling {ev.txn_id} #{ev.attempt}: its transaction never"
