@@ -8,7 +8,8 @@
     python3 dev.py bench                    run the benchmarks (not part of `test`)
 
 Each creates ./.venv on first use (or reuses it) and installs the project into it, again
-whenever pyproject.toml changes.
+whenever pyproject.toml changes: `demo` installs only what the app needs (pip install -e .),
+`test` and `bench` add the test tools (pip install -e '.[test]').
 """
 
 from __future__ import annotations
@@ -30,30 +31,50 @@ def _run(*cmd: str | Path) -> int:
     return subprocess.call([str(c) for c in cmd], cwd=ROOT)
 
 
-def ensure_venv() -> None:
+def ensure_venv(extra: str = "") -> None:
+    """Make ./.venv hold atm-tui, plus `extra` (an extra of pyproject.toml, "" for none).
+
+    The stamp records pyproject.toml's hash and the extra installed: `demo` needs only the app,
+    `test` and `bench` need the test tools; a venv with the tools serves `demo` as it is.
+    """
     # dev.py itself may run on an older system Python, so this check is real at run time.
     if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit(f"dev.py: Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = STAMP.read_text() if STAMP.exists() else ""
+    if not needs_install(stamp, digest, extra):
         return
     if not (BIN / "python").exists():
         print("dev.py: creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("dev.py: installing atm-tui and its test tools into .venv ...", flush=True)
+    what = "atm-tui and its test tools" if extra else "atm-tui"
+    print(f"dev.py: installing {what} into .venv ...", flush=True)
     pip = (BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
-    code = _run(*pip, "-e", ".[test]")
+    code = _run(*pip, "-e", f".[{extra}]" if extra else ".")
     if code:
         sys.exit(f"dev.py: pip install failed (exit {code})")
-    STAMP.write_text(wanted)
+    STAMP.write_text(stamp_after(stamp, digest, extra))
+
+
+def needs_install(stamp: str, digest: str, extra: str) -> bool:
+    """Whether .venv must be (re)installed: pyproject.toml changed, or `extra` is not in yet."""
+    words = stamp.split()
+    return words[:1] != [digest] or bool(extra) and extra not in words[1:]
+
+
+def stamp_after(stamp: str, digest: str, extra: str) -> str:
+    """The stamp once `extra` is installed; extras installed under the same pyproject.toml stay."""
+    words = stamp.split()
+    kept = words[1:] if words[:1] == [digest] else []
+    return " ".join([digest, *sorted({*kept, extra} - {""})])
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "bench"):
         print(__doc__)
         return 2
-    ensure_venv()
     command, rest = argv[0], argv[1:]
+    ensure_venv("" if command == "demo" else "test")
     if rest[:1] == ["--"]:  # `python3 dev.py demo -- --fresh` passes the rest through as is
         rest = rest[1:]
     if command == "demo":

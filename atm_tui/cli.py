@@ -17,7 +17,7 @@ from atm_tui.argtypes import client_name, file_path, int_in, new_client_name, pr
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount, rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
-from atm_tui.paths import problem_of_new_file, quoted
+from atm_tui.paths import data_dir, home_relative, problem_of_new_file, quoted
 from atm_tui.pipeline_cli import add_pipeline_options, run_pipeline, stray_pipeline_option
 from atm_tui.sim.config import RETRY_POLICIES, AtmConfig, BankTiming, LinkConfig, SimConfig
 
@@ -80,6 +80,27 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atm-tui")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return "unknown"
+
+
+def app_epilog() -> str:
+    db = home_relative(data_dir() / "bank.db")
+    return (
+        "With no COMMAND, atm-tui opens the classroom app (a full-screen terminal UI); none of the\n"
+        "commands above opens it. The app keeps its bank in a SQLite file, by default\n"
+        f"  {db}\n"
+        "(--db PATH picks another; --fresh starts it again from the opening balance).\n"
+        "In the app, q quits (ctrl+q too), ? lists every key.\n"
+        "Each command has its own help: atm-tui export --help, atm-tui simulate --help, ..."
+    )
+
+
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """Options shared by `simulate` and the app: the bank's file and the run's randomness."""
     p.add_argument("--db", type=file_path(), metavar="PATH",
@@ -94,8 +115,13 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> Parser:
     parser = Parser(
-        prog="atm-tui", description="Exactly-once is at-least-once delivery plus idempotent processing."
+        prog="atm-tui",
+        description="Exactly-once is at-least-once delivery plus idempotent processing.",
+        epilog=app_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}",
+                        help="print atm-tui's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     add_engine_options(parser)
     parser.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
@@ -124,13 +150,21 @@ def build_parser() -> Parser:
     exp.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=None, metavar="N",
                      help="override the scenario's seed")
     exp.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
-    exp.add_argument("--frames", default="txt", metavar="EXT",
+    exp.add_argument("--frames", default=None, metavar="EXT",
                      help="frame format by extension: txt (default), svg (the app's real screen),"
                      " or png (pictures of it, a title frame first)")
     exp.add_argument("--size", type=_size, default=None, metavar="WxH",
                      help="with --frames png: picture size in pixels (default 1920x1080)")
     exp.add_argument("--clean", action="store_true",
                      help="with --frames png or svg: the recording look, no key bar")
+    exp.add_argument("--captions", choices=("both", "burned", "vtt"), default="both",
+                     help="where the captions go: burned into the frames (no captions.vtt), vtt (captions.vtt"
+                     " only, left out of the frames and the cast) or both (default)")
+    exp.add_argument("--step-starts", action="store_true",
+                     help="also a still at the start of each step (frame-NNN-start), before its time runs")
+    exp.add_argument("--video", choices=("mp4",), default=None,
+                     help="also assemble the PNG frames at autoplay's timing into NAME.mp4 (H.264, with the"
+                     " ffmpeg bundled by imageio-ffmpeg: pip install 'atm-tui[video]'); implies --frames png")
 
     sim = sub.add_parser("simulate", help="run the engine headless and print a report",
                          description="Run withdrawals through the lossy network and the bank, headless.")
@@ -151,7 +185,8 @@ def build_parser() -> Parser:
                      help="chance a request arrives twice")
     sim.add_argument("--drop-next-replies", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="lose the next N replies (the lesson's story uses 2)")
-    sim.add_argument("--drop-next-requests", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N")
+    sim.add_argument("--drop-next-requests", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
+                     help="lose the next N requests")
     sim.add_argument("--duplicate-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
                      help="deliver the next N requests twice")
     sim.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N",
@@ -295,7 +330,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         sys.stderr.write("atm-tui: note: --hard-crash acts only with --crash-in-gap N\n")
     if args.hard_crash and args.crash_in_gap:
         # Said before the run: the process is about to be killed, and the file is the evidence.
-        sys.stderr.write(f"atm-tui: the bank will be killed in the gap; its file: {db}\n")
+        sys.stderr.write(f"atm-tui: the bank will be killed in the gap; its file: {home_relative(db)}\n")
     try:
         result = asyncio.run(simulate(config, store, options))
     except StoreError as exc:
@@ -315,7 +350,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         print(json.dumps(out, sort_keys=False))
     else:
         c = report.counts
-        print(f"database: {db} (WAL, synchronous={result.synchronous}); client {config.atm.client}")
+        shown_db = home_relative(db)
+        print(f"database: {shown_db} (WAL, synchronous={result.synchronous}); client {config.atm.client}")
         print(
             f"mode {args.mode}, seed {args.seed}: {_n(c['withdrawals'], 'withdrawal')},"
             f" {_n(c['attempts'], 'attempt')}, {_n(c['deliveries'], 'delivery', 'deliveries')} at the bank"
@@ -368,6 +404,11 @@ def run_export(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - the UI ships with the package
         pass
 
+    if args.video is not None and args.frames not in (None, "png"):
+        return _fail(
+            f"--video mp4 is made of the PNG frames; use --frames png (not {args.frames}) or leave it out"
+        )
+    args.frames = args.frames or ("png" if args.video else "txt")
     if args.frames not in FRAME_FORMATS:
         accepted = ", ".join(sorted(FRAME_FORMATS))
         return _fail(f"--frames {args.frames}: unknown frame format; use one of {accepted}")
@@ -380,15 +421,23 @@ def run_export(args: argparse.Namespace) -> int:
 
         if find_spec("PIL") is None or find_spec("fontpkg_fira_code") is None:
             return _fail("--frames png needs Pillow and its font: pip install 'atm-tui[frames]'")
-    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean)
+    if args.video is not None:
+        from atm_tui.scenarios.video import VideoError, ffmpeg_exe
+
+        try:
+            ffmpeg_exe()
+        except VideoError as exc:
+            return _fail(str(exc))
+    options = FrameOptions(size=args.size or (1920, 1080), clean=args.clean, captions=args.captions,
+                           starts=args.step_starts, video=args.video is not None)  # fmt: skip
     try:
         scenario = load(args.scenario)
         names = asyncio.run(export(scenario, args.out, args.seed, args.frames, options))
-    except (ScenarioError, ExportError, StoreError) as exc:
+    except (ScenarioError, ExportError, StoreError) as exc:  # export() says a VideoError as ExportError
         return _fail(str(exc))
     frames = sum(1 for n in names if n.startswith("frame-"))
     others = ", ".join(n for n in names if not n.startswith("frame-"))
-    print(f"{scenario.name}: {frames} frames, {others} written to {args.out}")
+    print(f"{scenario.name}: {frames} frames, {others} written to {home_relative(args.out)}")
     return 0
 
 

@@ -56,3 +56,4 @@ def problem_of_new_file(path: str, flag: str) -> str | None:
     except ValueError as exc:  # a NUL byte in the path
         return f"{flag} {shown}: cannot use that path ({exc}); pick another path"
     return None
+

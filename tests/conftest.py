@@ -1,3 +1,60 @@
-"""Shared by every test: the Hypothesis profiles (registered before the tests are collected)."""
+"""Shared by every test: the Hypothesis profiles (registered before the tests are collected), and
+the throwaway PostgreSQL server with the fixtures that give each test a bank on it (pg_server.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
 
 import profiles  # noqa: F401  (registers the `fast` profile for --hypothesis-profile)
+import pytest
+from pg_server import PgServer, Unavailable, start_server
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(exc: Unavailable) -> NoReturn:
+    """No server: skip with the reason printed (-ra shows it), or fail under CI, which must prove both."""
+    if in_ci():
+        pytest.fail(f"PostgreSQL tests cannot run under CI: {exc}")
+    pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole session. Without binaries: skipped, or failed under CI."""
+    try:
+        server = start_server()
+    except Unavailable as exc:
+        unavailable(exc)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """The URL of an empty database of this test's own on the session's server."""
+    return pg_server.new_database()
+
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def backend_db(request: pytest.FixtureRequest, folder: Path) -> str:
+    """A new bank's location for the backend in `request.param`: a file name in `folder`, or a URL."""
+    if request.param == "postgres":
+        server: PgServer = request.getfixturevalue("pg_server")
+        return server.new_database()
+    return str(folder / "bank.db")
+
+
+@pytest.fixture(params=BACKENDS)
+def bank_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes it runs twice: on a new SQLite file, and on a new PostgreSQL database."""
+    return backend_db(request, tmp_path)

@@ -1,4 +1,8 @@
-"""A real uvicorn serving the HTTP bank on 127.0.0.1: in a thread of the tests, or as `atm-tui serve`."""
+"""A real uvicorn serving the HTTP bank on 127.0.0.1: in a thread of the tests, or as `atm-tui serve`.
+
+The bank is a SQLite file in a test's folder, or a PostgreSQL database given by its URL (the
+`bank_db` fixture in conftest.py gives one of each); `query` reads either with SQLite's `?`.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from atm_tui.bank import postgres
 from atm_tui.bank.store import StoreConfig, open_sync
 from atm_tui.http.faults import Faults
 from atm_tui.http.observe import RequestRecord
@@ -39,12 +44,8 @@ class Running:
         return self.bank.faults
 
     def query(self, sql: str, *params: object) -> list[tuple[object, ...]]:
-        """Read the bank's file with a connection of our own, as a teacher's sqlite3 shell would."""
-        conn = sqlite3.connect(self.db)
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        """Read the bank with a connection of our own, as a teacher's sqlite3 or psql shell would."""
+        return query(self.db, sql, *params)
 
     def counts(self) -> tuple[int, int, int]:
         """(ledger rows, deliveries, keys): what a refused request must leave unchanged."""
@@ -55,12 +56,37 @@ class Running:
         return ledger, deliveries, keys
 
 
+def query(db: str | Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Rows of one read of a bank: a SQLite file, or a PostgreSQL URL (the SQL in SQLite's words)."""
+    if postgres.is_url(str(db)):
+        import psycopg
+
+        text, _returning = postgres.translate(sql)
+        with psycopg.connect(str(db), autocommit=True) as pg:
+            return [tuple(r) for r in pg.execute(text, params).fetchall()]
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def open_bank(config: StoreConfig) -> sqlite3.Connection:
+    """Open either kind of bank, as `atm-tui serve --db` does."""
+    if postgres.is_url(config.path):
+        return postgres.open_sync(config)  # type: ignore[return-value]
+    return open_sync(config)
+
+
 @contextmanager
-def http_bank(tmp_path: Path, *, opening_balance: int = 50_000, ttl_ms: int = 86_400_000,
+def http_bank(where: Path | str, *, opening_balance: int = 50_000, ttl_ms: int = 86_400_000,
               name: str = "bank.db") -> Iterator[Running]:
-    """Serve a fresh bank file on a free port; always stopped on the way out."""
-    db = str(tmp_path / name)
-    conn = open_sync(StoreConfig(db, opening_balance=opening_balance))
+    """Serve a fresh bank on a free port; always stopped on the way out.
+
+    `where` is a folder (the bank is the file `name` in it) or a string naming the bank: a file
+    path or a PostgreSQL URL (the `bank_db` fixture's)."""
+    db = where if isinstance(where, str) else str(where / name)
+    conn = open_bank(StoreConfig(db, opening_balance=opening_balance))
     bank = HttpBank(conn, bind("127.0.0.1", 0), ttl_ms=ttl_ms)
     running = Running(bank, db)
     bank.observers.append(running.records.append)
@@ -82,7 +108,7 @@ def http_bank(tmp_path: Path, *, opening_balance: int = 50_000, ttl_ms: int = 86
 
 
 @contextmanager
-def serve(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def serve(db: Path | str, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`atm-tui serve --port 0` as a child process; yields it and its URL once it answers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "atm_tui", "serve", "--port", "0", "--db", str(db), "--quiet", *extra],
@@ -111,13 +137,10 @@ def serve(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
                 stream.close()
 
 
-def ledger(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute("SELECT txn_id, count(*) FROM ledger GROUP BY txn_id")
-        return {str(k): int(n) for k, n in rows}
-    finally:
-        conn.close()
+def ledger(db: Path | str) -> dict[str, int]:
+    """Ledger rows per key, of a SQLite file or a PostgreSQL URL."""
+    rows = query(db, "SELECT txn_id, count(*) FROM ledger GROUP BY txn_id")
+    return {str(k): int(str(n)) for k, n in rows}
 
 
 def wait_records(running: Running, count: int) -> list[RequestRecord]:
@@ -127,3 +150,16 @@ def wait_records(running: Running, count: int) -> list[RequestRecord]:
         assert time.monotonic() < deadline, running.records
         time.sleep(0.002)
     return list(running.records)
+
+
+def resend(client: httpx.Client, key: str, amount: int = 100, deadline_s: float = 20) -> httpx.Response:
+    """An ATM's retry of a withdrawal: the same key and body, again after each 409 (a key still
+    held by a killed server's lease) until the lease lapses; bounded."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        answer = client.post(WITHDRAW, json={"amount": amount}, headers={"Idempotency-Key": key})
+        if answer.status_code != 409:
+            return answer
+        assert answer.headers["retry-after"] == "1"
+        assert time.monotonic() < deadline, f"{key} stayed in progress"
+        time.sleep(0.1)  # the ATM honours Retry-After, shortened: the tests' leases are short

@@ -26,8 +26,8 @@ def test_export_writes_trace_summary_and_frames(tmp_path: Path, capsys: pytest.C
     assert main(["export", "--scenario", "t123", "--out", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
-        "captions.vtt", "events.jsonl", *(f"frame-{k:03d}.txt" for k in range(1, 6)), "summary.json",
-        "t123.cast",
+        "captions.vtt", "events.jsonl", *(f"frame-{k:03d}.txt" for k in range(1, 6)), "keys.vtt",
+        "summary.json", "t123.cast",
     ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["balance"] == 45_000 and len(summary["ledger"]) == 1
@@ -86,13 +86,15 @@ def test_bad_export_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "is a file; give a folder" in _error(
         capsys, ["export", "--scenario", "t123", "--out", str(a_file)]
     )
-    missing = str(tmp_path / "no" / "such")
-    assert "does not exist" in _error(capsys, ["export", "--scenario", "t123", "--out", missing])
+    # Missing parents are created (mkdir -p), but not through a file.
+    assert "is a file, not a folder" in _error(
+        capsys, ["export", "--scenario", "t123", "--out", str(a_file / "no" / "such")]
+    )
     locked = tmp_path / "locked"
     locked.mkdir()
     os.chmod(locked, stat.S_IRUSR | stat.S_IXUSR)
     try:
-        msg = _error(capsys, ["export", "--scenario", "t123", "--out", str(locked / "out")])
+        msg = _error(capsys, ["export", "--scenario", "t123", "--out", str(locked / "out" / "deeper")])
     finally:
         os.chmod(locked, stat.S_IRWXU)
     assert "is not writable" in msg

@@ -66,7 +66,7 @@ def test_export_out_empty_is_refused(
     assert list(tmp_path.iterdir()) == []  # nothing written into the current folder
 
 
-def test_export_out_creates_the_last_level(
+def test_export_out_creates_missing_parents(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -75,11 +75,15 @@ def test_export_out_creates_the_last_level(
     assert (tmp_path / "videos" / "payment" / "summary.json").is_file()
     assert main(["export", "--scenario", "payment", "--out", "fresh"]) == 0  # relative, parent "."
     assert (tmp_path / "fresh" / "events.jsonl").is_file()
+    # The README's `--out out/t123` from a fresh clone: two missing levels, both created (mkdir -p).
+    assert main(["export", "--scenario", "payment", "--out", "no/such"]) == 0
+    assert (tmp_path / "no" / "such" / "summary.json").is_file()
     capsys.readouterr()
-    # Two missing levels: refused, as mkdir without -p would, and nothing is created.
-    err = _refused(capsys, ["export", "--scenario", "payment", "--out", "no/such"])
-    assert "folder no does not exist" in err
-    assert not (tmp_path / "no").exists()
+    # A file on the way is refused, naming it, and nothing is written.
+    (tmp_path / "plain").write_text("x")
+    err = _refused(capsys, ["export", "--scenario", "payment", "--out", "plain/deeper/out"])
+    assert "plain is a file, not a folder" in err
+    assert (tmp_path / "plain").read_text() == "x"
 
 
 def test_quoted_and_home_relative() -> None:

@@ -78,31 +78,43 @@ def test_cast_header_markers_and_timing(tmp_path: Path) -> None:
     assert len(frames) == len(sc.steps) + 1  # the title beat, then one screen per step
 
 
-def test_captions_vtt_has_one_cue_per_beat(tmp_path: Path) -> None:
-    out = export(tmp_path, "in-flight")
-    vtt = (out / "captions.vtt").read_text(encoding="utf-8")
-    sc = load("in-flight")
-    assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> ")
-    blocks = vtt.strip().split("\n\n")[1:]
-    assert len(blocks) == len(sc.steps) + 1
+def vtt_cues(vtt: str) -> list[tuple[int, int, list[str]]]:
+    """(start ms, end ms, lines) of every cue of a WebVTT file, checking the numbering."""
     stamp = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})$")
-    for k, (block, cue) in enumerate(zip(blocks, timeline(sc), strict=True), start=1):
+    assert vtt.startswith("WEBVTT\n\n")
+    blocks = [b for b in vtt.strip().split("\n\n")[1:] if not b.startswith("NOTE ")]
+    out = []
+    for k, block in enumerate(blocks, start=1):
         number, times, *text = block.split("\n")
         assert number == str(k)
         m = stamp.match(times)
         assert m is not None, times
         h, mi, s, ms, h2, mi2, s2, ms2 = (int(x) for x in m.groups())
         start, end = ((h * 60 + mi) * 60 + s) * 1000 + ms, ((h2 * 60 + mi2) * 60 + s2) * 1000 + ms2
-        assert (start, end) == (cue.start, cue.end) and start < end
-        escaped = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        assert "\n".join(text).endswith(escaped)
-    assert blocks[0].split("\n")[2] == sc.title
+        assert start < end
+        out.append((start, end, text))
+    return out
+
+
+def test_captions_vtt_cues_tile_each_beat_and_say_its_caption(tmp_path: Path) -> None:
+    out = export(tmp_path, "in-flight")
+    vtt = (out / "captions.vtt").read_text(encoding="utf-8")
+    sc = load("in-flight")
+    assert vtt.startswith(f"WEBVTT\n\nNOTE {sc.title}\n\n1\n00:00:00.000 --> ")
+    cues = vtt_cues(vtt)
+    for beat in timeline(sc):
+        mine = [c for c in cues if beat.start <= c[0] < beat.end]
+        assert mine and mine[0][0] == beat.start and mine[-1][1] == beat.end  # the beat, exactly
+        assert all(a[1] == b[0] for a, b in zip(mine, mine[1:], strict=False))  # no gap, no overlap
+        escaped = beat.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert " ".join(" ".join(c[2]) for c in mine) == " ".join(escaped.split())
+    assert len(cues) > len(sc.steps) + 1  # long captions became several cues
 
 
 @pytest.mark.parametrize("name", ["t123", "kafka"])
 def test_cast_and_captions_are_byte_identical(name: str, tmp_path: Path) -> None:
     a, b = export(tmp_path, name, "a"), export(tmp_path, name, "b")
-    for file in (f"{name}.cast", "captions.vtt"):
+    for file in (f"{name}.cast", "captions.vtt", "keys.vtt"):
         assert (a / file).read_bytes() == (b / file).read_bytes(), file
     # The timing does not depend on the seed: another seed, the same subtitles.
     c = export(tmp_path, name, "c", "--seed", "5")

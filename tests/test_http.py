@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import BACKENDS, backend_db
 from http_helpers import ACCOUNT, WITHDRAW, Running, http_bank, wait_records
+
+from atm_tui.bank import postgres
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -24,8 +27,8 @@ def post(client: httpx.Client, key: str | None, body: Any, path: str = WITHDRAW)
 
 
 @pytest.fixture
-def bank(tmp_path: Path) -> Any:
-    with http_bank(tmp_path) as running:
+def bank(bank_db: str) -> Any:
+    with http_bank(bank_db) as running:
         yield running
 
 
@@ -35,10 +38,11 @@ def client(bank: Running) -> Any:
         yield c
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One server for the refusal tests: each checks that the file did not change."""
-    with http_bank(tmp_path_factory.mktemp("shared")) as running, httpx.Client(base_url=running.url) as c:
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One server per backend for the refusal tests: each checks that the bank did not change."""
+    db = backend_db(request, tmp_path_factory.mktemp("shared"))
+    with http_bank(db) as running, httpx.Client(base_url=running.url) as c:
         yield running, c
 
 
@@ -89,8 +93,8 @@ def test_the_same_key_with_another_body_is_422(bank: Running, client: httpx.Clie
     assert post(client, "T1", {"amount": 5000}, f"/accounts/{ACCOUNT}/payments").status_code == 422
 
 
-def test_a_decline_is_402_stored_and_replayed(tmp_path: Path) -> None:
-    with http_bank(tmp_path, opening_balance=1_000) as bank, httpx.Client(base_url=bank.url) as client:
+def test_a_decline_is_402_stored_and_replayed(bank_db: str) -> None:
+    with http_bank(bank_db, opening_balance=1_000) as bank, httpx.Client(base_url=bank.url) as client:
         first = post(client, "T9", {"amount": 5000})
         again = post(client, "T9", {"amount": 5000})
         assert first.status_code == again.status_code == 402
@@ -165,8 +169,8 @@ def test_a_dropped_reply_was_committed_and_the_retry_is_a_replay(bank: Running, 
     assert records[0].status == 0
 
 
-def test_a_key_is_forgotten_after_its_ttl(tmp_path: Path) -> None:
-    with http_bank(tmp_path, ttl_ms=30) as bank, httpx.Client(base_url=bank.url) as client:
+def test_a_key_is_forgotten_after_its_ttl(bank_db: str) -> None:
+    with http_bank(bank_db, ttl_ms=30) as bank, httpx.Client(base_url=bank.url) as client:
         assert post(client, "T5", {"amount": 100}).status_code == 201
         expires = int(bank.query("SELECT expires_at FROM idempotency_keys")[0][0])  # type: ignore[call-overload]
         deadline = time.monotonic() + 5
@@ -279,23 +283,25 @@ def test_each_request_reaches_the_observers(bank: Running, client: httpx.Client)
     assert bank.records[0].client.startswith("127.0.0.1:")
 
 
-def test_a_locked_file_is_503_and_the_retry_works(bank: Running, client: httpx.Client) -> None:
-    import sqlite3
-
-    other = sqlite3.connect(bank.db, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
-        answer = post(client, "T60", {"amount": 5000})
-        assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
-        assert answer.headers["content-type"] == "application/problem+json"
-        assert answer.json()["type"].endswith("bank-busy")
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
-    assert bank.counts() == (0, 0, 0)
-    retry = post(client, "T60", {"amount": 5000})
-    assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
-    assert bank.query("SELECT txn_id FROM ledger") == [("T60",)]
+def test_a_locked_file_is_503_and_the_retry_works(bank_db: str) -> None:
+    on_pg = postgres.is_url(bank_db)
+    # PostgreSQL: the bank waits for the writer lock as long as the database's lock_timeout says.
+    with http_bank(bank_db + "?options=-c%20lock_timeout%3D300" if on_pg else bank_db) as bank, \
+            httpx.Client(base_url=bank.url, timeout=10) as client:
+        other = postgres.PgConnection(bank_db) if on_pg else sqlite3.connect(bank.db, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+            answer = post(client, "T60", {"amount": 5000})
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["type"].endswith("bank-busy")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert bank.counts() == (0, 0, 0)
+        retry = post(client, "T60", {"amount": 5000})
+        assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers, retry.text
+        assert bank.query("SELECT txn_id FROM ledger") == [("T60",)]
 
 
 def test_another_body_while_the_first_is_in_flight_is_422(bank: Running) -> None:

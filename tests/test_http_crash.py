@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from pathlib import Path
 
 import httpx
 import pytest
-from http_helpers import ACCOUNT, WITHDRAW, ledger, serve
+from http_helpers import ACCOUNT, WITHDRAW, ledger, resend, serve
 
 
 async def load(url: str, seen: dict[str, int], sent: list[str], stop: asyncio.Event,
@@ -33,11 +32,12 @@ async def load(url: str, seen: dict[str, int], sent: list[str], stop: asyncio.Ev
 
 
 @pytest.mark.slow
-def test_sigkill_mid_load_loses_no_committed_request_and_doubles_none(tmp_path: Path) -> None:
-    db = tmp_path / "bank.db"
+def test_sigkill_mid_load_loses_no_committed_request_and_doubles_none(bank_db: str) -> None:
+    db = bank_db  # a SQLite file, then a PostgreSQL database
     seen: dict[str, int] = {}
     sent: list[str] = []
-    with serve(db, "--opening-balance", "100000000") as (proc, url):
+    # A short lease: a key the kill left in progress answers 409 only that long.
+    with serve(db, "--opening-balance", "100000000", "--lease", "500") as (proc, url):
         async def run() -> None:
             stop = asyncio.Event()
             task = asyncio.create_task(load(url, seen, sent, stop))
@@ -60,7 +60,7 @@ def test_sigkill_mid_load_loses_no_committed_request_and_doubles_none(tmp_path: 
     with serve(db) as (_proc, url), httpx.Client(base_url=url, timeout=5) as client:
         # The ATMs retry everything they sent: the committed ones replay, the lost ones run now.
         for key in sent:
-            answer = client.post(WITHDRAW, json={"amount": 100}, headers={"Idempotency-Key": key})
+            answer = resend(client, key)  # 409 while a key the kill left in progress keeps its lease
             assert answer.status_code == 201
             assert (answer.headers.get("idempotent-replayed") == "true") == (key in after_crash)
         balance = client.get(f"/accounts/{ACCOUNT}").json()["balance"]

@@ -15,17 +15,21 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from conftest import BACKENDS, backend_db
 from http_helpers import Running, http_bank
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from profiles import examples
 
+from atm_tui.bank import postgres
+
 OPENING = 1_000_000_000
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    with http_bank(tmp_path_factory.mktemp("prop"), opening_balance=OPENING) as running:
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    db = backend_db(request, tmp_path_factory.mktemp("prop"))
+    with http_bank(db, opening_balance=OPENING) as running:
         with httpx.Client(base_url=running.url, timeout=10) as client:
             doc = client.get("/openapi.json").json()
             yield running, client, doc
@@ -81,7 +85,9 @@ def requests(draw: st.DrawFn, doc: dict[str, Any]) -> tuple[str, str, dict[str, 
     url = path
     for param in op.get("parameters", []):
         if param["in"] == "path":
-            fuzzed = SEGMENTS | KEYS.filter(bool)
+            # "." and ".." are not data in a URL path: the client removes them (RFC 3986, 5.2.4),
+            # so the request would reach another route than the one drawn.
+            fuzzed = (SEGMENTS | KEYS.filter(bool)).filter(lambda s: s not in (".", ".."))
             segment = "A-1001" if valid and param["name"] == "account_id" else draw(fuzzed)
             url = url.replace("{" + param["name"] + "}", quote(segment or "x", safe=""))
     headers: dict[str, str] = {}
@@ -128,5 +134,6 @@ def test_the_property_run_kept_the_books(served: tuple[Running, httpx.Client, di
     assert doubled == []
     spent = int(bank.query("SELECT coalesce(sum(amount), 0) FROM ledger")[0][0])  # type: ignore[call-overload]
     assert bank.query("SELECT balance FROM accounts WHERE id = 'A-1001'") == [(OPENING - spent,)]
-    assert bank.query("PRAGMA integrity_check") == [("ok",)]
+    if not postgres.is_url(bank.db):  # SQLite's own check of the file; PostgreSQL has no such file
+        assert bank.query("PRAGMA integrity_check") == [("ok",)]
 

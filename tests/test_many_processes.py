@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from engine_helpers import ROOT, query
-from http_helpers import WITHDRAW, serve
+from engine_helpers import ROOT
+from http_helpers import WITHDRAW, query, serve  # query reads a SQLite file or a PostgreSQL URL
 from ui_helpers import make_app
 
 pytestmark = pytest.mark.slow
@@ -48,7 +48,7 @@ def owners_of(db: Path) -> dict[str, int]:
     return {str(c): int(str(n)) for c, n in rows}
 
 
-def wait_for(db: Path, sql: str, deadline_s: float = 20) -> list[tuple[object, ...]]:
+def wait_for(db: Path | str, sql: str, deadline_s: float = 20) -> list[tuple[object, ...]]:
     """Poll the file (bounded) until `sql` returns a row."""
     deadline = time.monotonic() + deadline_s
     while True:
@@ -168,8 +168,8 @@ def _post(url: str, key: str, client: str = "c1", timeout: float = 30) -> httpx.
     )
 
 
-def test_four_workers_fifty_concurrent_same_key_requests_debit_once(tmp_path: Path) -> None:
-    db = tmp_path / "bank.db"
+def test_four_workers_fifty_concurrent_same_key_requests_debit_once(bank_db: str) -> None:
+    db = bank_db  # a SQLite file, then a PostgreSQL database
     with serve(db, "--workers", "4", "--processing", "300") as (_proc, url):
         with concurrent.futures.ThreadPoolExecutor(50) as pool:
             answers = list(pool.map(lambda _n: _post(url, "K-same"), range(50)))
@@ -183,8 +183,8 @@ def test_four_workers_fifty_concurrent_same_key_requests_debit_once(tmp_path: Pa
     assert len({a.content for a in answers if a.status_code == 201}) == 1
 
 
-def test_a_worker_killed_holding_a_key_frees_it_when_the_lease_lapses(tmp_path: Path) -> None:
-    db = tmp_path / "bank.db"
+def test_a_worker_killed_holding_a_key_frees_it_when_the_lease_lapses(bank_db: str) -> None:
+    db = bank_db  # a SQLite file, then a PostgreSQL database
     with serve(db, "--workers", "2", "--processing", "1500", "--lease", "200") as (_proc, url):
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             first = pool.submit(_post, url, "K-kill")
@@ -212,8 +212,8 @@ def test_a_worker_killed_holding_a_key_frees_it_when_the_lease_lapses(tmp_path: 
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_sigterm_finishes_the_request_in_flight_and_exits_0(tmp_path: Path, workers: str) -> None:
-    db = tmp_path / "bank.db"
+def test_sigterm_finishes_the_request_in_flight_and_exits_0(bank_db: str, workers: str) -> None:
+    db = bank_db  # a SQLite file, then a PostgreSQL database
     with serve(db, "--workers", workers, "--processing", "800") as (proc, url):
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             first = pool.submit(_post, url, "K-term")

@@ -442,7 +442,7 @@ def test_svg_frames_are_byte_identical(tmp_path: Path) -> None:
         assert main(["export", "--scenario", "t123", "--seed", "99", "--frames", "svg", "--out", out]) == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     svgs = [f"frame-{k:03d}.svg" for k in range(1, 6)]
-    assert names == ["captions.vtt", "events.jsonl", *svgs, "summary.json", "t123.cast"]
+    assert names == ["captions.vtt", "events.jsonl", *svgs, "keys.vtt", "summary.json", "t123.cast"]
     frames = [(tmp_path / "a" / n).read_text() for n in names if n.endswith(".svg")]
     assert len(set(frames)) == 5
     for name in names:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from atm_tui.argtypes import client_name, file_path, int_in, new_client_name
 from atm_tui.bank.money import MAX_BALANCE
 from atm_tui.bank.schema import WALL
-from atm_tui.bank.store import StoreConfig, StoreError, open_sync
+from atm_tui.bank.store import StoreConfig, StoreError
 from atm_tui.http.desk import DEFAULT_LEASE_MS
 
 if TYPE_CHECKING:
@@ -46,13 +46,16 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 lets a class connect)")
     p.add_argument("--port", type=int_in(0, 65_535, "a TCP port"), default=8000, metavar="N",
                    help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument("--db", type=file_path(), metavar="PATH",
-                   help="the bank's SQLite file (created if missing)")
+    # file_path() also takes a URL: each of its parts is a short name, and '' is still refused.
+    p.add_argument("--db", type=file_path(), metavar="PATH|URL",
+                   help="the bank's SQLite file (created if missing), or a PostgreSQL database as"
+                        " postgresql://USER@HOST:PORT/DBNAME (tables created if missing; needs the"
+                        " postgres extra)")
     p.add_argument("--fresh", action="store_true", help="start the bank again from the opening balance")
     p.add_argument("--opening-balance", type=int_in(0, MAX_BALANCE, "whole rupees"), default=50_000,
                    metavar="RS", help="opening balance of a new account (default 50000)")
     p.add_argument("--synchronous", choices=("normal", "full"), default="normal",
-                   help="SQLite synchronous level in WAL mode (default normal)")
+                   help="SQLite synchronous level in WAL mode (default normal; not used on PostgreSQL)")
     p.add_argument("--ttl", type=int_in(1, 10**12, "milliseconds"), default=DEFAULT_TTL_MS, metavar="MS",
                    help="how long a key is remembered, wall-clock ms (default 24 h)")
     p.add_argument("--drop-next", type=int_in(0, 1_000_000, "a count"), default=0, metavar="N",
@@ -85,6 +88,7 @@ def _print_record(record: RequestRecord) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     # Imported here, not at the top: every other command would pay for loading uvicorn.
+    from atm_tui.bank import backend
     from atm_tui.http.faults import Faults
     from atm_tui.http.server import HttpBank, bind
 
@@ -92,9 +96,10 @@ def run_serve(args: argparse.Namespace) -> int:
         return _fail(f"--workers {args.workers}: --drop-next and --delay-next arm one process's faults;"
                      " use them with --workers 1 (or --processing MS for every worker)")
     db = args.db or str(Path(tempfile.mkdtemp(prefix="atm-tui-")) / "bank.db")
+    config = StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
+                         synchronous=args.synchronous, clock=WALL)
     try:
-        conn = open_sync(StoreConfig(db, opening_balance=args.opening_balance, fresh=args.fresh,
-                                     synchronous=args.synchronous, clock=WALL))
+        conn = backend.open_sync(config)
     except StoreError as exc:
         return _fail(str(exc))
     if args.workers > 1:
@@ -115,7 +120,7 @@ def run_serve(args: argparse.Namespace) -> int:
                         observers=[] if args.quiet else [_print_record], mode=args.mode,
                         processing_ms=args.processing, lease_ms=args.lease)
         naive = ", NAIVE: no key is checked" if args.mode == "naive" else ""
-        print(f"atm-tui bank on {bank.url} (database {db}{naive}, WAL, synchronous={args.synchronous},"
+        print(f"atm-tui bank on {bank.url} ({backend.describe(config)}{naive},"
               f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
         try:
             asyncio.run(_serve_until_signal(bank))
@@ -150,10 +155,11 @@ def _extras(args: argparse.Namespace) -> str:
 
 
 def _serve_workers(args: argparse.Namespace, db: str) -> int:
-    """N uvicorn worker processes on one socket, each with its own connection to the file."""
+    """N uvicorn worker processes on one socket, each with its own connection to the bank."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from atm_tui.bank import backend
     from atm_tui.http.server import GRACE_S, bind
     from atm_tui.http.workers import WorkerSettings
 
@@ -167,7 +173,8 @@ def _serve_workers(args: argparse.Namespace, db: str) -> int:
                             log_config=None, access_log=False, log_level="warning",
                             timeout_graceful_shutdown=GRACE_S)
     host, port = sock.getsockname()[:2]
-    print(f"atm-tui bank on http://{host}:{port} (database {db}, WAL, synchronous={args.synchronous},"
+    where = backend.describe(StoreConfig(db, synchronous=args.synchronous))
+    print(f"atm-tui bank on http://{host}:{port} ({where},"
           f" keys kept {args.ttl:,} ms{_extras(args)}); Ctrl-C stops it", flush=True)
     try:
         Multiprocess(config, sockets=[sock]).run()
@@ -241,7 +248,8 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                    help="the bank, e.g. http://127.0.0.1:8000")
     p.add_argument("--account", type=account_id, default="A-1001", metavar="ID",
                    help="account (default A-1001)")
-    p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N")
+    p.add_argument("--withdrawals", type=int_in(0, 1_000_000, "a count"), default=1, metavar="N",
+                   help="withdrawals to send, one after another (default 1)")
     p.add_argument("--amount", type=amount, default=5_000, metavar="RS",
                    help="rupees per withdrawal, a multiple of 100 (default 5000)")
     p.add_argument("--name", type=client_name, default=None, metavar="NAME",
@@ -250,13 +258,18 @@ def add_client_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"key prefix, up to {MAX_PREFIX} visible ASCII characters (default NAME-T:"
                    " atm-1a2b3c4d-T123, ...; T gives T123 as in the lesson, which another client's run"
                    " then cannot use)")
-    p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N")
+    p.add_argument("--first-id", type=int_in(0, 10**12, "an id number"), default=123, metavar="N",
+                   help="number of the first key (default 123: T123)")
     p.add_argument("--timeout", type=int_in(1, 600_000, "milliseconds"), default=3_000, metavar="MS",
                    help="wall-clock ms to wait for a reply (default 3000)")
-    p.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N")
-    p.add_argument("--retry", choices=RETRY_POLICIES, default="backoff")
-    p.add_argument("--backoff-base", type=int_in(0, 600_000, "milliseconds"), default=1_000, metavar="MS")
-    p.add_argument("--backoff-cap", type=int_in(0, 600_000, "milliseconds"), default=8_000, metavar="MS")
+    p.add_argument("--max-attempts", type=int_in(1, 100, "a count"), default=3, metavar="N",
+                   help="attempts per withdrawal, the first included (default 3)")
+    p.add_argument("--retry", choices=RETRY_POLICIES, default="backoff",
+                   help="retry policy (default backoff, with full jitter)")
+    p.add_argument("--backoff-base", type=int_in(0, 600_000, "milliseconds"), default=1_000, metavar="MS",
+                   help="backoff before the first retry, wall-clock ms (default 1000)")
+    p.add_argument("--backoff-cap", type=int_in(0, 600_000, "milliseconds"), default=8_000, metavar="MS",
+                   help="the longest backoff between attempts, wall-clock ms (default 8000)")
     p.add_argument("--seed", type=int_in(0, 2**63 - 1, "a seed"), default=0, metavar="N",
                    help="seed of the backoff's jitter")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")

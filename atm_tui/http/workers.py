@@ -1,9 +1,10 @@
-"""`serve --workers N`: the app each uvicorn worker process builds over the one shared bank file.
+"""`serve --workers N`: the app each uvicorn worker process builds over the one shared bank.
 
 uvicorn starts the workers as fresh processes (spawn) and hands each the listening socket; each
-imports `create`, opens its own SQLite connection to the file and serves with its own Desk. The
-workers share nothing but the file: a key in flight is a row with a lease there (desk.py), so
-any worker answers 409 while another holds it.
+imports `create`, opens its own connection to the bank (the SQLite file, or the PostgreSQL
+database: bank/backend.py) and serves with its own Desk. The workers share nothing but the bank:
+a key in flight is a row with a lease there (desk.py), so any worker answers 409 while another
+holds it.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ class WorkerSettings:
 
 def create() -> Starlette:
     """The uvicorn app factory of one worker (settings from the environment the parent set)."""
+    from atm_tui.bank.backend import open_sync
     from atm_tui.bank.core import Mode
     from atm_tui.bank.schema import WALL
-    from atm_tui.bank.store import StoreConfig, open_sync
+    from atm_tui.bank.store import StoreConfig
     from atm_tui.http.app import create_app
     from atm_tui.http.desk import Desk
     from atm_tui.http.observe import RequestRecord

@@ -22,20 +22,37 @@ from atm_tui.bank.money import rupees
 from atm_tui.bank.queries import read_state
 from atm_tui.paths import quoted
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
-from atm_tui.scenarios.recording import asciicast, webvtt
+from atm_tui.scenarios.recording import asciicast, keys_vtt, webvtt
 from atm_tui.scenarios.scenario import Scenario
+from atm_tui.scenarios.subtitles import subtitles
 from atm_tui.scenarios.timing import timeline
 from atm_tui.sim.events import Control, Event, Finished
 from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline
 from atm_tui.sim.pipeline_report import PipelineTally, check_pipeline
 
+CAPTIONS = ("both", "burned", "vtt")
+
 
 @dataclass(frozen=True, slots=True)
 class FrameOptions:
-    """How frames are drawn: picture size in pixels (PNG), and the clean look for recordings."""
+    """How frames are drawn and what goes with them.
+
+    size: picture size in pixels (PNG); clean: the recording look (no key bar); captions: "burned"
+    draws the caption in the frame and writes no captions.vtt, "vtt" writes captions.vtt and
+    leaves it out of the frame (so a frame never repeats its subtitle), "both" does both;
+    starts: a still at the start of each step (frame-NNN-start) as well as at its end;
+    video: also NAME.mp4, the PNG frames at autoplay's timing (video.py).
+    """
 
     size: tuple[int, int] = (1920, 1080)
     clean: bool = False
+    captions: str = "both"
+    starts: bool = False
+    video: bool = False
+
+    @property
+    def burned(self) -> bool:
+        return self.captions != "vtt"
 
 
 Renderer = Callable[[ScenarioPlayer, FrameOptions], Awaitable[str | bytes]]
@@ -62,7 +79,7 @@ def register_frame_format(fmt: FrameFormat) -> None:
 
 
 # The app's screen as terminal output, for the asciicast (the UI registers it; headless: none).
-Screen = Callable[[ScenarioPlayer], Awaitable[str]]
+Screen = Callable[[ScenarioPlayer, FrameOptions], Awaitable[str]]
 SCREENS: list[tuple[Screen, tuple[int, int]]] = []
 
 
@@ -257,8 +274,9 @@ async def render_text(player: ScenarioPlayer, width: int = 100) -> str:
 
 
 def _with_step_events(player: ScenarioPlayer, lines: list[str]) -> str:
+    shown = player.events[player.step_events[-1]:] if player.playing else player.events_of_step()
     step_events = [
-        ev for ev in player.events_of_step()
+        ev for ev in shown
         if not (isinstance(ev, Control) and ev.name == STEP_CONTROL)
     ]  # fmt: skip
     lines += ["", f"Events of this step ({len(step_events)})"]
@@ -279,7 +297,8 @@ register_frame_format(FrameFormat("txt", _text_frame, "plain text: caption, stor
 def check_out_dir(out: str) -> Path:
     """Validate --out before running anything; ExportError names the path and the fix.
 
-    The folder is created at write time when its parent exists (the last level only, as mkdir).
+    The folder and any missing parents are created at write time (as `mkdir -p`); here the
+    nearest folder that exists must be writable, and nothing on the way may be a file.
     """
     if out == "":
         raise ExportError("--out '': empty; give a folder (it is created if missing)")
@@ -288,18 +307,20 @@ def check_out_dir(out: str) -> Path:
         path = Path(out)
         if path.exists() and not path.is_dir():
             raise ExportError(f"--out {shown}: is a file; give a folder (it is created if missing)")
-        parent = path if path.is_dir() else path.parent
-        if not parent.is_dir():
+        existing = path
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
             raise ExportError(
-                f"--out {shown}: folder {quoted(parent)} does not exist; create it or pick another path"
+                f"--out {shown}: {quoted(existing)} is a file, not a folder; pick another path"
             )
-        mode = parent.stat().st_mode
+        mode = existing.stat().st_mode
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ExportError(f"--out {shown}: cannot use that path ({reason}); pick another path") from None
     # Root ignores permission bits, so honour them ourselves: a read-only folder means "do not write".
-    if not mode & 0o222 or not os.access(parent, os.W_OK):
-        raise ExportError(f"--out {shown}: folder {quoted(parent)} is not writable; pick another path")
+    if not mode & 0o222 or not os.access(existing, os.W_OK):
+        raise ExportError(f"--out {shown}: folder {quoted(existing)} is not writable; pick another path")
     return path
 
 
@@ -324,20 +345,37 @@ async def build(
         screens: dict[int, str] = {}
         try:
             if SCREENS:
-                screens[0] = await SCREENS[0][0](player)
+                screens[0] = await SCREENS[0][0](player, options)
             if fmt.title:
                 files[f"frame-000.{fmt.extension}"] = _bytes(await fmt.render(player, options))
-            while await player.next():
+            while True:
+                if not await player.begin_step():
+                    break
+                if options.starts:
+                    # The step's actions are done and no time has passed: its caption, at its start.
+                    name = f"frame-{player.position + 1:03d}-start.{fmt.extension}"
+                    files[name] = _bytes(await fmt.render(player, options))
+                await player.finish_step()
                 name = f"frame-{player.position:03d}.{fmt.extension}"
                 files[name] = _bytes(await fmt.render(player, options))
                 if SCREENS:
-                    screens[player.position] = await SCREENS[0][0](player)
+                    screens[player.position] = await SCREENS[0][0](player, options)
             files["summary.json"] = (
                 json.dumps(await summary(player), indent=2, sort_keys=True) + "\n"
             ).encode()
             files["events.jsonl"] = "".join(ev.to_json() + "\n" for ev in player.events).encode()
             cues = timeline(scenario)
-            files["captions.vtt"] = webvtt(cues, scenario.title).encode()
+            if options.captions != "burned":
+                files["captions.vtt"] = webvtt(subtitles(cues), scenario.title).encode()
+            files["keys.vtt"] = keys_vtt(cues, scenario).encode()
+            if options.video:
+                from atm_tui.scenarios.video import VideoError, encode_mp4
+
+                names = [f"frame-{k:03d}.{fmt.extension}" for k in range(player.total + 1)]
+                try:
+                    files[f"{scenario.name}.mp4"] = encode_mp4(files, names, cues)
+                except VideoError as exc:
+                    raise ExportError(str(exc)) from None
             if SCREENS:
                 cast = asciicast(cues, screens, SCREENS[0][1], f"atm-tui {scenario.name}: {scenario.title}")
                 files[f"{scenario.name}.cast"] = cast.encode()
@@ -349,8 +387,8 @@ async def build(
 def write(out: Path, files: dict[str, bytes]) -> None:
     """Write the files into `out` (created if missing); stale frames and casts of an earlier export go."""
     try:
-        out.mkdir(exist_ok=True)
-        frame = re.compile(r"^(frame-\d{3}\.[a-z]+|[^/]+\.cast)$")
+        out.mkdir(parents=True, exist_ok=True)
+        frame = re.compile(r"^(frame-\d{3}(-start)?\.[a-z]+|[^/]+\.(cast|vtt|mp4))$")
         for old in out.iterdir():
             if frame.match(old.name) and old.name not in files:
                 old.unlink()

@@ -70,15 +70,25 @@ class ScenarioPlayer:
         return self.position >= self.total
 
     @property
+    def playing(self) -> bool:
+        """A step is begun (its actions done) but not finished: the screen shows its start."""
+        return self._in_step is not None
+
+    @property
+    def shown_step(self) -> int:
+        """The step whose caption belongs on screen: the one in progress, else the last played."""
+        return self.position + 1 if self._in_step is not None else self.position
+
+    @property
     def caption(self) -> str:
-        """The caption of the step just played, or the scenario's summary before the first."""
-        if self.position == 0:
+        """The caption of the step shown (see shown_step), or the scenario's summary before the first."""
+        if self.shown_step == 0:
             return self.scenario.summary
-        return self.scenario.steps[self.position - 1].caption
+        return self.scenario.steps[self.shown_step - 1].caption
 
     @property
     def counter(self) -> str:
-        return f"step {self.position} of {self.total}"
+        return f"step {self.shown_step} of {self.total}"
 
     # -- listening ------------------------------------------------------------------------------
     def subscribe(self, fn: Listener) -> None:

@@ -1,6 +1,6 @@
-"""The export's files for a video: captions.vtt (WebVTT) and NAME.cast (asciicast v2), from the timeline.
+"""The export's files for a video: captions.vtt and keys.vtt (WebVTT), NAME.cast (asciicast v2).
 
-Both follow `timing.timeline`: the title beat, then one beat per step, each held as autoplay holds
+All follow `timing.timeline`: the title beat, then one beat per step, each held as autoplay holds
 it with --no-animation. Times are whole milliseconds written with three decimals, so the same
 scenario and seed give the same bytes.
 """
@@ -8,8 +8,14 @@ scenario and seed give the same bytes.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
+from atm_tui.scenarios.keys import badge
+from atm_tui.scenarios.subtitles import Subtitle
 from atm_tui.scenarios.timing import Cue
+
+if TYPE_CHECKING:
+    from atm_tui.scenarios.scenario import Scenario
 
 
 def _clock(ms: int) -> str:
@@ -25,12 +31,31 @@ def _vtt_text(text: str) -> str:
     return "\n".join(line for line in escaped.splitlines() if line.strip()) or " "
 
 
-def webvtt(cues: list[Cue], title: str) -> str:
-    """One cue per beat; the title beat's text is the title and the summary."""
-    out = ["WEBVTT", ""]
-    for number, cue in enumerate(cues, start=1):
-        text = f"{title}\n{cue.text}" if cue.position == 0 else cue.text
-        out += [str(number), f"{_clock(cue.start)} --> {_clock(cue.end)}", _vtt_text(text), ""]
+def _note(text: str) -> str:
+    # A NOTE block may not hold "-->" nor a blank line.
+    return "NOTE " + " ".join(text.replace("-->", "->").split())
+
+
+def webvtt(subs: list[Subtitle], title: str) -> str:
+    """captions.vtt: the captions as subtitle cues (subtitles.py's limits); the title as a NOTE."""
+    out = ["WEBVTT", "", _note(title), ""]
+    for number, sub in enumerate(subs, start=1):
+        text = _vtt_text("\n".join(sub.lines))
+        out += [str(number), f"{_clock(sub.start)} --> {_clock(sub.end)}", text, ""]
+    return "\n".join(out)
+
+
+def keys_vtt(cues: list[Cue], scenario: Scenario) -> str:
+    """keys.vtt: the key badge of each step that has one, for the whole of its beat."""
+    out = ["WEBVTT", "", _note(f"{scenario.title}: the keys a person would press for each step"), ""]
+    number = 0
+    for cue in cues:
+        if cue.position == 0:
+            continue
+        text = badge(scenario.steps[cue.position - 1], scenario.kind)
+        if text:
+            number += 1
+            out += [str(number), f"{_clock(cue.start)} --> {_clock(cue.end)}", _vtt_text(text), ""]
     return "\n".join(out)
 
 

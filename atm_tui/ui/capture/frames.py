@@ -45,19 +45,22 @@ class Capture:
         return "".join(out)
 
 
-_last: tuple[int, int, tuple[int, int], bool, Capture] | None = None
+_last: tuple[tuple[object, ...], Capture] | None = None
 
 
-async def capture(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, clean: bool = False) -> Capture:
+async def capture(
+    player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, clean: bool = False, captions: bool = True
+) -> Capture:
     """The app's screen showing `player` where it stands (the player stays open and unchanged).
 
-    `clean`: the recording look, with no key bar. The last capture is kept, so the SVG frame,
-    the cast and the PNG of one step run the app once.
+    `clean`: the recording look, with no key bar. `captions` False: the caption bar keeps the
+    title, the step and its key badge but not the caption (a subtitle track carries it). The last
+    capture is kept, so the SVG frame, the cast and the PNG of one step run the app once.
     """
     global _last
-    key = (id(player), player.position, size, clean)
-    if _last is not None and _last[:4] == key:
-        return _last[4]
+    key = (id(player), player.position, player.playing, len(player.events), size, clean, captions)
+    if _last is not None and _last[0] == key:
+        return _last[1]
     from atm_tui.ui.app import AtmApp, FakeClock, Settings
 
     settings = Settings(
@@ -66,6 +69,7 @@ async def capture(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, cl
         wall=FakeClock(),
         no_animation=True,
         player=player,
+        captions_in_frame=captions,
     )
     app = AtmApp(settings)
     async with app.run_test(size=size) as pilot:
@@ -77,7 +81,7 @@ async def capture(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, cl
                 bar.display = False
             await pilot.pause()
         result = screen_of(app, title=f"atm-tui {player.scenario.name} {player.counter}")
-    _last = (*key, result)
+    _last = (key, result)
     return result
 
 
@@ -100,17 +104,18 @@ async def render_svg(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE)
 
 
 async def _svg_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
-    return (await capture(player, FRAME_SIZE, options.clean)).svg
+    return (await capture(player, FRAME_SIZE, options.clean, options.burned)).svg
 
 
 async def _png_frame(player: ScenarioPlayer, options: FrameOptions) -> bytes:
     from atm_tui.ui.capture.png import render_png
 
-    return render_png(await capture(player, FRAME_SIZE, options.clean), options.size)
+    return render_png(await capture(player, FRAME_SIZE, options.clean, options.burned), options.size)
 
 
-async def render_ansi(player: ScenarioPlayer) -> str:
-    return (await capture(player)).ansi()
+async def render_ansi(player: ScenarioPlayer, options: FrameOptions | None = None) -> str:
+    burned = options.burned if options is not None else True
+    return (await capture(player, captions=burned)).ansi()
 
 
 register_frame_format(FrameFormat("svg", _svg_frame, "SVG screenshots of the app, one per step (120x36)"))

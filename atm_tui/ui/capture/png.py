@@ -1,8 +1,12 @@
 """PNG frames drawn straight from the terminal's cell grid: every character at its own column.
 
 The font is Fira Code (the font Rich's SVG names), shipped on PyPI by fontpkg-fira-code, so a
-fresh machine draws the same pixels; glyphs it lacks are drawn with SUBSTITUTES, and box-drawing
-and block characters are drawn as lines and rectangles so borders join across cells.
+fresh machine draws the same pixels. A character goes down one chain: box-drawing and block
+characters are drawn as lines and rectangles (so borders join across cells); the few symbols no
+packaged monospace font has in Fira Code's style (⋯, ⧗) are drawn as shapes (SHAPES); the rest
+come from the font, with SUBSTITUTES naming the nearest glyph it has for those it lacks.
+`drawable` says whether a character comes out as itself; a test holds every glyph every
+scenario's frames show to it.
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ DEFAULT_BG = (0, 0, 0)
 # Glyphs the app draws that Fira Code has not, and the nearest one it has.
 SUBSTITUTES = {
     "✕": "×", "✗": "×", "⚠": "▲", "⧉": "◫", "⧖": "◴", "↺": "⟲", "↻": "⟳", "⛔": "⌧",
-    "◁": "◄", "▷": "►", "⏸": "‖",
+    "◁": "◄", "▷": "►", "⏸": "‖", "⇄": "⟷", "ℹ": "i",
 }  # fmt: skip
+# Symbols drawn as shapes, in the cell's box (x0, y0, x1, y1): see _shape.
+SHAPES = frozenset("⋯⧗")
 # Box drawing: character -> (left, right, up, down) line weights, 1 light and 2 heavy.
 _BOX = {
     "─": (1, 1, 0, 0), "━": (2, 2, 0, 0), "│": (0, 0, 1, 1), "┃": (0, 0, 2, 2),
@@ -129,6 +135,43 @@ def _box(draw: ImageDraw.ImageDraw, ch: str, box: tuple[int, int, int, int], fg:
             draw.rectangle(rect(w), fill=fg)
 
 
+def _shape(draw: ImageDraw.ImageDraw, ch: str, box: tuple[int, int, int, int], fg: RGB) -> None:
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if ch == "⋯":  # midline horizontal ellipsis: three dots on the middle line
+        r = max(1.0, w / 12)
+        for fx in (1 / 6, 1 / 2, 5 / 6):
+            x = x0 + fx * w
+            draw.ellipse((x - r, cy - r, x + r, cy + r), fill=fg)
+    elif ch == "⧗":  # black hourglass: two filled triangles meeting at the middle, a bar top and bottom
+        half, top, bottom = w * 0.32, y0 + h * 0.2, y1 - h * 0.2
+        bar = max(1.0, h / 16)
+        draw.rectangle((cx - half, top - bar, cx + half, top), fill=fg)
+        draw.rectangle((cx - half, bottom, cx + half, bottom + bar), fill=fg)
+        draw.polygon([(cx - half, top), (cx + half, top), (cx, cy)], fill=fg)
+        draw.polygon([(cx - half, bottom), (cx + half, bottom), (cx, cy)], fill=fg)
+
+
+@lru_cache(maxsize=1)
+def _missing_ink() -> bytes:
+    return _ink("\uffff")  # what the font draws for a character it has no glyph for
+
+
+@lru_cache(maxsize=4096)
+def _ink(ch: str) -> bytes:
+    image = Image.new("L", (60, 60))
+    ImageDraw.Draw(image).text((5, 5), ch, font=_font(20, False), fill=255)
+    return image.tobytes()
+
+
+def drawable(ch: str) -> bool:
+    """Whether `ch` is drawn as itself (or its substitute), not as the font's empty box."""
+    if ch.isspace() or ch in _BOX or ch in _BLOCKS or ch in SHAPES:
+        return True
+    return _ink(SUBSTITUTES.get(ch, ch)) != _missing_ink()
+
+
 def draw_cell(
     draw: ImageDraw.ImageDraw, layout: Layout, col: int, row: int, ch: str, style: Style | None
 ) -> int:
@@ -145,6 +188,8 @@ def draw_cell(
         w, h = box[2] - box[0], box[3] - box[1]
         rect = (x + round(fx0 * w), y + round(fy0 * h), x + round(fx1 * w) - 1, y + round(fy1 * h) - 1)
         draw.rectangle(rect, fill=fg)
+    elif ch in SHAPES:
+        _shape(draw, ch, box, fg)
     elif not ch.isspace():
         bold = bool(style and style.bold)
         font = _font(layout.font_size, bold)

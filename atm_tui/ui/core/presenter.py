@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from atm_tui.scenarios.keys import badge
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.scenarios.scenario import Scenario
 from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
@@ -44,8 +45,8 @@ class Presenter:
         self.hold = hold  # --hold: seconds every step stays; None: the step's own
         self.exit_at_end = exit_at_end  # --exit-at-end: autoplay is due once more, to end the app
         self.claim = claim  # the scenario file this app holds (scenarios/instance.py), released on close
-        self.in_step = False
-        self.shown_step = player.position  # the step whose caption is on screen (begun or finished)
+        self.in_step = player.playing  # the export's still at a step's start hands one mid-step
+        self.shown_step = player.shown_step  # the step whose caption is on screen (begun or finished)
         # Wall time the shown step finished (autoplay counts from it); None: nothing is waiting.
         self.finished_at: float | None = wall() if owned else None
 
@@ -74,6 +75,12 @@ class Presenter:
         sc = self.scenario
         firsts = glossary.first_uses([sc.summary, *(step.caption for step in sc.steps)])
         return glossary.note(firsts[self.shown_step])
+
+    @property
+    def keys(self) -> str:
+        """The key badge of the step shown: what a person would press live for it ("key w")."""
+        k = self.shown_step
+        return badge(self.scenario.steps[k - 1], self.scenario.kind) if k > 0 else ""
 
     @property
     def state(self) -> str:

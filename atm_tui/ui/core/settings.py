@@ -41,4 +41,5 @@ class Settings:
     exit_at_end: bool = False  # --exit-at-end: autoplay quits (exit 0) after the last step's hold
     no_animation: bool = False
     player: ScenarioPlayer | None = None  # the export's frames: show this player, do not own it
+    captions_in_frame: bool = True  # export --captions vtt: False, the caption is a subtitle instead
     serve: tuple[str, int] | None = None  # --serve: (host, port) of the HTTP bank on the same file

@@ -12,8 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from atm_tui.bank.backend import connect
 from atm_tui.bank.queries import ClientLane, client_lanes
-from atm_tui.bank.store import connect
 from atm_tui.ui.models.class_view import ClassModel
 from atm_tui.ui.widgets.class_lanes import ClassLanes
 
@@ -21,7 +21,10 @@ READS_PER_SECOND = 2
 
 
 def read_lanes(db: str) -> list[ClientLane]:
-    """One read of the lanes on a connection of its own (this runs on a worker thread)."""
+    """One read of the lanes on a connection of its own (this runs on a worker thread).
+
+    `db` is the bank's file, or the URL of a PostgreSQL bank that `serve` processes share.
+    """
     conn = connect(db)
     try:
         return client_lanes(conn)

@@ -17,7 +17,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from atm_tui.paths import data_dir
+from atm_tui.paths import data_dir, home_relative
 from atm_tui.ui.core.session import Session
 from atm_tui.ui.screens.bindings import ALWAYS, shown_keys
 from atm_tui.ui.themes import DEFAULT, PROJECTOR
@@ -154,7 +154,10 @@ class PanesScreen(Screen[None]):
             return
         with teardown_safe():
             p = presenter
-            self.query_one(CaptionBar).show_state(p.scenario.title, p.counter, p.caption, p.state, p.words)
+            self.query_one(CaptionBar).show_state(
+                p.scenario.title, p.counter, p.caption, p.state, p.keys,
+                with_caption=self.session.settings.captions_in_frame, words=p.words,
+            )
 
     def _draw_keys(self) -> None:
         bar = self.query_one(KeyBar)
@@ -296,7 +299,7 @@ class PanesScreen(Screen[None]):
         except OSError as exc:
             self.notify(f"screenshot not saved: {exc}", severity="error")
             return
-        self.notify(f"screenshot saved: {saved}", timeout=8)
+        self.notify(f"screenshot saved: {home_relative(saved)}", timeout=8)
 
     def action_pipeline(self) -> None:
         if self.session.toggle_pipeline():
