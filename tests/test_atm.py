@@ -9,7 +9,17 @@ import pytest
 from atm_tui.bank import core
 from atm_tui.sim.atm import Atm
 from atm_tui.sim.config import AtmConfig, RetryPolicy
-from atm_tui.sim.events import Event, Finished, GaveUp, Ignored, Resolved, Retrying, Sent, TimedOut
+from atm_tui.sim.events import (
+    Event,
+    Finished,
+    GaveUp,
+    Ignored,
+    Resolved,
+    RetryCancelled,
+    Retrying,
+    Sent,
+    TimedOut,
+)
 from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
 
@@ -188,3 +198,79 @@ async def test_auto_retry_off_means_one_attempt(policy: RetryPolicy) -> None:
     await booth.world.run_until_idle()
     assert len(booth.of(Sent)) == 1
     assert booth.outcomes() == [("T123", "unknown")]
+
+
+async def test_a_lost_read_times_out_and_says_which_read() -> None:
+    """A read the network lost is not a write's attempt: it times out under its own name."""
+    booth = Booth(retry="none", timeout=3000)
+    booth.atm.withdraw(5000)
+    booth.atm.query_balance()
+    booth.atm.query_status("T123")
+    booth.reply("approved", 1)
+    await booth.world.run_until_idle()
+    reads = [(e.txn_id, e.attempt, e.op) for e in booth.of(TimedOut) if e.op != "withdraw"]
+    assert reads == [("B1", 1, "balance"), ("T123", 1, "status")]
+    # The write finished on its reply: none of these timeouts is counted as T123 #1's.
+    assert [e for e in booth.of(TimedOut) if e.op == "withdraw"] == []
+    assert booth.outcomes() == [("T123", "dispensed")]
+
+
+async def test_an_answered_read_does_not_time_out_and_each_ask_is_its_own_attempt() -> None:
+    booth = Booth(timeout=3000)
+    booth.atm.query_status("T9")
+    booth.atm.query_status("T9")
+    asks = [m for _, m in booth.sent if m.op == "status"]
+    assert [m.attempt for m in asks] == [1, 2]
+    booth.atm.on_reply(Message("status", "T9", 1, status="ok", body='{"status":"not_found"}'))
+    await booth.world.run_until_idle()
+    assert [(e.txn_id, e.attempt) for e in booth.of(TimedOut)] == [("T9", 2)]
+
+
+async def test_any_unknown_can_be_named_by_status_and_retry_not_only_the_last() -> None:
+    booth = Booth(retry="none", timeout=3000)
+    first, second, third = (booth.atm.withdraw(100) for _ in range(3))
+    await booth.world.run_until_idle()
+    assert booth.atm.unknown == [first, second, third]
+    assert booth.atm.last_txn_id == third
+    # The oldest unknown, by name: a status query asks about it, a retry resends it.
+    assert booth.atm.query_status(first) == first
+    assert booth.sent[-1][1].op == "status" and booth.sent[-1][1].txn_id == first
+    assert booth.atm.retry_now(first)
+    resent = booth.sent[-1][1]
+    assert (resent.op, resent.txn_id, resent.attempt, resent.amount) == ("withdraw", first, 2, 100)
+    booth.reply("approved", 2, txn=first)
+    assert booth.atm.unknown == [second, third]
+    assert ("T123", "dispensed") in booth.outcomes()
+    assert not booth.atm.retry_now(first)  # settled: nothing left to resend
+
+
+async def test_a_promised_resend_that_an_answer_makes_needless_is_withdrawn() -> None:
+    """Busy, so a resend is promised; then the real answer comes: the promise is taken back."""
+    booth = Booth(retry="fixed", fixed_delay=1000, timeout=3000)
+    booth.atm.withdraw(5000)
+    booth.reply("in_progress", 1)
+    assert [(e.txn_id, e.attempt) for e in booth.of(Retrying)] == [("T123", 2)]
+    booth.reply("approved", 1)
+    await booth.world.run_until_idle()
+    assert [(e.txn_id, e.attempt) for e in booth.of(RetryCancelled)] == [("T123", 2)]
+    assert [m.attempt for _, m in booth.sent] == [1]  # #2 never went on the wire
+    # A resend that does go is never reported as withdrawn.
+    other = Booth(retry="fixed", fixed_delay=1000, timeout=3000)
+    other.atm.withdraw(5000)
+    other.reply("in_progress", 1)
+    await other.world.run_until_idle()
+    assert [m.attempt for _, m in other.sent] == [1, 2, 3] and other.of(RetryCancelled) == []
+
+
+async def test_a_rejected_reuse_of_an_id_leaves_the_first_request_unknown() -> None:
+    """mismatch: T123 (Rs 5,000) unknown, then T123 reused for Rs 7,000 and refused (422)."""
+    booth = Booth(retry="none", timeout=3000)
+    booth.atm.withdraw(5000)
+    await booth.world.run_until_idle()
+    assert booth.atm.unknown == ["T123"]
+    booth.atm.withdraw(7000, txn_id="T123")
+    booth.reply("rejected", 1)
+    assert booth.outcomes() == [("T123", "unknown"), ("T123", "rejected")]
+    assert booth.atm.unknown == ["T123"]  # the Rs 5,000 one is still not known
+    assert booth.atm.retry_now("T123")  # and `r` resends that one, for its own amount
+    assert booth.sent[-1][1].amount == 5000

@@ -75,3 +75,18 @@ def test_recolour_swaps_roles_for_theme_colours() -> None:
     text.append("y", style=HOT)
     recolour(text, palette({"error": "#FF3030"}))
     assert text.style == "bold #FF3030" and all(span.style == "bold #FF3030" for span in text.spans)
+
+
+def test_turning_producer_idempotence_off_claims_no_epoch_and_no_fencing() -> None:
+    """`I` off restarts a plain producer: the caption must not promise a new epoch or a fence."""
+    from atm_tui.sim.events import Control
+    from atm_tui.ui.models.pipeline_model import PipelineModel
+
+    model = PipelineModel()
+    model(Control(0, "", 0, "producer_idempotent", "False"))
+    model(Control(0, "", 0, "restart_producer", ""))
+    assert "plain producer" in model.caption
+    assert "epoch" not in model.caption.replace("no epoch", "") and "fenced" not in model.caption
+    model(Control(1, "", 0, "producer_idempotent", "True"))
+    model(Control(1, "", 0, "restart_producer", ""))
+    assert "new epoch" in model.caption and "fenced" in model.caption

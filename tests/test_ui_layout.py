@@ -99,3 +99,44 @@ def test_screenshot_words_carry_their_own_column() -> None:
     svg = '<style>@font-face { src: url("x"); }\n .m { font-family: Fira Code, monospace; }</style>' + run
     png = png_svg(svg)
     assert "@font-face" not in png and '"DejaVu Sans Mono", monospace' in png
+
+
+def test_a_short_diagram_keeps_the_newest_arrival_and_the_evidence() -> None:
+    """80x24 leaves three lines: the newest row, the newest arrival, and the story's debit stay."""
+    from atm_tui.ui.models.view import ARRIVED, LOST, NOTE, REPLY, REQUEST, Row
+    from atm_tui.ui.widgets.diagram import pick_rows
+
+    rows = [
+        Row(0, REQUEST, "T123 #1", ARRIVED),
+        Row(1, "bank", "$ debit Rs 5,000", NOTE, key=True, txn="T123"),
+        Row(1, REPLY, "T123 #1", LOST, key=True, txn="T123"),
+        Row(3, "atm", "◷ T123 #1 timed out", NOTE),
+        Row(4, REQUEST, "T123 #2", ARRIVED),
+        Row(5, "bank", "↺ replay, no debit", NOTE),
+        Row(5, REPLY, "T123 #2", ARRIVED),
+        Row(6, "atm", "✓ T123 dispensed", NOTE),
+    ]
+    kept = [r.label for r, _ in pick_rows(rows, 3, 40, "T123")]
+    assert kept == ["$ debit Rs 5,000", "T123 #2", "✓ T123 dispensed"]
+    assert [r.direction for r, _ in pick_rows(rows, 3, 40, "T123")][1] == REQUEST
+    # Room for everything: everything, in order.
+    assert [r.label for r, _ in pick_rows(rows, 20, 40, "T123")] == [r.label for r in rows]
+
+
+async def test_compare_at_80x24_keeps_the_twins_whole_ledger(tmp_path: Path) -> None:
+    """c h h w at 80x24: the naive twin's three ledger rows are all on screen, with its flag."""
+    from atm_tui.ui.capture.frames import screen_of
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.settle(0)
+        await pilot.press("c")
+        await app.settle(1)
+        await pilot.press("h", "h", "w")
+        await app.settle(60)
+        await pilot.pause()
+        text = screen_of(app).text()
+    for row in ("#3 T123 -5,000 → 35,000", "#2 T123 -5,000 → 40,000", "#1 T123 -5,000 → 45,000"):
+        assert row in text, text
+    assert "⚠ T123: debited 3 times" in text
+    assert "T123 #3" in text and "arrived" in text  # the newest arrival, in the diagram

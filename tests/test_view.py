@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from atm_tui.bank.store import StoreConfig
+from atm_tui.scenarios import load_all
+from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
-from atm_tui.sim.events import Event, ReplyDelivered, Sent
+from atm_tui.sim.events import Event, ReplyDelivered, Requested, Sent
 from atm_tui.ui.models import outcomes
 from atm_tui.ui.models.view import REPLY, View
 
@@ -158,3 +161,65 @@ def test_outcomes_mapping_is_total_and_distinct() -> None:
     assert outcomes.key_line("T1", 3, "approved", 1, 3) == "T1: 3 deliveries, processed once, 2 replays"
     pal = outcomes.palette({"success": "#00FF66"})
     assert pal["fresh"] == "bold #00FF66" and set(pal) == set(outcomes.ROLES)
+
+
+async def test_reads_are_named_by_what_they_ask_and_a_lost_one_times_out(tmp_path: Path) -> None:
+    """`d` `w` then `s`: the lost reply is the status read's, not T123 #1's; `h` `b`: GET balance."""
+    engine, view, _ = await engine_with_view(tmp_path)
+    engine.set_drop_all_replies(True)
+    engine.withdraw()
+    await engine.run_until_idle()
+    captions: list[str] = []
+    engine.world.subscribe(lambda ev: captions.append(view.caption))
+    engine.status_query()
+    await engine.run_until_idle()
+    engine.set_drop_all_replies(False)
+    engine.drop_next_replies(1)
+    engine.balance_inquiry()
+    await engine.run_until_idle()
+    said = "\n".join(captions)
+    assert "GET T123 status: the bank answered but the reply was lost" in said
+    assert "GET T123 status: no answer came" in said and "press s to ask again" in said
+    assert "GET balance: the bank answered but the reply was lost" in said
+    assert "GET balance: no answer came" in said and "press b to ask again" in said
+    labels = [r.label for r in view.rows]
+    assert "◷ GET T123 status timed out" in labels and "◷ GET balance timed out" in labels
+    # No internal read id (B1) and no read passed off as an attempt of T123.
+    assert not any("B1" in text for text in [*labels, *captions])
+    assert sum(1 for text in labels if text.startswith("◷ T123 #")) == 3  # the write's own three
+    await engine.close()
+
+
+WITHDRAWAL_WORDS = re.compile(r"\b(cash|ATM|debit\w*|dispens\w*|withdraw\w*)\b", re.I)
+
+
+async def test_each_story_speaks_its_own_words(tmp_path: Path) -> None:
+    """Every scenario whose writes are payments, orders or votes: no cash, debit or ATM on screen."""
+    checked = []
+    for sc in load_all():
+        if sc.kind != "atm":
+            continue
+        view = View(max_attempts=3, amount=5000)
+        said: list[str] = []
+        ops: set[str] = set()
+
+        def grab(ev: Event, view: View = view, said: list[str] = said, ops: set[str] = ops) -> None:
+            view(ev)
+            if isinstance(ev, Requested) and ev.op not in outcomes.READS:
+                ops.add(ev.op)
+            if ops:
+                atm = view.atm
+                said.extend([view.caption, atm.screen, atm.detail, atm.hint])
+                said.extend(a.state for a in atm.attempts)
+
+        async with ScenarioPlayer(sc, str(tmp_path / f"{sc.name}.db")) as player:
+            player.subscribe(grab)
+            while not player.done:
+                await player.next()
+        if not ops or "withdraw" in ops:
+            continue
+        said += [r.label for r in view.rows]
+        wrong = sorted({m.group(0) for text in said for m in [WITHDRAWAL_WORDS.search(text)] if m})
+        assert wrong == [], (sc.name, [t for t in said if WITHDRAWAL_WORDS.search(t)][:5])
+        checked.append(sc.name)
+    assert {"payment", "order", "vote"} <= set(checked)

@@ -36,8 +36,8 @@ from typing import Any, TypeVar
 from atm_tui.bank import core, idempotency, operations
 from atm_tui.bank.core import Response, Withdrawal, canonical
 from atm_tui.bank.idempotency import Delivery, Effect, Lease
-from atm_tui.http.problems import PROBLEM_JSON, Problem
-from atm_tui.http.requests import WITHDRAW
+from atm_tui.http.problems import PROBLEM_JSON, PROBLEMS, Problem
+from atm_tui.http.requests import OPERATION_OF, WITHDRAW
 
 JSON = "application/json"
 RETRY_AFTER_S = 1
@@ -60,6 +60,30 @@ class Answer:
     media_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
     handled: bool = False
+
+
+# The bank's answer to a delivery -> the problem slug the HTTP bank refuses it with.
+REFUSALS = {core.IN_PROGRESS: "in-progress", core.REJECTED: "key-reused"}
+
+
+def status_line(status: str, replayed: bool) -> tuple[int, dict[str, str]]:
+    """The HTTP status and headers this server answers a write with, by the bank's answer.
+
+    `status` is the bank's (approved, declined, in_progress, rejected). One table: `Desk.write`
+    answers with it, and the `stripe` scenario draws the engine's replies with it.
+    """
+    if status in ("in_progress", "rejected"):
+        slug = REFUSALS[core.IN_PROGRESS if status == "in_progress" else core.REJECTED]
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == "in_progress" else {}
+        return PROBLEMS[slug][0], headers
+    code = 201 if status == "approved" else 402
+    return code, ({"Idempotent-Replayed": "true"} if replayed else {})
+
+
+def request_line(operation: str, account_id: str) -> str:
+    """The route a write is POSTed to: `POST /accounts/A-1001/withdrawals`."""
+    name = next(n for n, op in OPERATION_OF.items() if op == operation)
+    return f"POST /accounts/{account_id}/{name}"
 
 
 def _problem_answer(problem: Problem, outcome: str, handled: bool) -> Answer:
@@ -190,9 +214,10 @@ class Desk:
         return operations.build(operation, account_id, key, fields).fingerprint
 
     def _in_progress(self, key: str) -> Answer:
-        problem = Problem("in-progress", f"the first request with key {key!r} is still being processed;"
-                          f" retry in {RETRY_AFTER_S} s with the same key and body",
-                          {"key": key}, {"Retry-After": str(RETRY_AFTER_S)})
+        _code, retry = status_line("in_progress", False)
+        problem = Problem(REFUSALS[core.IN_PROGRESS], f"the first request with key {key!r} is still being"
+                          f" processed; retry in {RETRY_AFTER_S} s with the same key and body",
+                          {"key": key}, retry)
         return _problem_answer(problem, core.IN_PROGRESS, False)
 
     async def write(self, operation: str, account_id: str, key: str, fields: dict[str, Any],
@@ -204,7 +229,7 @@ class Desk:
                 await self._run(self._require_account, account_id)
                 await asyncio.sleep(wait / 1000)
             done = await self._run(self._naive_sync, operation, account_id, key, fields, client)
-            status = 201 if done.status == "approved" else 402
+            status, _none = status_line(done.status, False)  # naive: never a replay
             return Answer(status, done.body.encode(), done.outcome, headers={}, handled=True)
         token = f"{os.getpid()}:{secrets.token_hex(12)}"  # names the worker process holding the key
         lease_ms = self.lease_ms + self.processing_ms + delay_ms
@@ -226,8 +251,7 @@ class Desk:
             return self._in_progress(key)
         if resp.outcome == core.REJECTED:
             return _problem_answer(self._reused(key, resp.reason), core.REJECTED, True)
-        status = 201 if resp.status == "approved" else 402
-        headers = {"Idempotent-Replayed": "true"} if resp.replayed else {}
+        status, headers = status_line(resp.status, resp.replayed)
         return Answer(status, resp.body.encode(), resp.outcome, resp.replayed, headers=headers, handled=True)
 
     @staticmethod

@@ -47,6 +47,8 @@ START: dict[str, Param] = {
     "backoff_cap_ms": Param(int, default=8_000, lo=0, hi=MAX_MS),
     "auto_retry": Param(bool, default=True),
     "first_id": Param(int, default=123, lo=0, hi=10**12),
+    # How the diagram names the messages: the engine's words, or the HTTP bank's (`serve`).
+    "wire": Param(str, default="engine", choices=("engine", "http")),
 }
 FAULTS: dict[str, Param] = {
     "latency_ms": Param(int, default=500, lo=0, hi=MAX_MS),

@@ -16,7 +16,7 @@ from atm_tui.bank.store import StoreConfig
 from atm_tui.scenarios import actions, pipeline_actions
 from atm_tui.scenarios.scenario import Scenario, Step
 from atm_tui.sim.engine import Engine
-from atm_tui.sim.events import Control, Event
+from atm_tui.sim.events import START_CONTROL, Control, Event
 from atm_tui.sim.pipeline import Pipeline
 from atm_tui.sim.world import World
 
@@ -178,6 +178,14 @@ class ScenarioPlayer:
             return False
         runner = self._runner()
         step = self.scenario.steps[self.position]
+        if self.position == 0 and self.engine is not None:
+            # The starting state opens step 1's trace, so a view rebuilt from the events (a step
+            # back, an export) knows the mode, the key retention and the wire the run began with.
+            start, engine = self.scenario.start, self.engine
+            state = (("mode", start["mode"]), ("ttl", str(start["ttl_ms"])), ("wire", start["wire"]),
+                     ("account", engine.bank.account_id))
+            for name, value in state:
+                runner.world.emit(Control(runner.now, "", 0, START_CONTROL + name, value))
         runner.world.emit(Control(runner.now, "", 0, STEP_CONTROL, str(self.position + 1)))
         for action in step.actions:
             await self._apply(action.name, action.args)

@@ -15,6 +15,7 @@ from atm_tui.sim.events import (
     ReplyDelivered,
     Requested,
     Resolved,
+    RetryCancelled,
     Retrying,
     Sent,
     TimedOut,
@@ -35,6 +36,12 @@ CLAIM_BLOCK = 100
 Sender = Callable[[Message], None]
 
 
+def _id_order(txn_id: str) -> tuple[int, str]:
+    """T99 before T123: ids in the order they were minted, whatever their width."""
+    digits = "".join(ch for ch in txn_id if ch.isdigit())
+    return (int(digits) if digits else 0, txn_id)
+
+
 @dataclass(slots=True)
 class Pending:
     """What the ATM knows about one transaction while it is not finished."""
@@ -45,6 +52,7 @@ class Pending:
     payload: str = ""  # the request body of a payment, order or vote, resent as is on retries
     attempt: int = 0
     timer: int = 0  # bumped to cancel the outstanding timeout or retry
+    promised: int = 0  # the attempt a scheduled resend will be (0: none scheduled)
     outcome: str = ""
     replies: list[str] = field(default_factory=list)
     client: str = ""  # sent as another client (a second ATM); '' is this ATM's own id
@@ -66,6 +74,11 @@ class Atm:
         self.last: Pending | None = None
         self._reads = 0
         self._unknown: set[str] = set()
+        self._given_up: dict[str, Pending] = {}  # finished unknown: `r` may still resend any of them
+        # Reads on the wire and not yet answered: (op, id, ask). A read is not retried by the
+        # ATM; it times out and says so, and asking again is safe.
+        self._reads_waiting: set[tuple[str, str, int]] = set()
+        self._asks: dict[str, int] = {}  # status queries per id: each ask is its own attempt
 
     @property
     def last_txn_id(self) -> str:
@@ -100,13 +113,14 @@ class Atm:
 
     def retry_now(self, txn_id: str | None = None) -> bool:
         """Resend the same id and body at once (the `r` key), even after the ATM gave up."""
-        p = self.pending.get(txn_id) if txn_id else self.last
+        p = (self.pending.get(txn_id) or self._given_up.get(txn_id)) if txn_id else self.last
         if p is None:
             return False
         if p.outcome:
             if p.outcome != UNKNOWN:
                 return False
             p.outcome = ""
+            self._given_up.pop(p.txn_id, None)
             self.pending[p.txn_id] = p
         self._attempt(p)
         return True
@@ -124,18 +138,35 @@ class Atm:
             if self.last is None:
                 return None
             txn_id = self.last.txn_id
+        ask = self._asks[txn_id] = self._asks.get(txn_id, 0) + 1
         self.world.emit(Requested(self.world.now, txn_id, 0, "status", 0))
-        self._read(Message("status", txn_id, 1))
+        self._read(Message("status", txn_id, ask))
         return txn_id
+
+    @property
+    def unknown(self) -> list[str]:
+        """The ids whose outcome the ATM does not know, oldest first (what `s` and `r` can settle)."""
+        return sorted(self._unknown, key=_id_order)
 
     # -- the wire -------------------------------------------------------------------------------
     def _read(self, msg: Message) -> None:
-        self.world.emit(Sent(self.world.now, msg.txn_id, msg.attempt, msg.op, 0))
+        world = self.world
+        world.emit(Sent(world.now, msg.txn_id, msg.attempt, msg.op, 0))
         self._send(msg)
+        wait = (msg.op, msg.txn_id, msg.attempt)
+        self._reads_waiting.add(wait)
+        world.at(world.now + self.config.timeout, self._on_read_timeout, wait)
+
+    def _on_read_timeout(self, wait: tuple[str, str, int]) -> None:
+        if wait in self._reads_waiting:
+            self._reads_waiting.discard(wait)
+            op, txn_id, ask = wait
+            self.world.emit(TimedOut(self.world.now, txn_id, ask, op))
 
     def _attempt(self, p: Pending) -> None:
         p.attempt += 1
         p.timer += 1
+        p.promised = 0  # a scheduled resend is this one (or `r` sent it sooner)
         world = self.world
         world.emit(Sent(world.now, p.txn_id, p.attempt, p.op, p.amount))
         self._send(Message(p.op, p.txn_id, p.attempt, p.amount, body=p.payload, client=p.client))
@@ -156,6 +187,7 @@ class Atm:
     def _schedule_retry(self, p: Pending) -> None:
         delay = self._retry_delay(p)
         p.timer += 1
+        p.promised = p.attempt + 1
         self.world.emit(Retrying(self.world.now, p.txn_id, p.attempt + 1, delay))
         self.world.at(self.world.now + delay, self._fire_retry, p, p.timer)
 
@@ -178,9 +210,16 @@ class Atm:
     def _finish(self, p: Pending, outcome: str, attempt: int) -> None:
         p.outcome = outcome
         p.timer += 1
+        if p.promised:
+            # A resend was announced; the answer made it needless: say so, do not leave it hanging.
+            self.world.emit(RetryCancelled(self.world.now, p.txn_id, p.promised))
+            p.promised = 0
         self.pending.pop(p.txn_id, None)
         if outcome == UNKNOWN:
             self._unknown.add(p.txn_id)
+            self._given_up[p.txn_id] = p
+        elif outcome == REJECTED:
+            pass  # a 422 refuses a second request under the id: the first one's fate is still unknown
         else:
             self._unknown.discard(p.txn_id)
         self.world.emit(Finished(self.world.now, p.txn_id, attempt, outcome))
@@ -194,6 +233,7 @@ class Atm:
             if msg.op not in READS:
                 self._on_answer(msg)  # a payment, order or vote completes like a withdrawal
                 return
+            self._reads_waiting.discard((msg.op, msg.txn_id, msg.attempt))
             world.emit(Answered(world.now, msg.txn_id, msg.attempt, msg.op, msg.body))
             if msg.op == "status" and msg.txn_id in self._unknown:
                 self._unknown.discard(msg.txn_id)

@@ -10,7 +10,7 @@ from atm_tui.bank.core import DECLINED, PROCESSED
 from atm_tui.bank.pipeline_store import Charge, ChargeResult, ConsumerMode, OffsetCommit
 from atm_tui.bank.service import Bank
 from atm_tui.sim.broker import Broker, Record
-from atm_tui.sim.events import StoreFailed
+from atm_tui.sim.events import RolledBack, StoreFailed
 from atm_tui.sim.pipeline_config import Decide, PipelineConfig
 from atm_tui.sim.pipeline_events import (
     Charged,
@@ -43,6 +43,9 @@ class ConsumerInstance:
     busy: bool = False
     stalled: bool = False
     rr: int = 0  # next partition to look at, round robin
+    # The record fetched and not yet written to the bank (message id, delivery number): if the
+    # member dies or is fenced first, that delivery never reaches the file, and the trace says so.
+    unwritten: tuple[str, int] | None = None
 
 
 class Consumer:
@@ -119,6 +122,7 @@ class Consumer:
         n = self.deliveries.get(rec.message_id, 0) + 1
         self.deliveries[rec.message_id] = n
         self.in_hand = rec
+        inst.unwritten = (rec.message_id, n)
         self.world.emit(Fetched(self.world.now, rec.message_id, n, rec.partition, rec.offset, inst.epoch))
         self.world.at_async(self.world.now + self.config.processing, self._apply, inst, rec, n)
 
@@ -147,6 +151,7 @@ class Consumer:
         except sqlite3.Error as exc:
             self.store_failed(exc, inst, "the charge", rec.message_id, n)
             raise
+        inst.unwritten = None
         self._emit_outcome(inst, rec, n, result)
         if self._decide("crash"):
             self._crash(inst, "after the charge, before the offset commit", rec.message_id, n)
@@ -189,6 +194,7 @@ class Consumer:
         if result.outcome == store.FENCED:
             self._fenced(inst, rec, n, result.current_epoch)
             return
+        inst.unwritten = None
         self._emit_outcome(inst, rec, n, result)
         self._committed(inst, rec, n, with_charge=True)
 
@@ -223,6 +229,7 @@ class Consumer:
         world.emit(
             CommitRefused(world.now, rec.message_id, n, rec.partition, rec.offset + 1, inst.epoch, current)
         )
+        self._roll_back(inst, "fenced")
         inst.alive = False
         if inst is self.current:
             self.current = None
@@ -250,10 +257,18 @@ class Consumer:
     def _crash(self, inst: ConsumerInstance, where: str, message_id: str = "", n: int = 0) -> None:
         inst.alive = False
         self.world.emit(ConsumerCrashed(self.world.now, message_id, n, inst.epoch, where))
+        self._roll_back(inst, "with the crash")
         if inst is self.current:
             self.current = None
             self.in_hand = None
             self.schedule_start(self.config.restart)
+
+    def _roll_back(self, inst: ConsumerInstance, where: str) -> None:
+        """The member's fetched record never reached the file: say so, so counts match the file."""
+        if inst.unwritten is not None:
+            message_id, n = inst.unwritten
+            inst.unwritten = None
+            self.world.emit(RolledBack(self.world.now, message_id, n, "charge", where))
 
     def store_failed(
         self, exc: sqlite3.Error, inst: ConsumerInstance | None, where: str, message_id: str = "", n: int = 0

@@ -215,6 +215,12 @@ class Engine:
         self._control("retry_now", txn_id or "")
         return self.atm.retry_now(txn_id)
 
+    @property
+    def unknown(self) -> list[str]:
+        """Ids whose outcome the ATM does not know, oldest first: `status_query(id)` or
+        `retry_now(id)` settles any of them, not only the last."""
+        return self.atm.unknown
+
     # -- the teacher's hiccups ---------------------------------------------------------------
     def drop_next_replies(self, n: int = 1) -> None:
         self._control("drop_next_replies", n)

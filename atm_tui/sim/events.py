@@ -69,6 +69,7 @@ class Dropped(Event):
     kind: ClassVar[str] = "dropped"
     direction: str
     cause: str
+    op: str = "withdraw"  # what the message was: a write, or a read (balance, status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class Duplicated(Event):
     kind: ClassVar[str] = "duplicated"
     direction: str
     cause: str
+    op: str = "withdraw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +137,14 @@ class Rejected(Event):
 
 @dataclass(frozen=True, slots=True)
 class KeyExpired(Event):
-    """The key's retention window had passed, so this delivery is treated as new."""
+    """The key's retention window had passed, so this delivery is treated as new.
+
+    `ttl` is the retention (ms) the bank was keeping keys for: recorded here so the screen says
+    it from the trace, whichever way the step was reached (0 in traces from before it was kept).
+    """
 
     kind: ClassVar[str] = "key_expired"
+    ttl: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +170,10 @@ class ReplyDelivered(Event):
 
 @dataclass(frozen=True, slots=True)
 class TimedOut(Event):
-    """The ATM stopped waiting for this attempt's answer."""
+    """The ATM stopped waiting for this attempt's answer (a write's, or a read's: `op`)."""
 
     kind: ClassVar[str] = "timed_out"
+    op: str = "withdraw"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +182,13 @@ class Retrying(Event):
 
     kind: ClassVar[str] = "retrying"
     delay: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryCancelled(Event):
+    """The resend promised as `attempt` will not go: the final answer came first."""
+
+    kind: ClassVar[str] = "retry_cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +240,19 @@ class Crashed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RolledBack(Event):
+    """A delivery that had arrived died with a crash before its transaction committed.
+
+    Its arrival is in the trace but nothing of it is in the file (no delivery row, no debit),
+    so every count of arrivals that should agree with the file subtracts it.
+    """
+
+    kind: ClassVar[str] = "rolled_back"
+    op: str
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoreFailed(Event):
     """The bank's file refused a transaction at `where` (another program holds its lock, say).
 
@@ -253,6 +281,10 @@ class Control(Event):
     value: str
 
 
+# Control names "start_mode", "start_ttl", ...: a scenario's starting state, opening its trace.
+START_CONTROL = "start_"
+
+
 @dataclass(frozen=True, slots=True)
 class Twin(Event):
     """Compare mode: the naive twin bank applied the same delivery (`outcome`: processed, declined)."""
@@ -265,6 +297,7 @@ class Twin(Event):
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     Requested, Sent, Dropped, Duplicated, Delivered, Processed, Declined, Replayed, InProgress,
-    Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, GaveUp, Finished, Ignored,
-    Answered, Resolved, Crashed, StoreFailed, Recovered, Control, Twin,
+    Rejected, KeyExpired, Replied, ReplyDelivered, TimedOut, Retrying, RetryCancelled, GaveUp, Finished,
+    Ignored,
+    Answered, Resolved, Crashed, RolledBack, StoreFailed, Recovered, Control, Twin,
 )  # fmt: skip

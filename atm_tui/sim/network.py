@@ -50,16 +50,16 @@ class Link:
         elif cfg.drop > 0.0 and rng.random() < cfg.drop:
             cause = "random"
         if cause:
-            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, self.direction, cause))
+            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, self.direction, cause, msg.op))
             return
         copies = 1
         if self.duplicate_next > 0:
             self.duplicate_next -= 1
             copies = 2
-            world.emit(Duplicated(world.now, msg.txn_id, msg.attempt, self.direction, "forced"))
+            world.emit(Duplicated(world.now, msg.txn_id, msg.attempt, self.direction, "forced", msg.op))
         elif cfg.duplicate > 0.0 and rng.random() < cfg.duplicate:
             copies = 2
-            world.emit(Duplicated(world.now, msg.txn_id, msg.attempt, self.direction, "random"))
+            world.emit(Duplicated(world.now, msg.txn_id, msg.attempt, self.direction, "random", msg.op))
         extra, self.delay_next = self.delay_next, 0
         for copy in range(1, copies + 1):
             delay = cfg.latency + extra + (rng.randint(0, cfg.jitter) if cfg.jitter > 0 else 0)

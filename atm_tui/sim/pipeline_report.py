@@ -9,7 +9,7 @@ from typing import Any
 
 from atm_tui.bank import pipeline_store as store
 from atm_tui.bank import queries
-from atm_tui.sim.events import Event
+from atm_tui.sim.events import Event, RolledBack
 from atm_tui.sim.pipeline import Record
 from atm_tui.sim.pipeline_events import (
     Acked,
@@ -39,7 +39,7 @@ COUNT_NAMES = (
     "produced", "sends", "resends", "acks_lost", "acked", "producer_timeouts", "producer_gave_up",
     "produce_refused", "appended", "duplicates_dropped", "deliveries", "redeliveries", "charged",
     "skipped", "declined", "commits", "commits_refused", "consumer_starts", "consumer_crashes",
-    "consumer_stalls", "consumer_evictions", "charged_again",
+    "consumer_stalls", "consumer_evictions", "charged_again", "rolled_back",
 )  # fmt: skip
 
 
@@ -55,6 +55,12 @@ class PipelineTally:
             c["deliveries"] += 1
             if ev.attempt > 1:
                 c["redeliveries"] += 1
+        elif isinstance(ev, RolledBack):
+            # Fetched, then lost with a crash or a fence before its transaction: not in the file.
+            c["deliveries"] -= 1
+            c["rolled_back"] += 1
+            if ev.attempt > 1:
+                c["redeliveries"] -= 1
         elif isinstance(ev, Charged):
             c["charged"] += 1
         elif isinstance(ev, KeyExpiredCharged):

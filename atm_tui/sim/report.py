@@ -25,6 +25,7 @@ from atm_tui.sim.events import (
     Requested,
     Resolved,
     Retrying,
+    RolledBack,
     Sent,
     TimedOut,
 )
@@ -32,7 +33,7 @@ from atm_tui.sim.events import (
 COUNT_NAMES = (
     "withdrawals", "attempts", "deliveries", "processed", "replayed", "in_progress", "rejected",
     "declined", "dispensed", "unknown", "requests_dropped", "replies_dropped", "duplicated",
-    "timeouts", "retries", "crashes", "keys_expired", "resolved",
+    "timeouts", "retries", "crashes", "keys_expired", "resolved", "rolled_back",
 )  # fmt: skip
 
 
@@ -41,7 +42,6 @@ _COUNTED: dict[str, str] = {
     Duplicated.kind: "duplicated",
     InProgress.kind: "in_progress",
     Rejected.kind: "rejected",
-    TimedOut.kind: "timeouts",
     Retrying.kind: "retries",
     Crashed.kind: "crashes",
     KeyExpired.kind: "keys_expired",
@@ -68,6 +68,8 @@ class Tally:
             Finished.kind: self._finished,
             Requested.kind: self._requested,
             Dropped.kind: self._dropped,
+            RolledBack.kind: self._rolled_back,
+            TimedOut.kind: self._timed_out,
         }
 
     def __call__(self, ev: Event) -> None:
@@ -86,6 +88,16 @@ class Tally:
     def _delivered(self, ev: Delivered) -> None:
         if ev.op == "withdraw":
             self.counts["deliveries"] += 1
+
+    def _timed_out(self, ev: TimedOut) -> None:
+        if ev.op not in ("balance", "status"):  # a read's timeout is not a write's
+            self.counts["timeouts"] += 1
+
+    def _rolled_back(self, ev: RolledBack) -> None:
+        # The arrival died with a crash before its transaction: the file never had it.
+        self.counts["rolled_back"] += 1
+        if ev.op == "withdraw":
+            self.counts["deliveries"] -= 1
 
     def _processed(self, ev: Processed) -> None:
         self.counts["processed"] += 1

@@ -26,6 +26,7 @@ from atm_tui.sim.events import (
     Rejected,
     Replayed,
     Replied,
+    RolledBack,
     StoreFailed,
 )
 from atm_tui.sim.faults import FaultPoint
@@ -49,6 +50,9 @@ class BankServer:
         # Keys whose first delivery is still being processed: key -> fingerprint. This is the
         # lock an open transaction holds; it lives in memory and dies with the process.
         self.in_flight: dict[str, str] = {}
+        # Deliveries that arrived and wait for their transaction: (id, attempt, op). A crash
+        # loses them before anything is written, and says so (RolledBack) so counts match the file.
+        self.pending: list[tuple[str, int, str]] = []
         self.epoch = 0
         self.down_until = -1
         self.gap_crashes = FaultPoint()  # split mode: crashes armed between the debit and the key
@@ -92,7 +96,7 @@ class BankServer:
     async def _on_request(self, msg: Message, copy: int) -> None:
         world = self.world
         if self.down:
-            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, REQUEST, "bank-down"))
+            world.emit(Dropped(world.now, msg.txn_id, msg.attempt, REQUEST, "bank-down", msg.op))
             return
         world.emit(Delivered(world.now, msg.txn_id, msg.attempt, msg.op, copy))
         if msg.op == "balance":
@@ -128,6 +132,7 @@ class BankServer:
         if self.timing.processing <= 0:
             await self._process(req, self.epoch)
         else:
+            self.pending.append((req.txn_id, req.attempt, "withdraw"))
             world.at_async(world.now + self.timing.processing, self._process, req, self.epoch)
 
     async def _on_operation(self, msg: Message) -> None:
@@ -157,12 +162,14 @@ class BankServer:
         if self.timing.processing <= 0:
             await self._process_operation(op, self.epoch)
         else:
+            self.pending.append((op.label, op.attempt, op.name))
             world.at_async(world.now + self.timing.processing, self._process_operation, op, self.epoch)
 
     async def _process_operation(self, op: operations.Operation, epoch: int) -> None:
         world = self.world
         if epoch != self.epoch:
             return  # this work died with the crash
+        self._started(op.label, op.attempt, op.name)
         try:
             resp = await self.bank.run(
                 operations.handle, op, world.now, mode=self.bank.mode, ttl=self.bank.ttl, gap_hook=self._gap
@@ -185,7 +192,7 @@ class BankServer:
         """The trace's account of one handled delivery, the same events for every operation."""
         world = self.world
         if resp.expired_key:
-            world.emit(KeyExpired(world.now, label, attempt))
+            world.emit(KeyExpired(world.now, label, attempt, self.bank.ttl))
         data = json.loads(resp.body)
         amount = int(data.get("amount", 0))
         if resp.outcome == core.PROCESSED:
@@ -210,6 +217,7 @@ class BankServer:
         world = self.world
         if epoch != self.epoch:
             return  # this work died with the crash
+        self._started(req.txn_id, req.attempt, "withdraw")
         try:
             resp = await self.bank.withdraw(req, world.now, self._gap)
         except BankCrash as exc:
@@ -222,7 +230,7 @@ class BankServer:
             if epoch == self.epoch:
                 self.in_flight.pop(req.txn_id, None)
         if resp.expired_key:
-            world.emit(KeyExpired(world.now, req.txn_id, req.attempt))
+            world.emit(KeyExpired(world.now, req.txn_id, req.attempt, self.bank.ttl))
         if resp.outcome == core.PROCESSED:
             after = resp.balance_after or 0
             world.emit(Processed(world.now, req.txn_id, req.attempt, req.amount, after, resp.body))
@@ -239,6 +247,13 @@ class BankServer:
         self._send(Message("withdraw", req.txn_id, req.attempt, status=resp.status, body=body,
                            replayed=resp.replayed))
 
+    def _started(self, txn_id: str, attempt: int, op: str) -> None:
+        """A pending delivery's transaction begins: from here its fate is the transaction's."""
+        try:
+            self.pending.remove((txn_id, attempt, op))
+        except ValueError:
+            pass  # processed at once (no processing time): it was never pending
+
     def crash(self, where: str, txn_id: str = "", attempt: int = 0) -> None:
         """The process dies: in-flight work and locks vanish; it restarts after `restart` ms."""
         world = self.world
@@ -246,6 +261,9 @@ class BankServer:
         self.in_flight.clear()
         self.down_until = world.now + self.timing.restart
         world.emit(Crashed(world.now, txn_id, attempt, where))
+        lost, self.pending = self.pending, []
+        for label, n, op in lost:
+            world.emit(RolledBack(world.now, label, n, op, "with the crash"))
         world.at(self.down_until, self._recover, self.epoch)
 
     def _recover(self, epoch: int) -> None:

@@ -14,6 +14,7 @@ from atm_tui.scenarios.keys import badge
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.scenarios.scenario import Scenario
 from atm_tui.scenarios.timing import MIN_HOLD, hold_seconds
+from atm_tui.ui.models import glossary
 
 if TYPE_CHECKING:
     from atm_tui.scenarios.instance import Claim
@@ -67,6 +68,13 @@ class Presenter:
     def caption(self) -> str:
         k = self.shown_step
         return self.scenario.summary if k == 0 else self.scenario.steps[k - 1].caption
+
+    @property
+    def words(self) -> str:
+        """The lesson words this caption is the first of the scenario's to use, explained."""
+        sc = self.scenario
+        firsts = glossary.first_uses([sc.summary, *(step.caption for step in sc.steps)])
+        return glossary.note(firsts[self.shown_step])
 
     @property
     def keys(self) -> str:

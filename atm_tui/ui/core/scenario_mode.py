@@ -124,7 +124,7 @@ class ScenarioMode:
             self._use_engine(engine)
             self.t0 = 0  # a scenario's clock always starts at 0; back() must not shift the diagram
             view = self.view
-            view.atm.detail = "The scenario drives this ATM: → plays the next step."
+            view.atm.detail = "The scenario drives this client: → plays the next step."
             for ev in player.events:
                 view(ev)
             view.bank_changed = False

@@ -64,6 +64,7 @@ class Session(PipelineMode, ScenarioMode):
         self.reader = BankReader(self._read_bank, ready=self._can_read, on_error=self._read_failed)
         self.error = ""
         self.amount = settings.amount
+        self.target: str | None = None  # the id s and r act on (None: the last); `o` picks another
         self.engine: Engine | None = None
         self.view = View(max_attempts=3, amount=self.amount)
         self.t0 = 0
@@ -119,6 +120,17 @@ class Session(PipelineMode, ScenarioMode):
 
     def _can_read(self) -> bool:
         return self.bank is not None
+
+    def pick_target(self) -> str | None:
+        """`o`: the next transaction s and r act on: the last (None), then each unknown one in turn."""
+        engine = self.engine
+        if engine is None:
+            return None
+        last = engine.atm.last_txn_id
+        choices: list[str | None] = [None, *(t for t in engine.unknown if t != last)]
+        i = choices.index(self.target) if self.target in choices else 0
+        self.target = choices[(i + 1) % len(choices)]
+        return self.target
 
     def say(self, caption: str) -> None:
         """Put the app's own caption (not the engine's) on the caption line of the view shown."""

@@ -154,9 +154,10 @@ def status_answer(body: str) -> tuple[str, int, int]:
     )
 
 
-def status_words(status: str) -> str:
+def status_words(status: str, done: str = "debited") -> str:
+    """A status query's answer in words; `done` is the story's effect (debited, charged, ...)."""
     return {
-        "approved": "debited (approved)",
+        "approved": f"{done} (approved)",
         "declined": "declined",
         "not_found": "never processed",
         "in_progress": "still in progress",
@@ -194,3 +195,47 @@ def key_line(
         done = f"{effect} {times(debits)}"
     replays = max(0, hits - 1)
     return f"{key}: {deliveries} {word}, {done}, {replays} replay{'s' if replays != 1 else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One story's own words for who sends and what the bank's effect is (a shop charges a card,
+    a booth casts a ballot): the panes say `the shop` and `charge` in a payment, never `cash`."""
+
+    client: str  # who sends and retries: "the ATM", "the shop", "the booth"
+    effect: str  # the bank's effect as a noun: "debit", "charge", "order", "ballot"
+    does: str  # the bank does it: "debits", "charges", "creates the order", "counts the ballot"
+    nothing: str  # after a replay: "debits nothing"
+    no_effect: str  # the replay row: "no debit"
+    asked: str  # what the client cannot know: "whether the bank debited"
+    goods: str  # what the customer is handed on success: "cash"
+    done: str = "debited"  # the effect in the past: "debited", "charged", "created", "counted"
+
+    @property
+    def none(self) -> str:
+        """What a refusal leaves the customer with: "no cash", "no charge", ..."""
+        nothing = {"debit": "no cash", "charge": "no charge", "order": "no order", "ballot": "no vote"}
+        return nothing[self.effect]
+
+    @property
+    def title(self) -> str:
+        """The client's pane title: ATM, Shop, Booth."""
+        name = self.client.removeprefix("the ")
+        return name if name.isupper() else name.capitalize()
+
+
+STORIES: dict[str, Story] = {
+    "withdraw": Story("the ATM", "debit", "debits", "debits nothing", "no debit",
+                      "whether the bank debited", "cash", "debited"),
+    "payment": Story("the shop", "charge", "charges", "charges nothing", "no second charge",
+                     "whether the card was charged", "the goods", "charged"),
+    "order": Story("the shop", "order", "creates the order", "creates no second order",
+                   "no second order", "whether the order was created", "an order number", "created"),
+    "vote": Story("the booth", "ballot", "counts the ballot", "counts nothing again",
+                  "not counted again", "whether the ballot was counted", "a receipt", "counted"),
+}
+
+
+def story(op: str) -> Story:
+    """The words of the story `op` belongs to (a read or an unknown op: the ATM's)."""
+    return STORIES.get(op, STORIES["withdraw"])

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Span, Text
 
 from atm_tui.bank.money import rupees
-from atm_tui.sim.events import Control, Event
+from atm_tui.sim.events import Control, Event, RolledBack
 from atm_tui.sim.pipeline import NO_PRODUCER
 from atm_tui.sim.pipeline_events import (
     AckLost,
@@ -92,6 +92,7 @@ class PipelineModel:
         self._fetched_at: dict[str, tuple[int, int]] = {}  # message id -> (partition, offset) last read
         self._charged_at: dict[str, tuple[int, int]] = {}  # message id -> where it was first charged
         self.caption = DEFAULT_CAPTION
+        self._producer_next_idempotent = True  # as the last producer_idempotent control said
         self._expired_now = ""  # the message whose key expired just before its Charged
         self.bank_changed = False
         self.events = 0
@@ -196,6 +197,11 @@ class PipelineModel:
     def _consumer_started(self, ev: ConsumerStarted) -> None:
         self._add(ev, "●", f"consumer joined: epoch {ev.epoch}, {ev.mode}; older members fenced")
 
+    def _rolled_back(self, ev: RolledBack) -> None:
+        # The delivery is not counted: its transaction never committed, so the file has no row.
+        text = f"{ev.txn_id} delivery {ev.attempt} rolled back {ev.where}: nothing of it stored"
+        self._add(ev, "↩", text, DUP)
+
     def _fetched(self, ev: Fetched) -> None:
         before = self._fetched_at.get(ev.txn_id)
         self._fetched_at[ev.txn_id] = (ev.partition, ev.offset)
@@ -287,6 +293,15 @@ class PipelineModel:
         self._add(ev, "✕", f"consumer (epoch {ev.epoch}) evicted; a replacement takes over", DUP)
 
     def _control(self, ev: Control) -> None:
+        if ev.name == "producer_idempotent":
+            self._producer_next_idempotent = ev.value == "True"
+        if ev.name == "restart_producer" and not self._producer_next_idempotent:
+            # Idempotence off: the new producer has no id and no epoch, so nothing is fenced.
+            self.caption = (
+                "The payment service restarts as a plain producer: no producer id, no epoch, no"
+                " sequence numbers, so the broker cannot tell a resend from a new message."
+            )
+            return
         text = _CONTROL_CAPTIONS.get(ev.name)
         if text is not None:
             self.caption = text.format(value=ev.value)
@@ -306,7 +321,10 @@ _CONTROL_CAPTIONS = {
     "crash_consumer": "k: the consumer is killed now.",
     "consumer": "Consumer mode: {value}.",
     "producer_idempotent": "Producer idempotence: {value} (the payment service restarts to apply it).",
-    "restart_producer": "The payment service restarts: a new epoch; the old one is fenced.",
+    "restart_producer": (
+        "The payment service restarts as an idempotent producer with a new epoch: the broker"
+        " refuses the old instance's sends (fenced)."
+    ),
 }
 
 _HANDLERS: dict[type[Event], Callable[[PipelineModel, Any], None]] = {
@@ -328,5 +346,6 @@ _HANDLERS: dict[type[Event], Callable[[PipelineModel, Any], None]] = {
     ConsumerCrashed: PipelineModel._crashed,
     ConsumerStalled: PipelineModel._stalled,
     ConsumerEvicted: PipelineModel._evicted,
+    RolledBack: PipelineModel._rolled_back,
     Control: PipelineModel._control,
 }

@@ -14,9 +14,11 @@ from typing import Any
 
 from atm_tui.bank.idempotency import FOREIGN
 from atm_tui.bank.money import rupees
+from atm_tui.http import desk
 from atm_tui.sim.events import (
     REPLY,
     REQUEST,
+    START_CONTROL,
     Answered,
     Control,
     Crashed,
@@ -38,7 +40,9 @@ from atm_tui.sim.events import (
     ReplyDelivered,
     Requested,
     Resolved,
+    RetryCancelled,
     Retrying,
+    RolledBack,
     Sent,
     TimedOut,
     Twin,
@@ -134,6 +138,8 @@ class View:
         self._storm_opening = False  # between start_storm and storm_sent: each withdrawal is the storm's
         self._requests: dict[tuple[str, int, int], Row] = {}
         self._replies: dict[tuple[str, int], deque[Row]] = {}
+        self._promises: dict[tuple[str, int], Row] = {}  # "↻ resend as #N" rows not yet kept
+        self._ops: dict[str, str] = {}  # id -> its operation, for each story's own words
         self.bank_changed = False
         self.show_twin = False
         self._last_body: dict[str, str] = {}
@@ -145,9 +151,11 @@ class View:
         self.resends = 0  # withdrawal attempts after the first that went on the wire
         # Every write's attempts and deliveries (a payment, order or vote too; the tally counts
         # withdrawals only): the counters line says what the deliveries table holds.
-        self._writes = {"attempts": 0, "deliveries": 0}
+        self._writes = {"attempts": 0, "deliveries": 0, "rolled_back": 0}
         self.bank_mode = "idempotent"  # set by the app from the engine, then by `mode` events
         self.ttl: int | None = None  # the key retention (ms), as the engine was opened or set_ttl
+        self.http = False  # draw writes as the HTTP bank sees them (the `stripe` scenario)
+        self.account = "A-1001"
         # One-shot hiccups armed and not yet used, counted from the events (the toggles' numbers).
         self.armed = {"drop_next_replies": 0, "drop_next_requests": 0, "duplicate_next_requests": 0}
         self._last_t: int | None = None
@@ -218,14 +226,21 @@ class View:
         """A bank-side note from outside the engine (an HTTP request under --serve)."""
         self._row(Row(t, "bank", text, NOTE))
 
+    def _words(self, txn_id: str) -> outcomes.Story:
+        return outcomes.story(self._ops.get(txn_id, "withdraw"))
+
     def _is_current(self, txn_id: str) -> bool:
         return txn_id == self.atm.txn_id
 
     # requests on the wire
     def _sent(self, ev: Sent) -> None:
+        if self.http and ev.op not in outcomes.READS:
+            again = "same " if ev.attempt > 1 else ""
+            self._row(Row(ev.t, "atm", f"{desk.request_line(ev.op, self.account)}", NOTE))
+            self._row(Row(ev.t, "atm", f"  {again}Idempotency-Key: {ev.txn_id}", NOTE))
         row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
         self._forget_old()
-        self._requests[(ev.txn_id, ev.attempt, 1)] = row
+        self._requests[(_wire(ev.txn_id, ev.op), ev.attempt, 1)] = row
         if ev.op not in outcomes.READS:
             self._writes["attempts"] += 1
         if ev.op not in outcomes.READS and ev.attempt > 1:
@@ -236,7 +251,8 @@ class View:
                 self.atm.screen = self._retry_screen(ev.attempt)
                 self.atm.detail = self._retry_detail(ev.txn_id)
                 self.atm.hint, self.atm.hint_actions = "", ()
-                self.caption = f"{ev.txn_id} #{ev.attempt}: the ATM sends the same id and body again."
+                client = self._words(ev.txn_id).client
+                self.caption = f"{ev.txn_id} #{ev.attempt}: {client} sends the same id and body again."
             else:
                 self.atm.screen = "Processing..."
                 what = rupees(ev.amount) if ev.op == "withdraw" else f"the {ev.op}"
@@ -265,39 +281,52 @@ class View:
         if ev.cause == "forced":
             name = "drop_next_requests" if ev.direction == REQUEST else "drop_next_replies"
             self.armed[name] = max(0, self.armed[name] - 1)
+        name = message_name(ev.txn_id, ev.attempt, ev.op)
+        wire = _wire(ev.txn_id, ev.op)
         if ev.direction == REQUEST:
-            row = self._requests.get((ev.txn_id, ev.attempt, 1))
+            row = self._requests.get((wire, ev.attempt, 1))
             if row is None or row.state != FLYING or ev.cause == "bank-down":
-                row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
+                row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
             row.state, row.cause, row.note, row.key, row.txn = LOST, ev.cause, "lost", True, ev.txn_id
-            self.caption = f"{ev.txn_id} #{ev.attempt}: the request was lost ({_cause(ev.cause)})."
+            self.caption = f"{name}: the request was lost ({_cause(ev.cause)})."
         else:
-            queue = self._replies.get((ev.txn_id, ev.attempt))
-            row = queue[-1] if queue else self._row(Row(ev.t, REPLY, f"{ev.txn_id} #{ev.attempt}"))
+            queue = self._replies.get((wire, ev.attempt))
+            label = reply_label(ev.txn_id, ev.attempt, ev.op)
+            row = queue[-1] if queue else self._row(Row(ev.t, REPLY, label))
             if queue:
                 queue.pop()
             row.state, row.cause, row.key, row.txn = LOST, ev.cause, True, ev.txn_id
             row.note = "lost"
-            self.caption = (
-                f"{ev.txn_id} #{ev.attempt}: the bank answered but the reply was lost ({_cause(ev.cause)})."
-                " The ATM cannot tell this from a lost request."
-            )
+            if ev.op in outcomes.READS:
+                self.caption = (
+                    f"{name}: the bank answered but the reply was lost ({_cause(ev.cause)})."
+                    " The ATM will time out; a read is safe to ask again."
+                )
+            else:
+                words = self._words(ev.txn_id).client
+                client = words[:1].upper() + words[1:]
+                self.caption = (
+                    f"{name}: the bank answered but the reply was lost ({_cause(ev.cause)})."
+                    f" {client} cannot tell this from a lost request."
+                )
 
     def _duplicated(self, ev: Duplicated) -> None:
         if ev.cause == "forced":
             self.armed["duplicate_next_requests"] = max(0, self.armed["duplicate_next_requests"] - 1)
-        first = self._requests.get((ev.txn_id, ev.attempt, 1))
+        wire = _wire(ev.txn_id, ev.op)
+        first = self._requests.get((wire, ev.attempt, 1))
         if first is not None:
             first.duplicate = True
-        label = first.label if first is not None else f"{ev.txn_id} #{ev.attempt}"
+        label = first.label if first is not None else request_label(ev.txn_id, ev.attempt, ev.op)
         copy = self._row(Row(ev.t, REQUEST, label, duplicate=True, note="copy 2"))
-        self._requests[(ev.txn_id, ev.attempt, 2)] = copy
-        self.caption = f"{ev.txn_id} #{ev.attempt}: the network will deliver this request twice."
+        self._requests[(wire, ev.attempt, 2)] = copy
+        name = message_name(ev.txn_id, ev.attempt, ev.op)
+        self.caption = f"{name}: the network will deliver this request twice."
 
     def _delivered(self, ev: Delivered) -> None:
-        row = self._requests.pop((ev.txn_id, ev.attempt, ev.copy), None)
+        row = self._requests.pop((_wire(ev.txn_id, ev.op), ev.attempt, ev.copy), None)
         if row is None:
-            row = self._row(Row(ev.t, REQUEST, f"{ev.txn_id} #{ev.attempt}"))
+            row = self._row(Row(ev.t, REQUEST, request_label(ev.txn_id, ev.attempt, ev.op)))
         row.state = ARRIVED
         row.note = "copy 2" if ev.copy > 1 else "arrived"
 
@@ -306,27 +335,29 @@ class View:
         self.bank_changed = True
         if self._is_current(ev.txn_id):
             self._debits += 1
+        words = self._words(ev.txn_id)
         if ev.amount:
-            self._row(Row(ev.t, "bank", f"$ debit {rupees(ev.amount)}", NOTE,
+            self._row(Row(ev.t, "bank", f"$ {words.effect} {rupees(ev.amount)}", NOTE,
                           mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
             self.caption = (
-                f"{ev.txn_id} #{ev.attempt}: the bank debits {rupees(ev.amount)}"
+                f"{ev.txn_id} #{ev.attempt}: the bank {words.does} {rupees(ev.amount)}"
                 " and sends its reply."
             )
         else:
             # An order or a vote: the bank writes its row, no money moves.
             self._row(Row(ev.t, "bank", f"$ {ev.txn_id} processed", NOTE,
                           mark=outcomes.PROCESSED, key=True, txn=ev.txn_id))
-            self.caption = f"{ev.txn_id} #{ev.attempt}: the bank processes it and sends its reply."
+            self.caption = f"{ev.txn_id} #{ev.attempt}: the bank {words.does} and sends its reply."
 
     def _replayed(self, ev: Replayed) -> None:
         self.bank_changed = True
-        self._row(Row(ev.t, "bank", "↺ replay, no debit", NOTE, mark=outcomes.REPLAYED))
+        words = self._words(ev.txn_id)
+        self._row(Row(ev.t, "bank", f"↺ replay, {words.no_effect}", NOTE, mark=outcomes.REPLAYED))
         replays = ev.hits - 1
         self.caption = (
             f"{ev.txn_id} #{ev.attempt}: the bank has seen {ev.txn_id} before"
             f" (replay {replays} after the first processing)."
-            " It sends the stored reply again and debits nothing."
+            f" It sends the stored reply again and {words.nothing}."
         )
 
     def _declined(self, ev: Declined) -> None:
@@ -365,7 +396,8 @@ class View:
         )
 
     def _key_expired(self, ev: KeyExpired) -> None:
-        kept = f" (kept {self.ttl / 1000:g} s)" if self.ttl is not None else ""
+        ttl = ev.ttl or self.ttl  # the trace's own figure; an old trace's falls back to the setting
+        kept = f" (kept {ttl / 1000:g} s)" if ttl is not None else ""
         self._row(Row(ev.t, "bank", f"⧗ {ev.txn_id} key expired{kept}", NOTE,
                       mark=outcomes.EXPIRED, key=True, txn=ev.txn_id))
         self.caption = (
@@ -383,18 +415,25 @@ class View:
     def _replied(self, ev: Replied) -> None:
         mark = outcomes.reply(ev.status, ev.replayed, ev.op)
         note = "replayed" if ev.replayed else mark.word
-        row = self._row(Row(ev.t, REPLY, reply_label(ev.txn_id, ev.attempt, ev.op), note=note, mark=mark))
-        self._replies.setdefault((ev.txn_id, ev.attempt), deque()).append(row)
+        label = reply_label(ev.txn_id, ev.attempt, ev.op)
+        if self.http and ev.op not in outcomes.READS:
+            code, headers = desk.status_line(ev.status, ev.replayed)
+            label = f"{code} {label}"
+            for name, value in headers.items():
+                self._row(Row(ev.t, "bank", f"{name}: {value}", NOTE))
+        row = self._row(Row(ev.t, REPLY, label, note=note, mark=mark))
+        self._replies.setdefault((_wire(ev.txn_id, ev.op), ev.attempt), deque()).append(row)
 
     def _reply_delivered(self, ev: ReplyDelivered) -> None:
-        queue = self._replies.get((ev.txn_id, ev.attempt))
+        wire = _wire(ev.txn_id, ev.op)
+        queue = self._replies.get((wire, ev.attempt))
         if queue:
             row = queue.popleft()
             row.state = ARRIVED
             if ev.op in outcomes.READS:
-                row.label = f"{row.label} = {read_answer(ev.op, ev.body)}"
+                row.label = f"{row.label} = {read_answer(ev.op, ev.body, self._words(ev.txn_id))}"
             if not queue:
-                del self._replies[(ev.txn_id, ev.attempt)]
+                del self._replies[(wire, ev.attempt)]
         if self._is_current(ev.txn_id) and ev.op not in outcomes.READS:
             receipt = self.atm.receipt
             # After an unknown outcome, r resends: that reply is acted on, not a late one.
@@ -415,6 +454,10 @@ class View:
     def _requested(self, ev: Requested) -> None:
         if ev.op in outcomes.READS:
             return
+        self._ops[ev.txn_id] = ev.op
+        if len(self._ops) > 4_000:
+            for key in list(self._ops)[:2_000]:
+                del self._ops[key]
         if self._storm_opening:
             # The engine mints the id and sends at once: learn it here, before its first event.
             self.add_storm_id(ev.txn_id)
@@ -430,6 +473,15 @@ class View:
         self.atm.detail = f"{what}, id {ev.txn_id}."
 
     def _timed_out(self, ev: TimedOut) -> None:
+        if ev.op in outcomes.READS:
+            name = message_name(ev.txn_id, ev.attempt, ev.op)
+            self._row(Row(ev.t, "atm", f"◷ {name} timed out", NOTE))
+            key = "s" if ev.op == "status" else "b"
+            self.caption = (
+                f"{name}: no answer came, so the ATM stopped waiting. A read changes nothing:"
+                f" press {key} to ask again, safely."
+            )
+            return
         self._row(Row(ev.t, "atm", f"◷ {ev.txn_id} #{ev.attempt} timed out", NOTE))
         if self._is_current(ev.txn_id):
             for a in self.atm.attempts:
@@ -438,8 +490,19 @@ class View:
                     answered = a.state.startswith("answered")
                     a.state = f"{a.state}; then ◷ timed out" if answered else "◷ timed out"
 
+    def _retry_cancelled(self, ev: RetryCancelled) -> None:
+        promise = self._promises.pop((ev.txn_id, ev.attempt), None)
+        if promise is not None:
+            promise.label = f"↻ resend as #{ev.attempt} (withdrawn)"
+        self._row(Row(ev.t, "atm", f"✓ no resend #{ev.attempt}: {ev.txn_id}'s answer came first", NOTE))
+
     def _retrying(self, ev: Retrying) -> None:
-        self._row(Row(ev.t, "atm", f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s", NOTE))
+        label = f"↻ resend as #{ev.attempt} in {ev.delay / 1000:.1f} s"
+        promise = self._row(Row(ev.t, "atm", label, NOTE))
+        self._promises[(ev.txn_id, ev.attempt)] = promise
+        if len(self._promises) > 2_000:
+            for key in list(self._promises)[:1_000]:
+                del self._promises[key]
         if self._is_current(ev.txn_id):
             self.atm.screen = self._retry_screen(ev.attempt)
             self.atm.detail = self._retry_detail(ev.txn_id)
@@ -466,7 +529,7 @@ class View:
                 )
         if ev.outcome == "unknown":
             self.unknown.add(ev.txn_id)
-        else:
+        elif ev.outcome != "rejected":  # a 422 answers another request under the id, not the first
             self.unknown.discard(ev.txn_id)  # r resent it and an answer came
         if ev.outcome != "unknown":  # an unknown outcome already has its row: "? T129: gave up, ..."
             label = outcomes.finished(ev.outcome)
@@ -517,20 +580,22 @@ class View:
             atm.detail = "No answer after every attempt."
             atm.hint = "Press s to ask the bank by id, or r to retry."
             atm.hint_actions = ("status", "retry")
+            words = outcomes.story(atm.op)
             self.caption = (
-                f"{ev.txn_id}: no answer after {attempts} attempt{'s' if attempts != 1 else ''}: the ATM"
-                " does not know whether the bank debited. The bank's file knows."
+                f"{ev.txn_id}: no answer after {attempts} attempt{'s' if attempts != 1 else ''}:"
+                f" {words.client} does not know {words.asked}. The bank's file knows."
             )
             for a in atm.attempts:
                 if a.state == "sent, waiting…":
                     a.state = "? no answer"
         else:
+            words = outcomes.story(atm.op)
             if ev.txn_id in self._foreign:
                 atm.screen = "Rejected: this id belongs to another client."
-                atm.detail = "Another ATM used this key first; the bank refused it (422): no cash."
+                atm.detail = f"Another client used this key first; the bank refused it (422): {words.none}."
             else:
                 atm.screen = "Rejected: this id was used for another request."
-                atm.detail = "The bank refused it (422) and changed nothing; no cash."
+                atm.detail = "The bank refused it (422: the id names another request) and changed nothing."
 
     def _deliveries(self, txn_id: str) -> int:
         return self._delivery_counts.get(txn_id, 0)
@@ -546,32 +611,42 @@ class View:
             )
         elif ev.op == "status":
             status, debits, debited = outcomes.status_answer(ev.body)
+            words = self._words(ev.txn_id)
+            said = outcomes.status_words(status, words.done)
             # The bank's record, not a withdrawal: no cash comes out of a status query.
-            self.atm.screen = f"Bank's record of {ev.txn_id}: {outcomes.status_words(status)}."
-            self.atm.detail = (
-                f"The bank's ledger has {debits} debit{'s' if debits != 1 else ''} for {ev.txn_id}"
-                f" ({rupees(debited)}). A status query dispenses nothing."
-            )
+            self.atm.screen = f"Bank's record of {ev.txn_id}: {said}."
+            # A read: it hands out nothing and changes nothing, in the story's own words.
+            read = "A status query dispenses nothing." if words.goods == "cash" else (
+                "A status query is a read: it changes nothing.")
+            if words.effect in ("debit", "charge"):
+                self.atm.detail = (
+                    f"The bank's ledger has {debits} {words.effect}{'s' if debits != 1 else ''} for"
+                    f" {ev.txn_id} ({rupees(debited)}). {read}"
+                )
+            else:
+                self.atm.detail = read
             receipt = self.atm.receipt
             if receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome == "unknown":
                 receipt.bank_says = _bank_says(ev.txn_id, status, debits, debited)
                 self.atm.hint, self.atm.hint_actions = "Press r to retry with the same id.", ("retry",)
+            money = f", {debits} {words.effect}{'s' if debits != 1 else ''}" if words.effect in (
+                "debit", "charge") else ""
             self.caption = (
-                f"Status query for {ev.txn_id}: the bank's record says {outcomes.status_words(status)},"
-                f" {debits} debit{'s' if debits != 1 else ''}. A read, safe to repeat."
+                f"Status query for {ev.txn_id}: the bank's record says {said}{money}. A read, safe to repeat."
             )
 
     def _resolved(self, ev: Resolved) -> None:
         self.unknown.discard(ev.txn_id)
         self.resolved += 1
+        words = self._words(ev.txn_id)
         if ev.truth == "debited":
             self.caption = (
-                f"{ev.txn_id}: the status query says debited, but no cash came out:"
-                f" r resends {ev.txn_id}, the bank replays, no second debit."
+                f"{ev.txn_id}: the status query says {words.done}, but {words.client} never heard so:"
+                f" r resends {ev.txn_id}, the bank replays, {words.no_effect}."
             )
         else:
             self.caption = (
-                f"{ev.txn_id}: the status query says not debited, nothing was taken:"
+                f"{ev.txn_id}: the status query says not {words.done}, nothing happened:"
                 f" r sends {ev.txn_id} again, safely."
             )
 
@@ -597,11 +672,40 @@ class View:
             self.caption = f"✕ The bank crashed ({ev.where}): what it had not committed is gone."
         self.bank_changed = True
 
+    def _rolled_back(self, ev: RolledBack) -> None:
+        # It arrived, then died with the crash before its transaction: no row in the file.
+        if ev.op not in outcomes.READS:
+            self._writes["deliveries"] -= 1
+            self._writes["rolled_back"] += 1
+            counts = self._delivery_counts
+            if ev.txn_id in counts:
+                counts[ev.txn_id] -= 1
+        self._row(Row(ev.t, "bank", f"↩ {ev.txn_id} #{ev.attempt} rolled back {ev.where}", NOTE,
+                      key=True, txn=ev.txn_id))
+        self.caption = (
+            f"✕ The bank crashed while handling {ev.txn_id} #{ev.attempt}: its transaction never"
+            " committed, so the arrival is rolled back and nothing of it is in the file."
+        )
+
     def _recovered(self, ev: Recovered) -> None:
         self._row(Row(ev.t, "bank", "● bank back up", NOTE))
         self.caption = "The bank is back up, with only what it had committed."
 
     def _control(self, ev: Control) -> None:
+        if ev.name.startswith(START_CONTROL):
+            # The scenario's starting state, from the trace: no caption, only what later words need.
+            setting = ev.name.removeprefix(START_CONTROL)
+            if setting == "mode":
+                self.bank_mode = ev.value
+            elif setting == "ttl":
+                self.ttl = int(ev.value)
+            elif setting == "wire":
+                self.http = ev.value == "http"
+            elif setting == "account":
+                self.account = ev.value
+            return
+        if ev.name == "compare":
+            self.show_twin = ev.value == "True"  # from the trace: forward and a rebuilt view agree
         if ev.name == "mode":
             self.bank_mode = ev.value
         if ev.name == "ttl":
@@ -668,6 +772,18 @@ def request_label(txn_id: str, attempt: int, op: str) -> str:
     return f"POST {txn_id} #{attempt}"
 
 
+def message_name(txn_id: str, attempt: int, op: str) -> str:
+    """A message in a caption: a read by what it asks, a write by its id and attempt."""
+    if op in outcomes.READS:
+        return request_label(txn_id, attempt, op)
+    return f"{txn_id} #{attempt}"
+
+
+def _wire(txn_id: str, op: str) -> str:
+    """The index key of a message in flight: a status read of T126 is not T126's own attempt."""
+    return f"{op} {txn_id}" if op in outcomes.READS else txn_id
+
+
 def reply_label(txn_id: str, attempt: int, op: str) -> str:
     if op == "balance":
         return "balance"
@@ -678,13 +794,17 @@ def reply_label(txn_id: str, attempt: int, op: str) -> str:
     return f"{op} {txn_id} #{attempt}"
 
 
-def read_answer(op: str, body: str) -> str:
-    """What a read's reply says, in a few words (the diagram's label)."""
+def read_answer(op: str, body: str, words: outcomes.Story | None = None) -> str:
+    """What a read's reply says, in a few words (the diagram's label), in the story's words."""
     if op == "balance":
         value = _field(body, "balance")
         return rupees(value or 0)
+    words = words or outcomes.story("withdraw")
     status, debits, _debited = outcomes.status_answer(body)
-    return f"{outcomes.status_words(status)}, {debits} debit{'s' if debits != 1 else ''}"
+    said = outcomes.status_words(status, words.done)
+    if words.effect not in ("debit", "charge"):
+        return said
+    return f"{said}, {debits} {words.effect}{'s' if debits != 1 else ''}"
 
 
 def _cause(cause: str) -> str:
@@ -764,11 +884,13 @@ _HANDLERS: dict[type[Event], Callable[[View, Any], None]] = {
     Requested: View._requested,
     TimedOut: View._timed_out,
     Retrying: View._retrying,
+    RetryCancelled: View._retry_cancelled,
     GaveUp: View._gave_up,
     Finished: View._finished,
     Answered: View._answered,
     Resolved: View._resolved,
     Crashed: View._crashed,
     Recovered: View._recovered,
+    RolledBack: View._rolled_back,
     Control: View._control,
 }

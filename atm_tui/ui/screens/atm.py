@@ -39,10 +39,12 @@ AMOUNT = key("m", "amount", "amount", "Choose the amount: presets, or type one (
              "Choose the amount")  # fmt: skip
 BALANCE = key("b", "balance", "balance", "Balance inquiry: a read, safe to repeat, needs no key",
               "Balance inquiry")  # fmt: skip
-STATUS = key("s", "status", "status", "Ask the bank what became of the last transaction, by its id",
-             "Status of the last transaction")  # fmt: skip
-RETRY = key("r", "retry", "retry", "Resend the last transaction now, same id and same body",
+STATUS = key("s", "status", "status", "Ask the bank what became of the picked transaction (last unless o)",
+             "Status of the picked transaction")  # fmt: skip
+RETRY = key("r", "retry", "retry", "Resend the picked transaction now (the last unless o), same id and body",
             "Retry now, same id")  # fmt: skip
+PICK = key("o", "pick", "pick id", "Choose what s and r act on: the last transaction, or an unknown one",
+           "Pick the transaction s and r act on")  # fmt: skip
 DROP_REPLY = key("h", "drop_reply", "drop reply", "Hiccup: the network loses the next reply",
                  "Hiccup: drop the next reply")  # fmt: skip
 DROP_REQUEST = key("H", "drop_request", "drop req", "The network loses the next request",
@@ -69,8 +71,9 @@ class AtmScreen(PanesScreen):
     """The live ATM and its bank: every key of the lesson's story."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        WITHDRAW, AMOUNT, BALANCE, STATUS, RETRY, DROP_REPLY, DROP_REQUEST, DUPLICATE, DROP_ALL, AUTO_RETRY,
-        IDEMPOTENCY, COMPARE, CRASH_GAP, PIPELINE, CLASS_VIEW, PAUSE, FASTER, SLOWER, STORM, RESET, THEME,
+        WITHDRAW, AMOUNT, BALANCE, STATUS, RETRY, PICK, DROP_REPLY, DROP_REQUEST, DUPLICATE, DROP_ALL,
+        AUTO_RETRY, IDEMPOTENCY, COMPARE, CRASH_GAP, PIPELINE, CLASS_VIEW, PAUSE, FASTER, SLOWER, STORM,
+        RESET, THEME,
         HELP, SHOT, QUIT,
     ]  # fmt: skip
     EXTRA_ACTIONS: ClassVar[tuple[str, ...]] = ("mode",)  # the palette's mode('split') and so on
@@ -121,12 +124,17 @@ class AtmScreen(PanesScreen):
         c = view.counts  # every write's attempts and deliveries, not only withdrawals'
         counters = Text(overflow="fold")
         counters.append(
-            f"attempts {c['attempts']} · arrived {c['deliveries']} · replays {c['replayed']}"
+            f"attempts {c['attempts']} · arrived {c['deliveries']}"
+            + (f" ({c['rolled_back']} more rolled back)" if c["rolled_back"] else "")
+            + f" · replays {c['replayed']}"
             f" · lost {c['requests_dropped'] + c['replies_dropped']} · dup {c['duplicated']}"
-            f" · cash {c['dispensed']} · unknown {len(view.unknown)}"
+            + (f" · cash {c['dispensed']}" if view.atm.op == "withdraw" else "")  # a shop hands out no cash
+            + f" · unknown {len(view.unknown)}"
         )
         if view.resolved:
             counters.append(f" · resolved {view.resolved}")
+        if s.target is not None:
+            counters.append(f" · s/r → {s.target}", style="bold")
         if s.store_failures:
             counters.append(f" · db refused {s.store_failures}", style="bold")
         self.update("#counters", counters)
@@ -171,6 +179,8 @@ class AtmScreen(PanesScreen):
                     " (ctrl+p, Bank mode: split). In one transaction there is no gap.")  # fmt: skip
         if action in ("status", "retry") and engine.atm.last is None:
             return "it acts on the last transaction, and there is none yet: press w first"
+        if action == "pick" and not engine.unknown and s.target is None:
+            return "it picks among transactions whose outcome is unknown, and none is"
         return ""
 
     # -- the ATM's actions (each is one engine call; the engine records it as a Control event) ------
@@ -195,14 +205,32 @@ class AtmScreen(PanesScreen):
 
     def action_status(self) -> None:
         if self.session.engine is not None:
-            self.session.engine.status_query()
+            self.session.engine.status_query(self.session.target)
 
     def action_retry(self) -> None:
         engine = self.session.engine
-        if engine is not None and not engine.retry_now():
+        target = self.session.target
+        if engine is not None and not engine.retry_now(target):
             last = engine.atm.last
-            if last is not None:
+            if target is not None:
+                self.notify(f"{target} is settled; nothing to retry (o picks another)", timeout=4)
+            elif last is not None:
                 self.notify(f"{last.txn_id} is finished ({last.outcome}); nothing to retry", timeout=4)
+
+    def action_pick(self) -> None:
+        session, engine = self.session, self.session.engine
+        if engine is None:
+            return
+        target = session.pick_target()
+        unknown = engine.unknown
+        listed = ", ".join(unknown[:6]) + (f" and {len(unknown) - 6} more" if len(unknown) > 6 else "")
+        if target is None:
+            last = engine.atm.last_txn_id or "none yet"
+            more = f" Unknown: {listed}; o picks one." if unknown else " No outcome is unknown."
+            session.say(f"s and r act on the last transaction ({last}).{more}")
+        else:
+            session.say(f"s and r now act on {target}, whose outcome the ATM does not know."
+                        f" Unknown: {listed}; o picks the next.")
 
     def action_drop_reply(self) -> None:
         if self.session.engine is not None:

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from atm_tui.bank.money import AmountError, parse_amount, rupees
+from atm_tui.ui.models import glossary
 
 PRESETS = (1_000, 2_000, 5_000, 10_000)
 
@@ -56,8 +57,21 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll():
                 # The lesson first: on a small screen the keys are what scrolls out of view.
                 yield Static(LESSON, id="help-lesson")
+                yield Static(glossary_table(), id="help-glossary")
                 yield Static(table, id="help-keys")
             yield Label("↑↓ scroll · escape, ? or q: close · ctrl+p: command palette", id="help-foot")
+
+
+def glossary_table() -> Table:
+    """The lesson's words as the screen uses them, one line each (the glossary module's table)."""
+    table = Table.grid(padding=(0, 2, 0, 0))
+    table.add_column(justify="right", no_wrap=True, style="bold")
+    table.add_column(ratio=1)
+    table.add_row(Text("Words", style="bold underline"), Text(""))
+    for term in glossary.TERMS:
+        table.add_row(term.word, term.meaning)
+    table.add_row(Text("Keys", style="bold underline"), Text(""))
+    return table
 
 
 class ConfirmScreen(ModalScreen[bool]):

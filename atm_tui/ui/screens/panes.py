@@ -156,7 +156,7 @@ class PanesScreen(Screen[None]):
             p = presenter
             self.query_one(CaptionBar).show_state(
                 p.scenario.title, p.counter, p.caption, p.state, p.keys,
-                with_caption=self.session.settings.captions_in_frame,
+                with_caption=self.session.settings.captions_in_frame, words=p.words,
             )
 
     def _draw_keys(self) -> None:
@@ -175,9 +175,10 @@ class PanesScreen(Screen[None]):
         return self.key_state(action) is not False
 
     def key_state(self, action: str) -> bool | None:
-        """check_action for the key bar: the split-mode crash key is left out of it elsewhere."""
+        """check_action for the key bar: the split-mode crash key is left out of it elsewhere, and
+        o while no outcome is unknown (pressed, each says why)."""
         state = self.check_action(action, ())
-        return False if action == "crash_gap" and state is None else state
+        return False if action in ("crash_gap", "pick") and state is None else state
 
     def keys(self) -> list[Binding]:
         """This screen's keys as the key bar and the help list them: its own BINDINGS, in order."""

@@ -29,10 +29,15 @@ class AtmPane(Vertical):
         self.query_one("#atm-receipt").border_title = "receipt"
 
     def on_resize(self) -> None:
+        self._title_beliefs()
+
+    def _title_beliefs(self) -> None:
         # The longest title that fits the frame: a cut title ("what the ATM be…") reads as a bug.
         beliefs = self.query_one("#atm-beliefs")
         room = beliefs.outer_size.width - 4
-        for title in ("what the ATM believes", "ATM believes", "believes"):
+        client = str(self.border_title or "ATM")
+        who = "the ATM" if client == "ATM" else f"the {client.lower()}"
+        for title in (f"what {who} believes", f"{client} believes", "believes"):
             if len(title) <= room:
                 break
         if beliefs.border_title != title:
@@ -40,6 +45,10 @@ class AtmPane(Vertical):
 
     def show(self, view: View, amount: int) -> None:
         atm = view.atm
+        title = outcomes.story(atm.op).title  # each story's own client: ATM, Shop, Booth
+        if self.border_title != title:
+            self.border_title = title
+            self._title_beliefs()
         screen = Text()
         screen.append(atm.screen + "\n", style="bold")
         screen.append(atm.detail)
@@ -54,7 +63,7 @@ class AtmPane(Vertical):
         set_text(self.query_one("#atm-screen", Static), screen)
         # One line for when the pane is squeezed to a strip (compare mode at 80 columns).
         status = Text(no_wrap=True, overflow="ellipsis")
-        status.append("ATM ", style="bold reverse")
+        status.append(f"{title} ", style="bold reverse")
         status.append(" " + atm.screen, style="bold")
         set_text(self.query_one("#atm-status", Static), status)
         receipt = Text()

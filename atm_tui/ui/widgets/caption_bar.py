@@ -21,10 +21,12 @@ class CaptionBar(Static):
     """
 
     def show_state(
-        self, title: str, counter: str, caption: str, state: str, keys: str = "", with_caption: bool = True
+        self, title: str, counter: str, caption: str, state: str, keys: str = "", with_caption: bool = True,
+        words: str = "",
     ) -> None:
         """`keys`: the step's key badge ("key w"); `with_caption` False: the caption is a subtitle
-        track of the recording instead (export --captions vtt), so the frame does not repeat it."""
+        track of the recording instead (export --captions vtt), so the frame does not repeat it.
+        `words`: the lesson words this caption is the first to use, each explained (one line)."""
         text = Text(overflow="fold")
         text.append(f" {counter} ", style="bold reverse")
         text.append(f" {state} " if state else " ", style="bold")
@@ -35,4 +37,7 @@ class CaptionBar(Static):
         if with_caption:
             text.append("\n")
             text.append(caption)
+            if words:
+                text.append("\n")
+                text.append(words, style="italic")
         self.update(text)

@@ -37,7 +37,8 @@ class SequenceDiagram(Widget):
         inner = bank_x - atm_x - 1
         header = height >= 6
         if header:
-            head = "    t ATM" + " " * max(0, inner - 6) + "Bank"
+            client = outcomes.story(self.view.atm.op).title  # the story's own client: ATM, Shop, Booth
+            head = f"    t {client}" + " " * max(0, inner - 3 - len(client)) + "Bank"
             out.append(fit(head, width) + "\n", style="bold underline")
         room = height - header
         pal = styles(self)
@@ -148,19 +149,25 @@ def pick_rows(rows: list[Row], room: int, inner: int, current: str) -> list[tupl
     if need <= room:
         return list(zip(rows, wrapped, strict=True))
     one = [[fit(r.label, inner)] if r.state == NOTE else [] for r in rows]
-    newest = list(range(max(0, len(rows) - room), len(rows)))
+    # Always the newest row, and the newest request that reached the bank (an arrival): a short
+    # screen still shows that the bank got it.
+    must = [len(rows) - 1]
+    arrived = [i for i, r in enumerate(rows) if r.direction == REQUEST and r.state == ARRIVED]
+    if arrived and arrived[-1] not in must and room >= 2:
+        must.append(arrived[-1])
+    chosen = set(must)
     if current:
-        older = [i for i in range(newest[0]) if rows[i].key and rows[i].txn == current]
-        # Up to all but one line (the newest stays): on the smallest screens the evidence is all
-        # there is room for, and what the bank did (a debit, a crash) comes before what was lost.
-        by_weight = sorted(older, key=lambda i: (rows[i].direction == "bank", i), reverse=True)
-        pinned = sorted(by_weight[: room - 1]) if room >= 2 else []
-        if pinned:
-            ordinary = [i for i in newest if not (rows[i].key and rows[i].txn == current)]
-            drop = set(ordinary[: len(pinned)])
-            pinned = pinned[len(pinned) - min(len(pinned), len(drop)) :]
-            newest = sorted(pinned + [i for i in newest if i not in drop])
-    return [(rows[i], one[i]) for i in newest]
+        # Then the current story's evidence, as much as fits: what the bank did (a debit, a
+        # crash) before what was lost, the newest first.
+        evidence = [i for i, r in enumerate(rows) if r.key and r.txn == current and i not in chosen]
+        by_weight = sorted(evidence, key=lambda i: (rows[i].direction == "bank", i), reverse=True)
+        chosen.update(by_weight[: room - len(chosen)])
+    # The rest of the room: the newest rows.
+    for i in range(len(rows) - 1, -1, -1):
+        if len(chosen) >= room:
+            break
+        chosen.add(i)
+    return [(rows[i], one[i]) for i in sorted(chosen)]
 
 
 def _note_style(row: Row, pal: dict[str, str]) -> str:

@@ -10,6 +10,10 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.widget import Widget
 
+# An off key's colour: about 6:1 on the projector's black and 4.5:1 on the default panel, while a
+# live key's white is 15:1 or more, so live and off are told apart at a glance.
+OFF = "#8A8A8A"
+
 
 class KeyBar(Widget):
     """Every key of the contract, wrapped over as many lines as the width needs (dimmed when idle)."""
@@ -42,8 +46,10 @@ class KeyBar(Widget):
                 continue  # a key that means something else in this mode: its other meaning is listed
             enabled = self.enabled(b.action) if states is None else states.get(b.action) is True
             piece = Text()
-            piece.append(b.key_display or b.key, style="bold reverse")
-            piece.append(f" {b.description}  ", style="" if enabled else "dim")
+            # Off differs in shape as well as shade: no reversed badge, a mid grey that a projector
+            # still shows (contrast measured in tests/test_ui_key_contrast.py), never a near-white.
+            piece.append(b.key_display or b.key, style="bold reverse" if enabled else OFF)
+            piece.append(f" {b.description}  ", style="" if enabled else OFF)
             # The trailing gap may hang past the edge; only the label itself must fit.
             if lines[-1].cell_len and lines[-1].cell_len + len(piece.plain.rstrip()) > width:
                 lines.append(Text())

@@ -239,6 +239,7 @@ class PipelinePanel(Widget):
             f"acks lost {c['acks_lost']}",
             f"dup dropped {c['duplicates_dropped']}",
             f"delivered {c['deliveries']} ({c['redeliveries']} again)",
+            *([f"rolled back {c['rolled_back']}"] if c["rolled_back"] else []),
             f"charged {c['charged']}",
             f"skipped {c['skipped']}",
             f"crashes {c['consumer_crashes']}",
