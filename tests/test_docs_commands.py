@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ import pytest
 from atm_tui.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
+EXTRAS = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-OUTSIDE = {"curl", "vhs", "asciinema", "agg", "for", "done", "kill", "B=http://127.0.0.1:8000"}
+# Tools from outside the clone; sudo only for installing and creating a PostgreSQL server (README)
+OUTSIDE = {"curl", "vhs", "asciinema", "agg", "for", "done", "kill", "sudo", "B=http://127.0.0.1:8000"}
 APP_BANK = "~/.local/share/atm-tui/bank.db"
 
 
@@ -81,6 +84,9 @@ def test_every_command_of_the_page_works_as_written(page: Path) -> None:
                 check_atm_tui(rest[2:])
         elif head == ".venv/bin/python":
             assert rest[:1] == ["-m"] and (ROOT / (rest[1].replace(".", "/") + ".py")).is_file(), words
+        elif head == ".venv/bin/pip":  # an extra of this project, into the venv dev.py made
+            assert rest[:2] == ["install", "-e"] and rest[2].startswith(".["), words
+            assert set(rest[2][2:-1].split(",")) <= EXTRAS, words
         elif head == ".venv/bin/pytest":  # installed by `python3 dev.py test`
             assert (ROOT / rest[0].split("::")[0]).is_file(), words
         elif head == "cp":

@@ -167,7 +167,7 @@ def test_kafka_exports_byte_identical(tmp_path: Path, capsys: pytest.CaptureFixt
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     steps = len(load("kafka").steps)
     frames = [f"frame-{k:03d}.txt" for k in range(1, steps + 1)]
-    assert names == ["captions.vtt", "events.jsonl", *frames, "kafka.cast", "summary.json"]
+    assert names == ["captions.vtt", "events.jsonl", *frames, "kafka.cast", "keys.vtt", "summary.json"]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
