@@ -48,8 +48,10 @@ def _first_frame(command: str, marks: tuple[str, ...], env: dict[str, str]) -> f
     # A new name each time: the last session's kill may not have finished yet.
     name = f"uibench{os.getpid()}-{next(_runs)}"
     started = time.perf_counter()
-    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", "120", "-y", "36", command],
-                   check=True, env=env)
+    # Started in a neutral folder: `python -m` puts the working folder first on sys.path, which
+    # would shadow ATM_TUI_BASELINE's tree with the checkout the benchmark runs from.
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c",
+                    tempfile.gettempdir(), command], check=True, env=env)
     try:
         while True:
             shown = subprocess.run([*TMUX, "capture-pane", "-t", name, "-p"], capture_output=True,

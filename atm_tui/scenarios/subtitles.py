@@ -42,7 +42,10 @@ def _lines(text: str) -> tuple[str, ...]:
     """One cue's lines: one if it fits, else two of about even length (each at most MAX_LINE)."""
     if len(text) <= MAX_LINE:
         return (text,)
-    for width in range(-(-len(text) // MAX_LINES), MAX_LINE + 1):
+    # Never narrower than the longest word that fits a line: a path such as
+    # /accounts/A-1001/withdrawals must not be cut to even out the two lines.
+    longest = min(MAX_LINE, max(len(w) for w in text.split()))
+    for width in range(max(-(-len(text) // MAX_LINES), longest), MAX_LINE + 1):
         lines = _wrap(text, width)
         if len(lines) <= MAX_LINES:
             return tuple(lines)
