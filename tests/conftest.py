@@ -1,10 +1,11 @@
 """Shared by every test: the Hypothesis profiles (registered before the tests are collected), and
-the throwaway PostgreSQL server with the fixtures that give each test a bank on it (pg_server.py)."""
+the throwaway PostgreSQL server with the fixtures that give each test a bank on it (pg_server.py),
+and the default export of a scenario, made once for the tests that only read it."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -58,3 +59,22 @@ def backend_db(request: pytest.FixtureRequest, folder: Path) -> str:
 def bank_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that takes it runs twice: on a new SQLite file, and on a new PostgreSQL database."""
     return backend_db(request, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """`atm-tui export --scenario NAME --out DIR` with every other option at its default, run once
+    per name for the whole session: the folder is shared, so a test only reads it (a byte-identity
+    test compares it with an export of its own)."""
+    from atm_tui.cli import main
+
+    done: dict[str, Path] = {}
+
+    def export(name: str) -> Path:
+        if name not in done:
+            out = tmp_path_factory.mktemp(f"export-{name}") / "out"
+            assert main(["export", "--scenario", name, "--out", str(out)]) == 0
+            done[name] = out
+        return done[name]
+
+    return export

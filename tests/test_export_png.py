@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -97,15 +98,12 @@ async def test_the_apps_words_land_on_their_columns(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_every_glyph_the_app_draws_is_in_the_font_or_substituted(tmp_path: Path) -> None:
-    out = tmp_path / "k"
-    assert main(["export", "--scenario", "kafka", "--out", str(out)]) == 0
-    assert main(["export", "--scenario", "crash-gap", "--out", str(tmp_path / "c")]) == 0
+def test_every_glyph_the_app_draws_is_in_the_font_or_substituted(exported: Callable[[str], Path]) -> None:
     import json
     import re
 
     chars: set[str] = set("⧉⧖✕↺⚠◷▶")  # the brief's list, whether or not these scenarios show them
-    for cast in (out / "kafka.cast", tmp_path / "c" / "crash-gap.cast"):
+    for cast in (exported("kafka") / "kafka.cast", exported("crash-gap") / "crash-gap.cast"):
         for line in cast.read_text(encoding="utf-8").splitlines()[1:]:
             event = json.loads(line)
             if event[1] == "o":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,8 @@ async def settled(app: AtmApp, pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
-def test_cast_header_markers_and_timing(tmp_path: Path) -> None:
-    out = export(tmp_path, "t123")
+def test_cast_header_markers_and_timing(exported: Callable[[str], Path]) -> None:
+    out = exported("t123")
     header, events = read_cast(out / "t123.cast")
     assert header["version"] == 2 and (header["width"], header["height"]) == FRAME_SIZE
     assert "timestamp" not in header
@@ -113,8 +114,10 @@ def test_captions_vtt_cues_tile_each_beat_and_say_its_caption(tmp_path: Path) ->
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["t123", "kafka"])
-def test_cast_and_captions_are_byte_identical(name: str, tmp_path: Path) -> None:
-    a, b = export(tmp_path, name, "a"), export(tmp_path, name, "b")
+def test_cast_and_captions_are_byte_identical(
+    name: str, tmp_path: Path, exported: Callable[[str], Path]
+) -> None:
+    a, b = exported(name), export(tmp_path, name, "b")  # two exports, each on its own file
     for file in (f"{name}.cast", "captions.vtt", "keys.vtt"):
         assert (a / file).read_bytes() == (b / file).read_bytes(), file
     # The timing does not depend on the seed: another seed, the same subtitles.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyte
@@ -39,10 +40,12 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_captions_vtt_leaves_the_caption_out_of_the_frames_and_the_key_badge_in(tmp_path: Path) -> None:
+def test_captions_vtt_leaves_the_caption_out_of_the_frames_and_the_key_badge_in(
+    tmp_path: Path, exported: Callable[[str], Path]
+) -> None:
     sc = load("t123")
     sub = export(tmp_path, "vtt", "--captions", "vtt", "--step-starts")
-    both = export(tmp_path, "both")
+    both = exported("t123")
     burned = export(tmp_path, "burned", "--captions", "burned")
     assert (sub / "captions.vtt").is_file() and (both / "captions.vtt").is_file()
     assert not (burned / "captions.vtt").exists()  # burned in: no subtitle file to repeat it
@@ -60,7 +63,7 @@ def test_captions_vtt_leaves_the_caption_out_of_the_frames_and_the_key_badge_in(
     assert not any(word in shown[3] for word in ("key w", "key h", "keys "))  # step 3 only waits
 
 
-def test_a_still_at_the_start_of_each_step(tmp_path: Path) -> None:
+def test_a_still_at_the_start_of_each_step(tmp_path: Path, exported: Callable[[str], Path]) -> None:
     out = export(tmp_path, "starts", "--step-starts")
     sc = load("t123")
     names = sorted(p.name for p in out.glob("frame-*"))
@@ -72,7 +75,7 @@ def test_a_still_at_the_start_of_each_step(tmp_path: Path) -> None:
     assert "Ledger   0 row(s)" in start and "Ledger   1 row(s)" in end  # nothing debited yet
     assert "withdraw" in start.split("Events of this step")[1]  # the step's action, done at its start
     # Without the option the end-of-step frames are unchanged.
-    plain = export(tmp_path, "plain")
+    plain = exported("t123")
     assert (plain / "frame-002.txt").read_bytes() == end.encode()
 
 

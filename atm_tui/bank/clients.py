@@ -15,6 +15,9 @@ from atm_tui.bank.store import connect
 
 # Waiting for another writer's transaction to end, when claiming a block (it is rare and short).
 CLAIM_TIMEOUT_S = 10.0
+# Giving unused numbers back is a courtesy (a gap in the numbering is all that is lost), so it waits
+# no longer than a transaction of the bank does: a run that ended on a locked file ends at once.
+GIVE_BACK_TIMEOUT_S = 0.5
 
 
 def _highest_used(conn: sqlite3.Connection, prefix: str) -> int:
@@ -72,7 +75,7 @@ def claim(path: str, prefix: str, count: int, first: int) -> int:
 def give_back(path: str, prefix: str, unused: int, end: int) -> None:
     conn = connect(path)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(CLAIM_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(GIVE_BACK_TIMEOUT_S * 1000)}")
         give_back_in(conn, prefix, unused, end)
     finally:
         conn.close()

@@ -13,6 +13,7 @@ import re
 import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,16 @@ SCREENS: list[tuple[Screen, tuple[int, int]]] = []
 
 def register_screen(render: Screen, size: tuple[int, int]) -> None:
     SCREENS[:] = [(render, size)]
+
+
+# What keeps the app's screen running for one export, so frames follow the player step by step
+# instead of starting an app per step (the UI registers it; headless: none).
+Filming = Callable[[ScenarioPlayer], AbstractAsyncContextManager[object]]
+FILMING: list[Filming] = []
+
+
+def register_filming(filming: Filming) -> None:
+    FILMING[:] = [filming]
 
 
 # -- reading the final state back from SQLite ---------------------------------------------------
@@ -328,6 +339,29 @@ def _bytes(data: str | bytes) -> bytes:
     return data if isinstance(data, bytes) else data.encode()
 
 
+async def _play(
+    player: ScenarioPlayer, fmt: FrameFormat, options: FrameOptions, files: dict[str, bytes],
+    screens: dict[int, str],
+) -> None:
+    """Play every step, putting each frame into `files` and the screen after each step into `screens`."""
+    if SCREENS:
+        screens[0] = await SCREENS[0][0](player, options)
+    if fmt.title:
+        files[f"frame-000.{fmt.extension}"] = _bytes(await fmt.render(player, options))
+    while True:
+        if not await player.begin_step():
+            break
+        if options.starts:
+            # The step's actions are done and no time has passed: its caption, at its start.
+            name = f"frame-{player.position + 1:03d}-start.{fmt.extension}"
+            files[name] = _bytes(await fmt.render(player, options))
+        await player.finish_step()
+        name = f"frame-{player.position:03d}.{fmt.extension}"
+        files[name] = _bytes(await fmt.render(player, options))
+        if SCREENS:
+            screens[player.position] = await SCREENS[0][0](player, options)
+
+
 async def build(
     scenario: Scenario,
     seed: int | None = None,
@@ -344,22 +378,10 @@ async def build(
         await player.open()
         screens: dict[int, str] = {}
         try:
-            if SCREENS:
-                screens[0] = await SCREENS[0][0](player, options)
-            if fmt.title:
-                files[f"frame-000.{fmt.extension}"] = _bytes(await fmt.render(player, options))
-            while True:
-                if not await player.begin_step():
-                    break
-                if options.starts:
-                    # The step's actions are done and no time has passed: its caption, at its start.
-                    name = f"frame-{player.position + 1:03d}-start.{fmt.extension}"
-                    files[name] = _bytes(await fmt.render(player, options))
-                await player.finish_step()
-                name = f"frame-{player.position:03d}.{fmt.extension}"
-                files[name] = _bytes(await fmt.render(player, options))
-                if SCREENS:
-                    screens[player.position] = await SCREENS[0][0](player, options)
+            async with AsyncExitStack() as filming:
+                for film in FILMING:
+                    await filming.enter_async_context(film(player))
+                await _play(player, fmt, options, files, screens)
             files["summary.json"] = (
                 json.dumps(await summary(player), indent=2, sort_keys=True) + "\n"
             ).encode()

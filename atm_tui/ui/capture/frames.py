@@ -8,15 +8,29 @@ screen: `atm-tui export --frames svg`, the asciicast and the PNG frames all come
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.color import ColorSystem
 from rich.console import Console
 from rich.segment import Segment
 from textual.app import App
 
-from atm_tui.scenarios.export import FrameFormat, FrameOptions, register_frame_format, register_screen
+from atm_tui.scenarios.export import (
+    FrameFormat,
+    FrameOptions,
+    register_filming,
+    register_frame_format,
+    register_screen,
+)
 from atm_tui.scenarios.player import ScenarioPlayer
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from atm_tui.ui.app import AtmApp
 
 FRAME_SIZE = (120, 36)
 
@@ -46,21 +60,30 @@ class Capture:
 
 
 _last: tuple[tuple[object, ...], Capture] | None = None
+# The apps kept running for the export being played, by (player, size, clean, captions).
+_running: dict[tuple[object, ...], tuple[AtmApp, Pilot[int]]] = {}
+_stacks: dict[int, AsyncExitStack] = {}
 
 
-async def capture(
-    player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, clean: bool = False, captions: bool = True
-) -> Capture:
-    """The app's screen showing `player` where it stands (the player stays open and unchanged).
+@asynccontextmanager
+async def filming(player: ScenarioPlayer) -> AsyncIterator[None]:
+    """Keep one app per look running while `player` is exported; each capture redraws it.
 
-    `clean`: the recording look, with no key bar. `captions` False: the caption bar keeps the
-    title, the step and its key badge but not the caption (a subtitle track carries it). The last
-    capture is kept, so the SVG frame, the cast and the PNG of one step run the app once.
+    Booting an app for every step made an export's time grow with each step; here the first
+    capture of a look (size, key bar, captions) starts its app and the later ones show the
+    player again in it, as a start would (the same replay of the events, the same bank read).
     """
-    global _last
-    key = (id(player), player.position, player.playing, len(player.events), size, clean, captions)
-    if _last is not None and _last[0] == key:
-        return _last[1]
+    async with AsyncExitStack() as stack:
+        _stacks[id(player)] = stack
+        try:
+            yield
+        finally:
+            del _stacks[id(player)]
+            for key in [k for k in _running if k[0] == id(player)]:
+                del _running[key]
+
+
+def _start(player: ScenarioPlayer, captions: bool) -> AtmApp:
     from atm_tui.ui.app import AtmApp, FakeClock, Settings
 
     settings = Settings(
@@ -71,16 +94,53 @@ async def capture(
         player=player,
         captions_in_frame=captions,
     )
-    app = AtmApp(settings)
-    async with app.run_test(size=size) as pilot:
+    return AtmApp(settings)
+
+
+async def _show(app: AtmApp, pilot: Pilot[int], clean: bool) -> None:
+    await pilot.pause()
+    await app.settle(0)
+    await pilot.pause()
+    if clean:
+        for bar in app.query("#keybar"):
+            bar.display = False
         await pilot.pause()
-        await app.settle(0)
-        await pilot.pause()
-        if clean:
-            for bar in app.query("#keybar"):
-                bar.display = False
-            await pilot.pause()
-        result = screen_of(app, title=f"atm-tui {player.scenario.name} {player.counter}")
+
+
+async def capture(
+    player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, clean: bool = False, captions: bool = True
+) -> Capture:
+    """The app's screen showing `player` where it stands (the player stays open and unchanged).
+
+    `clean`: the recording look, with no key bar. `captions` False: the caption bar keeps the
+    title, the step and its key badge but not the caption (a subtitle track carries it). The last
+    capture is kept, so the SVG frame, the cast and the PNG of one step run the app once; while
+    `filming(player)` is open, one app per look serves every step.
+    """
+    global _last
+    key = (id(player), player.position, player.playing, len(player.events), size, clean, captions)
+    if _last is not None and _last[0] == key:
+        return _last[1]
+    title = f"atm-tui {player.scenario.name} {player.counter}"
+    look = (id(player), size, clean, captions)
+    stack = _stacks.get(id(player))
+    if stack is None:  # no export running: an app for this one screen
+        app = _start(player, captions)
+        async with app.run_test(size=size) as pilot:
+            await _show(app, pilot, clean)
+            result = screen_of(app, title=title)
+    elif look not in _running:
+        app = _start(player, captions)
+        pilot = await stack.enter_async_context(app.run_test(size=size))
+        _running[look] = (app, pilot)
+        await _show(app, pilot, clean)
+        result = screen_of(app, title=title)
+    else:
+        app, pilot = _running[look]
+        await app.session.show_player()
+        app.redraw()
+        await _show(app, pilot, clean)
+        result = screen_of(app, title=title)
     _last = (key, result)
     return result
 
@@ -123,3 +183,4 @@ register_frame_format(
     FrameFormat("png", _png_frame, "PNG pictures of the app, a title frame then one per step", title=True)
 )
 register_screen(render_ansi, FRAME_SIZE)
+register_filming(filming)

@@ -100,6 +100,16 @@ class ScenarioMode:
         )
         await self._attach()
 
+    async def show_player(self) -> None:
+        """The export moved its player on by itself: show where it stands, as a start would."""
+        async with self.lock:
+            presenter = self.presenter
+            assert presenter is not None
+            player = presenter.player
+            presenter.in_step = player.playing
+            presenter.shown_step = player.shown_step
+            await self._attach()
+
     async def _attach(self) -> None:
         """Show the player's current run: replay its events into a fresh view, read the bank."""
         presenter = self.presenter
