@@ -6,11 +6,15 @@ the check is independent of the app: the app's screen against the engine's own r
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyte
 import pytest
 from textual.widgets import Static
 from ui_helpers import make_app
@@ -180,10 +184,30 @@ async def still(app: AtmApp, pilot: Any, key: str) -> str:
     return screen_of(app).text()
 
 
+def cast_screens(cast: Path) -> list[str]:
+    """The cast played through pyte (a real terminal emulator): the screen after each frame."""
+    lines = cast.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    screen = pyte.Screen(header["width"], header["height"])
+    stream = pyte.Stream(screen)
+    shown = []
+    for line in lines[1:]:
+        time, kind, data = json.loads(line)
+        if kind != "o":
+            continue
+        stream.feed(data)
+        if "\x1b[1;1H" in data:  # a whole frame was drawn from the top left
+            shown.append("\n".join(row.rstrip() for row in screen.display))
+    return shown
+
+
 @pytest.mark.parametrize("name", ALL_SCENARIOS)
-async def test_every_step_says_what_its_trace_says(name: str, tmp_path: Path) -> None:
+async def test_every_step_says_what_its_trace_says(
+    name: str, tmp_path: Path, exported: Callable[[str], Path]
+) -> None:
     """One app per scenario: forward, every step checked against its trace and the file; then
-    back, every step's screen the same as forward; then the export's still of the last step."""
+    back, every step's screen the same as forward; then the export's still of the last step, and
+    every step of the exported cast played in a terminal emulator, the same as forward."""
     steps = await headless_trace(name, tmp_path)
     # Labelled as the export labels its file, so the two screens can be compared line by line.
     app = make_app(tmp_path, scenario=name, scenario_dir=str(tmp_path), no_animation=True,
@@ -207,8 +231,15 @@ async def test_every_step_says_what_its_trace_says(name: str, tmp_path: Path) ->
     # The export's still (the SVG/PNG frame and the cast draw this capture) of the last step.
     async with ScenarioPlayer(load(name), str(tmp_path / "export.db")) as player:
         await player.goto(len(steps))
-        exported = (await capture(player)).text()
-    assert_same_screen(forward[-1], exported, f"{name} step {len(steps)}: app vs export")
+        last_still = (await capture(player)).text()
+    assert_same_screen(forward[-1], last_still, f"{name} step {len(steps)}: app vs export")
+    # The cast of the default export: one frame per step (step 0 first), each the screen forward.
+    folder = await asyncio.to_thread(exported, name)  # the fixture runs `atm-tui export` (its own loop)
+    cast = cast_screens(folder / f"{name}.cast")
+    assert len(cast) == len(forward), (name, len(cast), len(forward))
+    for k, (live, played) in enumerate(zip(forward, cast, strict=True)):
+        live = "\n".join(row.rstrip() for row in live.splitlines())
+        assert_same_screen(live, played, f"{name} step {k}: app vs cast")
 
 
 # Lines that name the run's own file or wall time, which differ between two runs by design.
