@@ -231,6 +231,9 @@ def add_http_commands(sub: argparse._SubParsersAction) -> None:
     from atm_tui.ui.web import add_web_parser
 
     add_web_parser(sub)
+    from atm_tui.ui.class_app import add_class_parser
+
+    add_class_parser(sub)
 
 
 def add_app_http_options(parser: argparse.ArgumentParser) -> None:
@@ -345,6 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from atm_tui.ui.web import run_web
 
             return run_web(args)
+        if args.command == "class":
+            from atm_tui.ui.class_app import run_class
+
+            return run_class(args)
         if args.command == "check":
             from atm_tui.check.cli import run as run_check
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from ui_helpers import make_app, query
 
 from atm_tui.bank.queries import client_lanes
@@ -131,3 +132,41 @@ def test_the_class_views_model_loads_no_textual() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "clean"
+
+
+
+def test_atm_tui_class_refuses_what_is_not_a_bank_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`atm-tui class --db`: a missing file or another file is one line and exit 2, nothing created."""
+    missing, other = tmp_path / "none.db", tmp_path / "notes.txt"
+    other.write_text("not a bank\n")
+    for db, said in ((missing, "no such bank file"), (other, "cannot read its deliveries")):
+        assert main(["class", "--db", str(db)]) == 2, db
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err and str(db) in err, err
+    assert not missing.exists() and other.read_text() == "not a bank\n"
+
+
+async def test_atm_tui_class_shows_the_lanes_of_a_bank_file_and_q_quits(tmp_path: Path) -> None:
+    """The class view on its own (`atm-tui class --db FILE`): the file's clients, one lane each."""
+    from textual.widgets import DataTable
+
+    from atm_tui.ui.class_app import ClassApp
+
+    db = tmp_path / "bank.db"
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:  # the teacher's app writes as client `atm`
+        await pilot.press("w")
+        await app.settle(30)
+    lanes = client_lanes(connect(str(db)))
+    assert [lane.client for lane in lanes] == ["atm"]
+    viewer = ClassApp(str(db), str(db))
+    async with viewer.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = viewer.screen.query_one(DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert [row[0] for row in rows] == ["atm"], rows
+        assert rows[0][2] == str(lanes[0].deliveries), rows
+        await pilot.press("q")
+    assert viewer.return_code == 0

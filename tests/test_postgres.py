@@ -301,7 +301,10 @@ def test_a_reader_of_an_unreachable_database_gets_a_sqlite_error() -> None:
         backend.connect("postgresql://nobody@127.0.0.1:1/nothing")
 
 
-def test_the_class_view_reads_the_lanes_of_a_postgresql_bank(pg_url: str) -> None:
+async def test_the_class_view_reads_the_lanes_of_a_postgresql_bank(pg_url: str) -> None:
+    from textual.widgets import DataTable
+
+    from atm_tui.ui.class_app import ClassApp
     from atm_tui.ui.screens.class_view import read_lanes
 
     with serve(pg_url) as (_a, url_a), serve(pg_url) as (_b, url_b), httpx.Client(timeout=10) as client:
@@ -317,3 +320,12 @@ def test_the_class_view_reads_the_lanes_of_a_postgresql_bank(pg_url: str) -> Non
         counted = query(pg_url, "SELECT count(*) FROM deliveries WHERE client_id = ?", name)
         assert (lane.deliveries, lane.processed, lane.replayed, lane.debits) == (counted[0][0], 1, 1, 1)
         assert lane.doubled == ()
+    # `atm-tui class --db URL`: the teacher's screen over the database both servers wrote; q quits.
+    app = ClassApp(pg_url, postgres.shown(pg_url))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert sorted(row[0] for row in rows) == ["alice", "bob", "carol"], rows
+        await pilot.press("q")
+    assert app.return_code == 0
