@@ -231,9 +231,19 @@ def add_http_commands(sub: argparse._SubParsersAction) -> None:
     from atm_tui.ui.web import add_web_parser
 
     add_web_parser(sub)
-    from atm_tui.ui.class_app import add_class_parser
-
     add_class_parser(sub)
+
+
+def add_class_parser(sub: argparse._SubParsersAction) -> None:
+    """`class --db FILE|URL` (its app, atm_tui/ui/class_app.py, loads only when it runs)."""
+    p = sub.add_parser(
+        "class", help="the teacher's class view alone: one lane per client of a bank (file or PostgreSQL)",
+        description="Show one lane per client of a bank, read from its tables twice a second: a SQLite"
+                    " file that `serve` or the app writes, or a PostgreSQL database that several `serve`"
+                    " processes share. It only reads. q quits.",
+    )
+    p.add_argument("--db", required=True, metavar="FILE|URL",
+                   help="the bank: an existing SQLite file, or postgresql://USER@HOST:PORT/DBNAME")
 
 
 def add_app_http_options(parser: argparse.ArgumentParser) -> None:

@@ -29,17 +29,6 @@ class ClassApp(App[int]):
         self.push_screen(ClassScreen(self.db, self.label), callback=lambda _: self.exit(0))
 
 
-def add_class_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "class", help="the teacher's class view alone: one lane per client of a bank (file or PostgreSQL)",
-        description="Show one lane per client of a bank, read from its tables twice a second: a SQLite"
-                    " file that `serve` or the app writes, or a PostgreSQL database that several `serve`"
-                    " processes share. It only reads. q quits.",
-    )
-    p.add_argument("--db", required=True, metavar="FILE|URL",
-                   help="the bank: an existing SQLite file, or postgresql://USER@HOST:PORT/DBNAME")
-
-
 def problem_of(db: str) -> str | None:
     """Why the bank cannot be read, in one line (None: it can). Nothing is created or written."""
     if not is_url(db):
