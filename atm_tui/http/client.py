@@ -97,6 +97,11 @@ async def _attempt(client: httpx.AsyncClient, cfg: ClientConfig, key: str) -> tu
         return "timeout", None
     except httpx.TransportError:  # refused, reset, closed without an answer: all "no reply"
         return "no reply", None
+    return read_answer(answer)
+
+
+def read_answer(answer: httpx.Response) -> tuple[str, str | None]:
+    """What the ATM saw (`201 replayed`, ...) and the outcome it settles (None: not settled yet)."""
     seen = str(answer.status_code) + (" replayed" if answer.headers.get("idempotent-replayed") else "")
     if answer.status_code == 201:
         return seen, DISPENSED

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from atm_tui.http.client import DECLINED, DISPENSED, REFUSED, UNKNOWN
+from atm_tui.http.client import DISPENSED, UNKNOWN, read_answer
 from atm_tui.http.retry import RetryPolicy, retry_delay_ms
 
 CLIENT_HEADER = "Client-Id"
@@ -216,14 +216,7 @@ class StudentAtm:
             return TIMEOUT, None
         except httpx.TransportError:
             return NO_REPLY, None
-        seen = str(answer.status_code) + (" replayed" if answer.headers.get("idempotent-replayed") else "")
-        if answer.status_code == 201:
-            return seen, DISPENSED
-        if answer.status_code == 402:
-            return seen, DECLINED
-        if answer.status_code in (409, 503):
-            return seen, None
-        return seen, REFUSED
+        return read_answer(answer)
 
     async def status(self, key: str | None = None) -> tuple[str, int]:
         """The status query (a read, safe to repeat): the key's stored status and its debits."""
