@@ -12,8 +12,7 @@ from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.pipeline import Pipeline, PipelineConfig, Record
 from atm_tui.sim.pipeline_report import PipelineReport, PipelineTally, check_pipeline
-from atm_tui.sim.run import TraceWriter
-from atm_tui.sim.trace_file import AtomicTrace
+from atm_tui.sim.trace_file import AtomicTrace, TraceWriter
 
 
 @dataclass(slots=True)

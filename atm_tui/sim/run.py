@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from atm_tui.bank import queries
 from atm_tui.bank.service import Bridge
@@ -13,7 +13,7 @@ from atm_tui.sim.config import SimConfig
 from atm_tui.sim.engine import Engine
 from atm_tui.sim.events import Event, Finished
 from atm_tui.sim.report import Report, Tally, check_database
-from atm_tui.sim.trace_file import AtomicTrace
+from atm_tui.sim.trace_file import AtomicTrace, TraceWriter
 
 
 @dataclass(slots=True)
@@ -50,16 +50,6 @@ class RunResult:
             }
         )
         return out
-
-
-class TraceWriter:
-    """Streams every event to a JSON-lines file as it happens; nothing is kept in memory."""
-
-    def __init__(self, fh: IO[str]) -> None:
-        self._write = fh.write
-
-    def __call__(self, ev: Event) -> None:
-        self._write(ev.to_json() + "\n")
 
 
 async def simulate(config: SimConfig, store: StoreConfig, options: RunOptions) -> RunResult:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import IO
 
 from atm_tui.paths import quoted
+from atm_tui.sim.events import Event
 from atm_tui.sim.trace import EVENTS_BY_KIND
 
 FIRST_LINE_LIMIT = 65_536  # bytes read to recognise a trace; an event line is far shorter
@@ -119,3 +120,13 @@ class AtomicTrace:
             Path(self._tmp).unlink(missing_ok=True)
             raise
         Path(self._tmp).unlink(missing_ok=True)
+
+
+class TraceWriter:
+    """Streams every event to a JSON-lines file as it happens; nothing is kept in memory."""
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._write = fh.write
+
+    def __call__(self, ev: Event) -> None:
+        self._write(ev.to_json() + "\n")
