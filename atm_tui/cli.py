@@ -15,7 +15,7 @@ from atm_tui.bank.money import MAX_BALANCE, AmountError, parse_amount
 from atm_tui.bank.store import StoreError
 from atm_tui.paths import data_dir, home_relative
 from atm_tui.pipeline_cli import add_pipeline_options
-from atm_tui.sim.config import RETRY_POLICIES
+from atm_tui.sim.atm.config import RETRY_POLICIES
 from atm_tui.simulate_cli import EXIT_USAGE, fail, run_simulate
 
 T = TypeVar("T")

@@ -93,7 +93,7 @@ def stray_pipeline_option(args: argparse.Namespace) -> str | None:
 
 def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> int:
     """Run `simulate --pipeline log`; 0, or 1 if --check and an invariant fails, or 2 on bad input."""
-    from atm_tui.sim.pipeline import PipelineConfig
+    from atm_tui.sim.pipeline.pipeline import PipelineConfig
     from atm_tui.sim.pipeline_run import simulate_pipeline
 
     for dest in ATM_OPTIONS:

@@ -24,7 +24,7 @@ from engine_helpers import raw_delivery
 from atm_tui.bank.schema import SCHEMA
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import DEFAULT_ACCOUNT, StoreConfig, open_sync
-from atm_tui.sim.config import LinkConfig, SimConfig
+from atm_tui.sim.atm.config import LinkConfig, SimConfig
 from atm_tui.sim.run import RunOptions, RunResult, simulate
 
 pytestmark = pytest.mark.bench

@@ -25,7 +25,7 @@ from engine_helpers import raw_delivery  # the one baseline both benchmarks comp
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.schema import SCHEMA
 from atm_tui.bank.store import DEFAULT_ACCOUNT, StoreConfig
-from atm_tui.sim.pipeline import PipelineConfig
+from atm_tui.sim.pipeline.pipeline import PipelineConfig
 from atm_tui.sim.pipeline_run import simulate_pipeline
 
 pytestmark = pytest.mark.bench

@@ -7,8 +7,9 @@ from typing import Any, TypeVar
 import pytest
 
 from atm_tui.bank import core
-from atm_tui.sim.atm import Atm
-from atm_tui.sim.config import AtmConfig, RetryPolicy
+from atm_tui.sim.atm.atm import Atm
+from atm_tui.sim.atm.config import AtmConfig, RetryPolicy
+from atm_tui.sim.atm.network import Message
 from atm_tui.sim.events import (
     Event,
     Finished,
@@ -20,7 +21,6 @@ from atm_tui.sim.events import (
     Sent,
     TimedOut,
 )
-from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
 
 E = TypeVar("E", bound=Event)

@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.compare import twin_path
-from atm_tui.sim.config import SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.compare import twin_path
+from atm_tui.sim.atm.config import SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Delivered, Event, Twin
 
 

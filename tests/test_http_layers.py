@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from atm_tui.http import retry as http_retry
-from atm_tui.sim import config as sim_config
+from atm_tui.sim.atm import config as sim_config
 
 PACKAGE = Path(__file__).resolve().parent.parent / "atm_tui"
 

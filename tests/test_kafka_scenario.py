@@ -16,7 +16,7 @@ from atm_tui.scenarios.loader import parse
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.scenarios.scenario import ScenarioError
 from atm_tui.sim.events import Control, Event
-from atm_tui.sim.pipeline_events import (
+from atm_tui.sim.pipeline.events import (
     ChargeSkipped,
     CommitRefused,
     ConsumerCrashed,

@@ -191,7 +191,7 @@ def test_trace_replaces_an_earlier_trace_but_never_another_file(tmp_path: Path) 
 
 async def test_a_pipeline_key_that_expired_is_its_own_outcome(tmp_path: Path) -> None:
     """A dedup window (--ttl) shorter than the redelivery: the charge is `key expired, charged again`."""
-    from atm_tui.sim.pipeline import PipelineConfig
+    from atm_tui.sim.pipeline.pipeline import PipelineConfig
     from atm_tui.sim.pipeline_run import simulate_pipeline
     from atm_tui.sim.trace import from_dict
     from atm_tui.ui.models.pipeline_model import PipelineModel

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from atm_tui.sim.config import LinkConfig
+from atm_tui.sim.atm.config import LinkConfig
+from atm_tui.sim.atm.network import Link, Message, Network
 from atm_tui.sim.events import Dropped, Duplicated, Event
-from atm_tui.sim.network import Link, Message, Network
 from atm_tui.sim.world import World
 
 

@@ -11,8 +11,8 @@ import pytest
 from atm_tui.bank import operations as ops
 from atm_tui.bank.core import BankCrash
 from atm_tui.bank.store import StoreConfig, open_sync
-from atm_tui.sim.config import AtmConfig, BankTiming, LinkConfig, SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.config import AtmConfig, BankTiming, LinkConfig, SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Event, InProgress, Rejected
 
 ACCOUNT = "A-1001"

@@ -18,13 +18,13 @@ from profiles import examples
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.events import Event
-from atm_tui.sim.pipeline import NO_PRODUCER, Batch, Broker, Pipeline, PipelineConfig
-from atm_tui.sim.pipeline_events import (
+from atm_tui.sim.pipeline.events import (
     PIPELINE_EVENT_TYPES,
     CommitRefused,
     ConsumerStalled,
     ProducerStarted,
 )
+from atm_tui.sim.pipeline.pipeline import NO_PRODUCER, Batch, Broker, Pipeline, PipelineConfig
 from atm_tui.sim.pipeline_run import PipelineResult, simulate_pipeline
 from atm_tui.sim.trace import from_dict
 from atm_tui.sim.world import World

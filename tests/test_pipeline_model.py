@@ -9,7 +9,7 @@ from rich.cells import cell_len
 
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.pipeline import Pipeline, PipelineConfig
+from atm_tui.sim.pipeline.pipeline import Pipeline, PipelineConfig
 from atm_tui.ui.models.outcomes import palette
 from atm_tui.ui.models.pipeline_model import HOT, PipelineModel, recolour
 from atm_tui.ui.widgets.pipeline_view import event_lines

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.config import SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.config import SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Control, Event, StoreFailed
-from atm_tui.sim.pipeline import Pipeline, PipelineConfig
-from atm_tui.sim.pipeline_events import ConsumerCrashed, ConsumerStarted, Produced
-from atm_tui.sim.pipeline_replay import replay
+from atm_tui.sim.pipeline.events import ConsumerCrashed, ConsumerStarted, Produced
+from atm_tui.sim.pipeline.pipeline import Pipeline, PipelineConfig
+from atm_tui.sim.pipeline.replay import replay
 from atm_tui.sim.trace import from_dict
 
 OPENING = 50_000

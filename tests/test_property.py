@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from profiles import examples
 
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.config import AtmConfig, BankTiming, LinkConfig, SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.config import AtmConfig, BankTiming, LinkConfig, SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Delivered, Event, Finished
 from atm_tui.sim.report import Tally, check_database
 from atm_tui.sim.run import RunOptions, RunResult, simulate

@@ -12,8 +12,8 @@ import pytest
 from engine_helpers import query
 
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.config import AtmConfig, BankTiming, LinkConfig, SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.config import AtmConfig, BankTiming, LinkConfig, SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import (
     Answered,
     Crashed,

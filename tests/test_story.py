@@ -12,7 +12,7 @@ from engine_helpers import query, run_cli
 
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.config import SimConfig
+from atm_tui.sim.atm.config import SimConfig
 from atm_tui.sim.run import RunOptions, simulate
 
 STORY = ("simulate", "--withdrawals", "1", "--drop-next-replies", "2")

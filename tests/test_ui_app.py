@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Digits, Static
 from ui_helpers import balance, make_app, query
 
-from atm_tui.sim.compare import twin_path
+from atm_tui.sim.atm.compare import twin_path
 from atm_tui.sim.report import check_database
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.screens.modals import ConfirmScreen, HelpScreen
@@ -339,9 +339,9 @@ print(" ".join(loaded))
     assert proc.returncode == 0, proc.stderr
     first, after = proc.stdout.strip().split(" -- ")
     at_first_frame = first.split()
-    assert "atm_tui.ui.app" in at_first_frame and "atm_tui.sim.engine" in at_first_frame
+    assert "atm_tui.ui.app" in at_first_frame and "atm_tui.sim.atm.engine" in at_first_frame
     late = [m for m in at_first_frame if m.startswith(("atm_tui.sim.pipeline", "atm_tui.scenarios"))
             or m in ("atm_tui.ui.core.presenter", "atm_tui.ui.widgets.pipeline_view",
                      "atm_tui.ui.screens.pipeline", "atm_tui.bank.pipeline_store")]
     assert late == []
-    assert "atm_tui.sim.pipeline" in after.split()
+    assert "atm_tui.sim.pipeline.pipeline" in after.split()

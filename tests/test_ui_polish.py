@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Static
 from ui_helpers import balance, make_app, query
 
-from atm_tui.sim.compare import twin_path
+from atm_tui.sim.atm.compare import twin_path
 from atm_tui.sim.report import check_database
 from atm_tui.ui.app import AtmApp
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from atm_tui.bank.store import StoreConfig
 from atm_tui.scenarios import load_all
 from atm_tui.scenarios.player import ScenarioPlayer
-from atm_tui.sim.config import SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.config import SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Event, ReplyDelivered, Requested, Sent
 from atm_tui.ui.models import outcomes
 from atm_tui.ui.models.view import REPLY, View

@@ -3,7 +3,7 @@
 At-least-once over a real network: every attempt of a withdrawal carries the same key, a
 timeout or a lost connection is retried after a backoff, a 409 is retried, and an outcome still
 unknown after the last attempt is settled by the status query (a GET, safe to repeat).
-The backoff is `retry.py`'s pure function (the engine's full jitter; sim/atm.py keeps its own
+The backoff is `retry.py`'s pure function (the engine's full jitter; sim/atm/atm.py keeps its own
 inside the ATM class).
 """
 

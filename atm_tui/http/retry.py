@@ -1,6 +1,6 @@
 """The HTTP ATM's retry policy: the engine's names and its full-jitter backoff, as a pure function.
 
-`sim/atm.py` keeps its backoff inside the ATM class (drawn from the engine's seeded RNG), and
+`sim/atm/atm.py` keeps its backoff inside the ATM class (drawn from the engine's seeded RNG), and
 http/ may import only bank/, so the same rule is written here.
 """
 
@@ -10,7 +10,7 @@ import random
 from typing import Literal
 
 RetryPolicy = Literal["none", "fixed", "backoff"]
-RETRY_POLICIES: tuple[RetryPolicy, ...] = ("none", "fixed", "backoff")  # as in sim/config.py
+RETRY_POLICIES: tuple[RetryPolicy, ...] = ("none", "fixed", "backoff")  # as in sim/atm/config.py
 
 
 def retry_delay_ms(policy: RetryPolicy, attempt: int, rng: random.Random, *, base: int = 1_000,

@@ -12,7 +12,7 @@ from typing import Any
 
 from atm_tui.bank.core import MODES
 from atm_tui.bank.money import MAX_AMOUNT
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.engine import Engine
 
 MAX_MS = 10**12
 MAX_COUNT = 1_000

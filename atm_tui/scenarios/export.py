@@ -28,8 +28,8 @@ from atm_tui.scenarios.scenario import Scenario
 from atm_tui.scenarios.subtitles import subtitles
 from atm_tui.scenarios.timing import timeline
 from atm_tui.sim.events import Control, Event, Finished
-from atm_tui.sim.pipeline import NO_PRODUCER, Pipeline
-from atm_tui.sim.pipeline_report import PipelineTally, check_pipeline
+from atm_tui.sim.pipeline.pipeline import NO_PRODUCER, Pipeline
+from atm_tui.sim.pipeline.report import PipelineTally, check_pipeline
 
 CAPTIONS = ("both", "burned", "vtt")
 

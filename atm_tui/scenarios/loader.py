@@ -23,8 +23,8 @@ from atm_tui.scenarios.actions import ACTIONS, MAX_MS, Param, rupees
 from atm_tui.scenarios.pipeline_actions import PIPELINE_ACTIONS
 from atm_tui.scenarios.scenario import Action, Scenario, ScenarioError, Step
 from atm_tui.scenarios.timing import MAX_HOLD, MIN_HOLD, MIN_SET_HOLD, READING_CPS
-from atm_tui.sim.config import RETRY_POLICIES
-from atm_tui.sim.pipeline import REMEMBERED_BATCHES
+from atm_tui.sim.atm.config import RETRY_POLICIES
+from atm_tui.sim.pipeline.pipeline import REMEMBERED_BATCHES
 
 PACKAGE = "atm_tui.scenarios"
 MAX_SEED = 2**63 - 1
@@ -58,7 +58,7 @@ FAULTS: dict[str, Param] = {
     "reply_drop_pct": Param(int, default=0, lo=0, hi=100),
     "duplicate_pct": Param(int, default=0, lo=0, hi=100),
 }
-# kind = "pipeline": the scenario drives the log pipeline (sim/pipeline.py) instead of the ATM
+# kind = "pipeline": the scenario drives the log pipeline (sim/pipeline/pipeline.py) instead of the ATM
 # engine; [start] and [faults] then take the pipeline's settings, and steps its actions.
 KINDS = ("atm", "pipeline")
 PIPELINE_START: dict[str, Param] = {

@@ -13,7 +13,7 @@ from typing import Any
 
 from atm_tui.bank.pipeline_store import CONSUMER_MODES
 from atm_tui.scenarios.actions import MAX_COUNT, MAX_MS, Param
-from atm_tui.sim.pipeline import Pipeline
+from atm_tui.sim.pipeline.pipeline import Pipeline
 
 PipelineApply = Callable[[Pipeline, dict[str, Any]], Awaitable[None]]
 

@@ -15,9 +15,9 @@ from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
 from atm_tui.scenarios import actions, pipeline_actions
 from atm_tui.scenarios.scenario import Scenario, Step
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import START_CONTROL, Control, Event
-from atm_tui.sim.pipeline import Pipeline
+from atm_tui.sim.pipeline.pipeline import Pipeline
 from atm_tui.sim.world import World
 
 Listener = Callable[[Event], None]

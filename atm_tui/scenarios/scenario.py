@@ -7,8 +7,8 @@ from typing import Any
 
 from atm_tui.bank.core import Mode
 from atm_tui.bank.pipeline_store import ConsumerMode
-from atm_tui.sim.config import AtmConfig, BankTiming, LinkConfig, RetryPolicy, SimConfig
-from atm_tui.sim.pipeline import PipelineConfig
+from atm_tui.sim.atm.config import AtmConfig, BankTiming, LinkConfig, RetryPolicy, SimConfig
+from atm_tui.sim.pipeline.pipeline import PipelineConfig
 
 
 class ScenarioError(Exception):

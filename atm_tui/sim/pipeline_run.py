@@ -10,8 +10,8 @@ from typing import Any
 from atm_tui.bank import pipeline_store as store
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.pipeline import Pipeline, PipelineConfig, Record
-from atm_tui.sim.pipeline_report import PipelineReport, PipelineTally, check_pipeline
+from atm_tui.sim.pipeline.pipeline import Pipeline, PipelineConfig, Record
+from atm_tui.sim.pipeline.report import PipelineReport, PipelineTally, check_pipeline
 from atm_tui.sim.trace_file import AtomicTrace, TraceWriter
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from atm_tui.bank import queries
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.config import SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.config import SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Event, Finished
 from atm_tui.sim.report import Report, Tally, check_database
 from atm_tui.sim.trace_file import AtomicTrace, TraceWriter

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from atm_tui.sim.events import EVENT_TYPES, Event
-from atm_tui.sim.pipeline_events import PIPELINE_EVENT_TYPES
+from atm_tui.sim.pipeline.events import PIPELINE_EVENT_TYPES
 
 ALL_EVENT_TYPES: tuple[type[Event], ...] = EVENT_TYPES + PIPELINE_EVENT_TYPES
 EVENTS_BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in ALL_EVENT_TYPES}

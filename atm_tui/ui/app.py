@@ -35,8 +35,8 @@ from atm_tui.ui.themes import THEMES
 if TYPE_CHECKING:
     from textual.command import Provider
 
-    from atm_tui.sim.engine import Engine
-    from atm_tui.sim.pipeline import Pipeline
+    from atm_tui.sim.atm.engine import Engine
+    from atm_tui.sim.pipeline.pipeline import Pipeline
     from atm_tui.ui.core.presenter import Presenter
     from atm_tui.ui.models.view import View
 

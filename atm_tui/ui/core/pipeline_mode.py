@@ -16,8 +16,8 @@ from atm_tui.ui.core.settings import Settings
 
 if TYPE_CHECKING:
     from atm_tui.bank.pipeline_store import ConsumerMode
-    from atm_tui.sim.engine import Engine
-    from atm_tui.sim.pipeline import Pipeline
+    from atm_tui.sim.atm.engine import Engine
+    from atm_tui.sim.pipeline.pipeline import Pipeline
 
 BURST = 20  # messages produced by S in pipeline mode
 CONSUMER_CYCLE: dict[str, ConsumerMode] = {
@@ -49,7 +49,7 @@ class PipelineMode:
 
     @staticmethod
     def _consumer_failed(pipeline: Pipeline) -> str:
-        # The pipeline already decided (sim/consumer.py `store_failed`): the consumer died and its
+        # The pipeline already decided (sim/pipeline/consumer.py `store_failed`): the consumer died and its
         # replacement is scheduled; this only words it.
         return "the consumer failed and restarts from its committed offset once the file is free."
 
@@ -89,7 +89,7 @@ class PipelineMode:
 
     async def open_pipeline(self) -> None:
         """Open a Pipeline on the bank's file (its own aiosqlite connection) and start it, empty."""
-        from atm_tui.sim.pipeline import Pipeline, PipelineConfig
+        from atm_tui.sim.pipeline.pipeline import Pipeline, PipelineConfig
 
         s = self.settings
         store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=False, synchronous=s.synchronous)

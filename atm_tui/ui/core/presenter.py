@@ -18,8 +18,8 @@ from atm_tui.ui.models import glossary
 
 if TYPE_CHECKING:
     from atm_tui.scenarios.instance import Claim
-    from atm_tui.sim.engine import Engine
-    from atm_tui.sim.pipeline import Pipeline
+    from atm_tui.sim.atm.engine import Engine
+    from atm_tui.sim.pipeline.pipeline import Pipeline
 
 AUTOPLAY_HOLD = MIN_HOLD  # the shortest hold; each step's own is timing.hold_seconds
 

@@ -25,8 +25,8 @@ from atm_tui.ui.models.view import View
 
 if TYPE_CHECKING:
     from atm_tui.scenarios.player import ScenarioPlayer
-    from atm_tui.sim.engine import Engine
-    from atm_tui.sim.pipeline import Pipeline
+    from atm_tui.sim.atm.engine import Engine
+    from atm_tui.sim.pipeline.pipeline import Pipeline
     from atm_tui.ui.core.presenter import Presenter
 
 

@@ -17,10 +17,10 @@ from atm_tui.bank.money import rupees
 from atm_tui.bank.service import Bank
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
 from atm_tui.paths import home_relative
-from atm_tui.sim.atm import CLAIM_BLOCK
-from atm_tui.sim.compare import NaiveTwin, twin_path
-from atm_tui.sim.config import SimConfig
-from atm_tui.sim.engine import Engine
+from atm_tui.sim.atm.atm import CLAIM_BLOCK
+from atm_tui.sim.atm.compare import NaiveTwin, twin_path
+from atm_tui.sim.atm.config import SimConfig
+from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Control, Event
 from atm_tui.ui.core.bank_reader import BankReader
 from atm_tui.ui.core.pacer import ATM, PIPELINE, Pacer
@@ -41,7 +41,7 @@ from atm_tui.ui.core.settings import Settings
 from atm_tui.ui.models.view import View
 
 if TYPE_CHECKING:
-    from atm_tui.sim.pipeline import Pipeline
+    from atm_tui.sim.pipeline.pipeline import Pipeline
     from atm_tui.ui.core.presenter import Presenter
 
 # Small, so 100 of them fit in a Rs 50,000 account: the storm shows retries and replays, not declines.

@@ -11,8 +11,7 @@ from rich.text import Span, Text
 
 from atm_tui.bank.money import rupees
 from atm_tui.sim.events import Control, Event, RolledBack
-from atm_tui.sim.pipeline import NO_PRODUCER
-from atm_tui.sim.pipeline_events import (
+from atm_tui.sim.pipeline.events import (
     AckLost,
     Appended,
     Charged,
@@ -32,7 +31,8 @@ from atm_tui.sim.pipeline_events import (
     ProducerStarted,
     ProduceSent,
 )
-from atm_tui.sim.pipeline_report import PipelineTally
+from atm_tui.sim.pipeline.pipeline import NO_PRODUCER
+from atm_tui.sim.pipeline.report import PipelineTally
 
 if TYPE_CHECKING:
     pass

@@ -28,7 +28,7 @@ from atm_tui.ui.screens.panes import PanesScreen
 from atm_tui.ui.widgets.pipeline_view import PipelinePanel, PipelineToggles
 
 if TYPE_CHECKING:
-    from atm_tui.sim.pipeline import Pipeline
+    from atm_tui.sim.pipeline.pipeline import Pipeline
 
 
 PRODUCE = key("w", "produce", "produce", "Pipeline: the payment service produces one Rs 500 charge message",

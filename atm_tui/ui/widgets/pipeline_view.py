@@ -11,13 +11,13 @@ from textual.app import RenderResult
 from textual.geometry import Size
 from textual.widget import Widget
 
-from atm_tui.sim.pipeline import NO_PRODUCER, Record
+from atm_tui.sim.pipeline.pipeline import NO_PRODUCER, Record
 from atm_tui.ui.models.pipeline_model import DIM, DUP, HOT, MARK, PipelineModel, recolour
 from atm_tui.ui.widgets.palette import styles
 from atm_tui.ui.widgets.text import fit
 
 if TYPE_CHECKING:
-    from atm_tui.sim.pipeline import Pipeline, PipelineView
+    from atm_tui.sim.pipeline.pipeline import Pipeline, PipelineView
 
 # -- the widgets -----------------------------------------------------------------------------------
 _STATE_MARK = {"reading": "● reading", "idle": "○ idle", "stalled": "⧖ STALLED", "down": "✕ DOWN"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from atm_tui.sim.config import LinkConfig
+from atm_tui.sim.atm.config import LinkConfig
 from atm_tui.sim.events import Dropped, Duplicated
 from atm_tui.sim.world import World
 

@@ -9,10 +9,10 @@ from atm_tui.bank import pipeline_store as store
 from atm_tui.bank.core import DECLINED, PROCESSED
 from atm_tui.bank.pipeline_store import Charge, ChargeResult, ConsumerMode, OffsetCommit
 from atm_tui.bank.service import Bank
-from atm_tui.sim.broker import Broker, Record
 from atm_tui.sim.events import RolledBack, StoreFailed
-from atm_tui.sim.pipeline_config import Decide, PipelineConfig
-from atm_tui.sim.pipeline_events import (
+from atm_tui.sim.pipeline.broker import Broker, Record
+from atm_tui.sim.pipeline.config import Decide, PipelineConfig
+from atm_tui.sim.pipeline.events import (
     Charged,
     ChargeDeclined,
     ChargeSkipped,

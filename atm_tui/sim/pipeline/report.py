@@ -10,8 +10,7 @@ from typing import Any
 from atm_tui.bank import pipeline_store as store
 from atm_tui.bank import queries
 from atm_tui.sim.events import Event, RolledBack
-from atm_tui.sim.pipeline import Record
-from atm_tui.sim.pipeline_events import (
+from atm_tui.sim.pipeline.events import (
     Acked,
     AckLost,
     Appended,
@@ -33,6 +32,7 @@ from atm_tui.sim.pipeline_events import (
     ProduceSent,
     ProduceTimedOut,
 )
+from atm_tui.sim.pipeline.pipeline import Record
 from atm_tui.sim.report import Invariant, snapshot_read
 
 COUNT_NAMES = (

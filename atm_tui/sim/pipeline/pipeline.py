@@ -18,13 +18,13 @@ from atm_tui.bank.pipeline_lock import PipelineLock
 from atm_tui.bank.pipeline_store import ConsumerMode
 from atm_tui.bank.service import Bank, Bridge, resume_point
 from atm_tui.bank.store import StoreConfig
-from atm_tui.sim.broker import NO_PRODUCER, REMEMBERED_BATCHES, Batch, Broker, Record
-from atm_tui.sim.consumer import Consumer
 from atm_tui.sim.events import Control, Event
 from atm_tui.sim.faults import FaultPoint
-from atm_tui.sim.pipeline_config import FAULTS, Fault, PipelineConfig
-from atm_tui.sim.pipeline_events import Produced
-from atm_tui.sim.producer import Producer
+from atm_tui.sim.pipeline.broker import NO_PRODUCER, REMEMBERED_BATCHES, Batch, Broker, Record
+from atm_tui.sim.pipeline.config import FAULTS, Fault, PipelineConfig
+from atm_tui.sim.pipeline.consumer import Consumer
+from atm_tui.sim.pipeline.events import Produced
+from atm_tui.sim.pipeline.producer import Producer
 from atm_tui.sim.world import World
 
 # The pipeline's parts live in their own modules; importers keep naming them from here.

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from atm_tui.bank import core, operations
 from atm_tui.bank.core import BankCrash, Withdrawal
 from atm_tui.bank.service import Bank
-from atm_tui.sim.config import BankTiming
+from atm_tui.sim.atm.config import BankTiming
+from atm_tui.sim.atm.network import Message
 from atm_tui.sim.events import (
     REQUEST,
     Crashed,
@@ -30,11 +31,10 @@ from atm_tui.sim.events import (
     StoreFailed,
 )
 from atm_tui.sim.faults import FaultPoint
-from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
 
 if TYPE_CHECKING:
-    from atm_tui.sim.compare import NaiveTwin
+    from atm_tui.sim.atm.compare import NaiveTwin
 
 Reply = Callable[[Message], None]
 

@@ -14,12 +14,12 @@ from atm_tui.bank import clients
 from atm_tui.bank.core import Mode, canonical
 from atm_tui.bank.service import Bank, Bridge
 from atm_tui.bank.store import StoreConfig, describe_error
-from atm_tui.sim.atm import CLAIM_BLOCK, Atm
-from atm_tui.sim.compare import NaiveTwin, twin_path
-from atm_tui.sim.config import SimConfig
+from atm_tui.sim.atm.atm import CLAIM_BLOCK, Atm
+from atm_tui.sim.atm.compare import NaiveTwin, twin_path
+from atm_tui.sim.atm.config import SimConfig
+from atm_tui.sim.atm.network import Message, Network
+from atm_tui.sim.atm.server import BankServer
 from atm_tui.sim.events import Control
-from atm_tui.sim.network import Message, Network
-from atm_tui.sim.server import BankServer
 from atm_tui.sim.world import World
 
 

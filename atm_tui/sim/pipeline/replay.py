@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from atm_tui.sim.events import Control, Event
-from atm_tui.sim.pipeline import Pipeline
-from atm_tui.sim.pipeline_config import FAULTS
+from atm_tui.sim.pipeline.config import FAULTS
+from atm_tui.sim.pipeline.pipeline import Pipeline
 
 
 def apply_control(pipeline: Pipeline, name: str, value: str) -> bool:

@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from atm_tui.sim.pipeline_events import Appended, DuplicateDropped, ProduceRefused
+from atm_tui.sim.pipeline.events import Appended, DuplicateDropped, ProduceRefused
 from atm_tui.sim.world import World
 
 REMEMBERED_BATCHES = 5  # Kafka's broker keeps the last 5 batches per producer and partition

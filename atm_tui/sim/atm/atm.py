@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from atm_tui.sim.config import AtmConfig
+from atm_tui.sim.atm.config import AtmConfig
+from atm_tui.sim.atm.network import Message
 from atm_tui.sim.events import (
     Answered,
     Finished,
@@ -20,7 +21,6 @@ from atm_tui.sim.events import (
     Sent,
     TimedOut,
 )
-from atm_tui.sim.network import Message
 from atm_tui.sim.world import World
 
 DISPENSED = "dispensed"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from atm_tui.sim.broker import NO_PRODUCER, Batch, Broker, ProduceResult
-from atm_tui.sim.pipeline_config import Decide, PipelineConfig
-from atm_tui.sim.pipeline_events import (
+from atm_tui.sim.pipeline.broker import NO_PRODUCER, Batch, Broker, ProduceResult
+from atm_tui.sim.pipeline.config import Decide, PipelineConfig
+from atm_tui.sim.pipeline.events import (
     Acked,
     AckLost,
     ProducerGaveUp,
