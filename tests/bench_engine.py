@@ -240,7 +240,7 @@ def test_peak_memory_of_a_long_run(tmp_path: Path) -> None:
         "simulate", "--db", str(tmp_path / "long.db"), "--withdrawals", str(withdrawals),
         "--drop-reply", "0.5", "--duplicate", "0.1", "--opening-balance", "1000000000", "--json", "--check",
     ]  # fmt: skip
-    peak, out = _peak_rss_mib(f"from atm_tui.cli import main\nassert main({args!r}) == 0")
+    peak, out = _peak_rss_mib(f"from atm_tui.cli.main import main\nassert main({args!r}) == 0")
     report = json.loads(out)
     assert report["ok"] and report["counts"]["withdrawals"] == withdrawals
     _table(

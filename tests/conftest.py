@@ -66,7 +66,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """`atm-tui export --scenario NAME --out DIR` with every other option at its default, run once
     per name for the whole session: the folder is shared, so a test only reads it (a byte-identity
     test compares it with an export of its own)."""
-    from atm_tui.cli import main
+    from atm_tui.cli.main import main
 
     done: dict[str, Path] = {}
 

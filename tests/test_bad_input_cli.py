@@ -13,7 +13,7 @@ import pytest
 from engine_helpers import run_cli
 
 from atm_tui.bank.store import StoreError, check_path
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.scenarios.loader import MAX_FILE_BYTES, load
 from atm_tui.scenarios.scenario import ScenarioError
 

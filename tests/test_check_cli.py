@@ -11,7 +11,7 @@ import pytest
 from http_helpers import ledger, serve
 from test_layers import imported_modules
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "atm_tui" / "check"
@@ -124,7 +124,7 @@ def test_the_checker_stays_out_of_the_ui() -> None:
 def test_a_headless_check_loads_no_textual() -> None:
     code = """
 import sys
-from atm_tui.cli import build_parser
+from atm_tui.cli.parser import build_parser
 import atm_tui.check.cli, atm_tui.check.runner, atm_tui.check.report, atm_tui.check.watch_model
 build_parser()
 loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))

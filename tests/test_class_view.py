@@ -10,7 +10,7 @@ from ui_helpers import make_app, query
 
 from atm_tui.bank.queries import client_lanes
 from atm_tui.bank.store import connect
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.http.student import StudentAtm, StudentConfig
 from atm_tui.ui.models.class_view import ClassModel
 from atm_tui.ui.screens.class_view import ClassScreen

@@ -14,7 +14,7 @@ import pytest
 from engine_helpers import ROOT, query, run_cli
 
 from atm_tui.bank.store import StoreConfig, open_sync
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.sim.report import check_database
 
 

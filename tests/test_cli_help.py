@@ -7,7 +7,8 @@ from importlib.metadata import version
 
 import pytest
 
-from atm_tui.cli import build_parser, main
+from atm_tui.cli.main import main
+from atm_tui.cli.parser import build_parser
 
 
 def parsers() -> list[tuple[str, argparse.ArgumentParser]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from atm_tui.cli import build_parser
+from atm_tui.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRAS = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.scenarios import builtin_names
 from atm_tui.sim.trace import from_dict
 
@@ -113,7 +113,7 @@ def test_bad_scenario_file_on_the_command_line(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_scenario_flag_is_stored_for_the_app() -> None:
-    from atm_tui.cli import build_parser
+    from atm_tui.cli.parser import build_parser
 
     args = build_parser().parse_args(["--scenario", "vote"])
     assert args.scenario == "vote" and args.command is None

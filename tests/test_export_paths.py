@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.paths import home_relative, quoted
 
 LONG = "a" * 100_000

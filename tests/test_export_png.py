@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.ui.capture.frames import capture

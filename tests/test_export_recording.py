@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from ui_helpers import make_app
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.scenarios.export import export as export_scenario
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.timing import timeline

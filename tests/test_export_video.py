@@ -9,7 +9,7 @@ from pathlib import Path
 import pyte
 import pytest
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.timing import timeline
 

@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Digits
 from ui_helpers import balance, make_app, query
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.http.live import LiveHttpBank, diagram_label
 from atm_tui.http.observe import RequestRecord
 from atm_tui.ui.widgets.bank_pane import BankPane

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from http_helpers import ledger, serve
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.http.retry import retry_delay_ms
 
 

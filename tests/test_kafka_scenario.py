@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from atm_tui.bank.service import Bridge
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.scenarios import builtin_names, load
 from atm_tui.scenarios.export import render_text
 from atm_tui.scenarios.loader import parse

@@ -69,11 +69,11 @@ def test_the_scan_catches_a_textual_import(tmp_path: Path) -> None:
 def test_running_the_engine_never_loads_textual(tmp_path: Path) -> None:
     code = f"""
 import asyncio, sys
-import atm_tui.sim.run, atm_tui.sim.atm.engine, atm_tui.bank, atm_tui.cli
+import atm_tui.sim.run, atm_tui.sim.atm.engine, atm_tui.bank, atm_tui.cli.main
 from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.atm.config import SimConfig
 from atm_tui.sim.run import RunOptions, simulate
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 asyncio.run(simulate(SimConfig(), StoreConfig({str(tmp_path / "a.db")!r}), RunOptions(withdrawals=3)))
 main(["simulate", "--db", {str(tmp_path / "b.db")!r}, "--withdrawals", "2", "--bridge", "aiosqlite"])
 loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))

@@ -64,7 +64,7 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
 def test_simulate_names_a_file_under_home_with_a_tilde(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from atm_tui.cli import main
+    from atm_tui.cli.main import main
 
     monkeypatch.setenv("HOME", str(tmp_path))
     assert main(["simulate", "--db", str(tmp_path / "b.db"), "--fresh"]) == 0

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import RichLog
 from ui_helpers import query
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.http.student import REPLY_LOST, REQUEST_LOST, StudentConfig
 from atm_tui.ui.student_app import NameScreen, StudentApp
 

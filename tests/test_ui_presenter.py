@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from ui_helpers import balance, make_app, query
 
-from atm_tui.cli import main
+from atm_tui.cli.main import main
 from atm_tui.scenarios import load
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.core.presenter import AUTOPLAY_HOLD
@@ -413,7 +413,7 @@ def test_db_with_a_scenario_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_seed_defaults() -> None:
-    from atm_tui.cli import build_parser
+    from atm_tui.cli.parser import build_parser
 
     parser = build_parser()
     assert parser.parse_args([]).seed is None  # the app: 0, or the scenario's own

@@ -132,7 +132,7 @@ def _wait_for(page: Page, seen: bytearray, text: str, limit_s: float = 30.0) -> 
 
 
 def test_web_on_a_taken_port_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    from atm_tui.cli import main
+    from atm_tui.cli.main import main
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -1,4 +1,4 @@
-"""`atm-tui check BASE_URL`: its flags, and running it (atm_tui/cli.py only registers and dispatches)."""
+"""`atm-tui check BASE_URL`: its flags, and running it (atm_tui/cli/ only registers and dispatches)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`atm-tui serve` and `atm-tui client`: their flags, and running them (cli.py only dispatches)."""
+"""`atm-tui serve` and `atm-tui client`: their flags, and running them (atm_tui/cli/ only dispatches)."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from atm_tui.argtypes import new_client_name
 from atm_tui.bank.money import rupees
 from atm_tui.bank.store import StoreConfig, StoreError, describe_error
+from atm_tui.cli.pipeline import run_pipeline, stray_pipeline_option
 from atm_tui.paths import home_relative, problem_of_new_file, quoted
-from atm_tui.pipeline_cli import run_pipeline, stray_pipeline_option
 from atm_tui.sim.atm.config import AtmConfig, BankTiming, LinkConfig, SimConfig
 
 EXIT_USAGE = 2  # bad input: one line naming it

@@ -1,0 +1,1 @@
+"""The command line: the parser, one module per headless subcommand, and `main`, which runs them."""
