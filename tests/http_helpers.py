@@ -7,6 +7,7 @@ The bank is a SQLite file in a test's folder, or a PostgreSQL database given by 
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -163,3 +164,40 @@ def resend(client: httpx.Client, key: str, amount: int = 100, deadline_s: float 
         assert answer.headers["retry-after"] == "1"
         assert time.monotonic() < deadline, f"{key} stayed in progress"
         time.sleep(0.1)  # the ATM honours Retry-After, shortened: the tests' leases are short
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def web(bank_url: str) -> Iterator[str]:
+    """`atm-tui web` as a child process; yields its URL once it answers."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "atm_tui", "web", "--bank", bank_url, "--port", str(port),
+                             "--timeout", "500"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded poll until the page is served
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "atm-tui web did not come up within 30 s"
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()

@@ -47,7 +47,7 @@ class KeyBar(Widget):
             enabled = self.enabled(b.action) if states is None else states.get(b.action) is True
             piece = Text()
             # Off differs in shape as well as shade: no reversed badge, a mid grey that a projector
-            # still shows (contrast measured in tests/test_ui_key_contrast.py), never a near-white.
+            # still shows (contrast measured in tests/ui/test_ui_key_contrast.py), never a near-white.
             piece.append(b.key_display or b.key, style="bold reverse" if enabled else OFF)
             piece.append(f" {b.description}  ", style="" if enabled else OFF)
             # The trailing gap may hang past the edge; only the label itself must fit.

@@ -10,7 +10,7 @@ from ui_helpers import make_app
 
 from atm_tui.ui.widgets.bank_pane import BankPane
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 UI_DOC = (ROOT / "docs" / "ui.md").read_text(encoding="utf-8")
 
 

@@ -24,7 +24,7 @@ from atm_tui.check.proxy import FaultProxy
 
 pytestmark = pytest.mark.bench
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 3
 REQUESTS = 300  # per path, in blocks of BLOCK
 BLOCK = 25

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from http_helpers import serve
-from test_web_browser import web
+from http_helpers import serve, web
 from ui_helpers import query
 
 pytestmark = pytest.mark.bench

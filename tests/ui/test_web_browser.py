@@ -11,16 +11,12 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from http_helpers import serve
+from http_helpers import serve, web
 from ui_helpers import query
 
 if TYPE_CHECKING:
@@ -43,45 +39,6 @@ def _browser_or_skip() -> None:
             pytest.fail(reason + " (CI must install it: see .ci/run)")
         print(reason)
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def web(bank_url: str) -> Iterator[str]:
-    """`atm-tui web` as a child process; yields its URL once it answers."""
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "atm_tui", "web", "--bank", bank_url, "--port", str(port),
-                             "--timeout", "500"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # bounded poll until the page is served
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "atm-tui web did not come up within 30 s"
-            time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        if proc.stderr:
-            proc.stderr.close()
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import pytest
 
 from atm_tui.bank.store import StoreConfig, open_sync
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DISASTER = ["simulate", "--pipeline", "log", "--crash-before-commit", "0.2", "--seed", "7", "--json"]
 
 

@@ -22,7 +22,7 @@ from atm_tui.check.probe import Options
 from atm_tui.check.runner import run_check
 from atm_tui.check.target import Target
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {"baseline", "replay-after-lost-reply", "retry-after-lost-request", "duplicate-one-effect",
             "late-original-one-effect", "concurrent-one-effect", "concurrent-409", "mismatch-refused",
             "missing-key-400"}

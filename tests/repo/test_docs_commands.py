@@ -20,7 +20,7 @@ import pytest
 
 from atm_tui.cli.parser import build_parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXTRAS = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Tools from outside the clone; sudo only for installing and creating a PostgreSQL server (README)

@@ -10,7 +10,7 @@ import pytest
 from atm_tui.http import retry as http_retry
 from atm_tui.sim.atm import config as sim_config
 
-PACKAGE = Path(__file__).resolve().parent.parent / "atm_tui"
+PACKAGE = Path(__file__).resolve().parents[2] / "atm_tui"
 
 
 def imports(path: Path) -> list[str]:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from http_helpers import ledger, serve
-from test_layers import imported_modules
+from import_scan import imported_modules
 
 from atm_tui.cli.main import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "atm_tui" / "check"
 
 

@@ -102,7 +102,7 @@ async def test_every_key_of_the_atm_screen_acts_or_says_why(tmp_path: Path) -> N
             "s is off: it acts on the last transaction, and there is none yet: press w first",
             "r is off: it acts on the last transaction, and there is none yet: press w first",
         ]
-        done = await every_key(app, pilot, AtmScreen, skip={"q"})  # q: tests/test_ui_quit.py
+        done = await every_key(app, pilot, AtmScreen, skip={"q"})  # q: tests/ui/test_ui_quit.py
     assert any(d.startswith("x is off: ") and "split mode" in d for d in done)
     assert sum(d.endswith(": did") for d in done) >= 18
 

@@ -18,7 +18,7 @@ from atm_tui.scenarios.loader import load_all
 from atm_tui.ui.capture.frames import FRAME_SIZE, screen_of
 from atm_tui.ui.capture.png import drawable
 
-ROOT = Path(__file__).resolve().parent.parent / "atm_tui"
+ROOT = Path(__file__).resolve().parents[2] / "atm_tui"
 
 
 def test_drawable_knows_an_empty_box_when_it_sees_one() -> None:

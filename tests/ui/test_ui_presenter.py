@@ -226,7 +226,7 @@ async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
         while not app.presenter.player.done:  # type: ignore[union-attr]
             await press(app, pilot, "right")
         assert "step 11 of 11" in caption(app) and "last step" in caption(app)
-        # The claims on the file (tests/test_kafka_scenario.py): only M2 twice, Rs 36,000.
+        # The claims on the file (tests/scenarios/test_kafka_scenario.py): only M2 twice, Rs 36,000.
         assert query(db, KAFKA_CHARGES) == [("M1", 1), ("M2", 2), ("M3", 1), ("M4", 1), ("M5", 1), ("M6", 1)]
         assert balance(db) == 36_000
         keys = dict(query(db, "SELECT key, hits FROM idempotency_keys"))

@@ -18,7 +18,7 @@ import pytest
 from textual.command import CommandPalette
 from ui_helpers import make_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WAIT = 90.0  # seconds: generous, the machine may be busy; the test ends as soon as the app does
 
 

@@ -17,7 +17,7 @@ from atm_tui.scenarios.loader import load, parse
 from atm_tui.scenarios.scenario import ScenarioError
 from atm_tui.scenarios.timing import MIN_HOLD, READING_CPS, hold_ms, reading_ms, timeline
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 TWO_STEPS = """
 title = "Two quick beats"

@@ -41,7 +41,7 @@ async def test_screenshot_notice_writes_home_as_tilde(
 def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parent.parent / "dev.py")
+    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parents[2] / "dev.py")
     assert spec is not None and spec.loader is not None
     dev = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(dev)
@@ -56,7 +56,7 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
     assert dev.needs_install(full, h2, "") and dev.stamp_after(full, h2, "") == h2  # pyproject changed
     assert dev.needs_install(h, h, "test")  # a stamp of the old format (hash only): reinstall once
     # What each command asks pip for (read from the source, so a change of mind is caught).
-    source = (Path(__file__).resolve().parent.parent / "dev.py").read_text()
+    source = (Path(__file__).resolve().parents[2] / "dev.py").read_text()
     assert 'ensure_venv("" if command == "demo" else "test")' in source
     assert '"-e", f".[{extra}]" if extra else "."' in source
 
