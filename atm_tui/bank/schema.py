@@ -1,6 +1,6 @@
 """The bank's SQLite schema: public, so a teacher can open the file with the sqlite3 shell.
 
-Version 2 (issue 14, one bank and many clients) adds, to files of version 1 on open:
+Version 2 (one bank, many clients) adds, to files of version 1 on open:
 
 - `client_id TEXT NOT NULL DEFAULT ''` on `idempotency_keys`, `ledger` and `deliveries`: who sent
   the key ('' is an anonymous client, as every row of a version 1 file). The primary key of

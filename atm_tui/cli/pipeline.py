@@ -95,6 +95,7 @@ def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> i
     """Run `simulate --pipeline log`; 0, or 1 if --check and an invariant fails, or 2 on bad input."""
     from atm_tui.sim.pipeline.pipeline import PipelineConfig
     from atm_tui.sim.pipeline_run import simulate_pipeline
+    from atm_tui.sim.report import verdict_lines
 
     for dest in ATM_OPTIONS:
         if dest in atm_defaults and getattr(args, dest, None) != atm_defaults[dest]:
@@ -186,12 +187,7 @@ def run_pipeline(args: argparse.Namespace, atm_defaults: dict[str, object]) -> i
             f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
             f" ({report.charge_rows} charge rows; {c['double_charges']} messages charged more than once)"
         )
-        if report.ok:
-            print("exactly-once invariants: all hold")
-        else:
-            for inv in report.invariants:
-                if not inv.ok:
-                    print(f"exactly-once invariant VIOLATED: {inv.name}: {inv.detail}")
+        print("\n".join(verdict_lines(report.invariants)))
         rate = result.to_dict()["messages_per_second"]
         print(f"{result.elapsed:.3f} s, {rate:,} messages/s")
     if args.check and not report.ok:

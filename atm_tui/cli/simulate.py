@@ -38,6 +38,7 @@ def _default_db() -> str:
 
 def run_simulate(args: argparse.Namespace, defaults: Callable[[], dict[str, object]]) -> int:
     """Run `simulate`; `defaults` gives the parser's defaults (the pipeline reads which flags were set)."""
+    from atm_tui.sim.report import verdict_lines
     from atm_tui.sim.run import RunOptions, simulate
 
     if args.pipeline:
@@ -129,12 +130,7 @@ def run_simulate(args: argparse.Namespace, defaults: Callable[[], dict[str, obje
             f"balance: {rupees(report.balance_before)} -> {rupees(report.balance_after)}"
             f" ({_n(report.ledger_rows, 'ledger row')})"
         )
-        if report.ok:
-            print("exactly-once invariants: all hold")
-        else:
-            for inv in report.invariants:
-                if not inv.ok:
-                    print(f"exactly-once invariant VIOLATED: {inv.name}: {inv.detail}")
+        print("\n".join(verdict_lines(report.invariants)))
         print(f"{result.elapsed:.3f} s, {result.to_dict()['deliveries_per_second']:,} deliveries/s")
     if args.check and not report.ok:
         return EXIT_VIOLATED

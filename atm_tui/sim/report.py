@@ -138,6 +138,14 @@ class Invariant:
     detail: str = ""
 
 
+def verdict_lines(invariants: list[Invariant]) -> list[str]:
+    """What `simulate` prints about the invariants, the ATM's run and the pipeline's alike."""
+    broken = [i for i in invariants if not i.ok]
+    if not broken:
+        return ["exactly-once invariants: all hold"]
+    return [f"exactly-once invariant VIOLATED: {i.name}: {i.detail}" for i in broken]
+
+
 @dataclass(slots=True)
 class Report:
     counts: dict[str, int]

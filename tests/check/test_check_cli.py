@@ -109,7 +109,7 @@ def test_the_table_names_every_rule_and_its_curl_lines_work_when_pasted(tmp_path
 
 
 def test_the_checker_stays_out_of_the_ui() -> None:
-    # DESIGN.md: cli -> check -> http client, sim. Only the optional --watch view may use the UI,
+    # docs/architecture.md: the checker is headless. Only the optional --watch view may use the UI,
     # and its model only the UI's Textual-free models.
     watch = {"watch.py", "watch_model.py"}
     files = [p for p in sorted(PACKAGE.glob("*.py")) if p.name not in watch]

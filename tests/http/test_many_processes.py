@@ -1,4 +1,4 @@
-"""One bank, many clients, as real processes on one file (issue 14): simulate runs, HTTP clients,
+"""One bank, many clients, as real processes on one file: simulate runs, HTTP clients,
 uvicorn workers, a killed worker, SIGTERM, the app beside simulate, two pipelines.
 
 Every verdict is read from the bank's file: payouts (what the clients report dispensed) against

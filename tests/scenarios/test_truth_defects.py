@@ -144,7 +144,7 @@ async def test_the_debit_rows_stay_visible_on_small_screens(tmp_path: Path) -> N
                 shown = diagram(app)
                 room = len(shown.splitlines()) - (1 if "t ATM" in shown else 0)
                 # The story's rows first: every debit and both lost replies, as far as lines allow
-                # beside the two rows always kept (the newest row and the newest arrival, issue 16).
+                # beside the two rows always kept (the newest row and the newest arrival).
                 story = shown.count("$ debit Rs 5,000") + shown.count("✕ LOST")
                 assert story >= min(debits + 2, room - 2), (size, naive, shown)
                 assert shown.count("$ debit Rs 5,000") >= min(debits, room - 2), (size, naive, shown)

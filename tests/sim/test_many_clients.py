@@ -1,4 +1,4 @@
-"""One bank, many clients (issue 14), in one process: keys bound to clients, the lease's phases,
+"""One bank, many clients, in one process: keys bound to clients, the lease's phases,
 the clock rule, key numbers from the file, migration of a version 1 file, and the trace guard."""
 
 from __future__ import annotations
