@@ -21,10 +21,11 @@ def check_app_http(args: argparse.Namespace) -> str | None:
 
 
 def run_http(args: argparse.Namespace) -> int:
-    from atm_tui.http.cli import run_client, run_serve
+    from atm_tui.http.cli import run_serve
+    from atm_tui.http.client_cli import run_client
 
     if args.command == "client" and args.interactive and args.clients is None:
-        from atm_tui.http.cli import student_config
+        from atm_tui.http.client_cli import student_config
         from atm_tui.ui.student_app import run_student
 
         return run_student(student_config(args), ask_name=args.ask_name)

@@ -220,7 +220,8 @@ def add_check_command(sub: argparse._SubParsersAction) -> None:
 
 def add_http_commands(sub: argparse._SubParsersAction) -> None:
     """`serve` and `client`: the bank over real HTTP (atm_tui/http/)."""
-    from atm_tui.http.cli import add_client_parser, add_serve_parser
+    from atm_tui.http.cli import add_serve_parser
+    from atm_tui.http.client_cli import add_client_parser
 
     add_serve_parser(sub)
     add_client_parser(sub)

@@ -24,7 +24,8 @@ EXIT_USAGE = 2
 
 def add_web_parser(sub: argparse._SubParsersAction) -> None:
     from atm_tui.argtypes import int_in
-    from atm_tui.http.cli import amount, bank_url, host_name
+    from atm_tui.http.cli import host_name
+    from atm_tui.http.client_cli import amount, bank_url
 
     p = sub.add_parser("web", help="serve the student ATM to browsers (one app per tab), for a class",
                        description="Serve the student ATM (atm-tui client --interactive) to web browsers:"
