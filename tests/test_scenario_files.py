@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from atm_tui.scenarios.loader import load, parse
+from atm_tui.scenarios.loader import load
+from atm_tui.scenarios.parsing import parse
 from atm_tui.scenarios.scenario import ScenarioError
 
 GOOD = """title = "A story"
