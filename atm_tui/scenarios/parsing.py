@@ -18,6 +18,7 @@ from atm_tui.scenarios.schema import (
     EXAMPLE,
     FAULTS,
     HOLD_EXPECTED,
+    LESSON,
     PIPELINE_FAULTS,
     PIPELINE_START,
     START,
@@ -227,3 +228,20 @@ def parse(text: str, name: str, source: str) -> Scenario:
         steps,
         kind,
     )
+
+
+def lesson_of(text: str, source: str) -> int:
+    """A built-in scenario's `lesson = N`, its place in the lesson; absent or not a number is one line."""
+    data = read_toml(text, source)
+    check = _Checker(source, text)
+    value = data.get("lesson")
+    if value is None:
+        raise check.fail(
+            0,
+            "no lesson; expected lesson = N at the top, before any [table], N its place in the lesson"
+            " (1 is told first)",
+        )
+    if not LESSON.accepts(value):
+        line = check.at.key("lesson", check.at.section(None))
+        raise check.fail(line, f"the scenario: lesson = {_show(value)}; expected {LESSON.expected()}")
+    return int(value)

@@ -73,10 +73,14 @@ PIPELINE_FAULTS: dict[str, Param] = {
     "crash_before_commit_pct": Param(int, default=0, lo=0, hi=99),
     "zombie_pct": Param(int, default=0, lo=0, hi=99),
 }
+# A built-in scenario's place in the lesson (1 is told first): `atm-tui scenarios`, the palette
+# and `--scenario`'s list show them in this order. A file of your own may leave it out.
+LESSON = Param(int, lo=1, hi=999)
 TOP: dict[str, Param] = {
     "title": Param(str, required=True),
     "summary": Param(str, required=True),
     "seed": Param(int, default=0, lo=0, hi=MAX_SEED),
+    "lesson": LESSON,
     "kind": Param(str, default="atm", choices=KINDS),
 }
 TABLES = ("start", "faults", "steps")
