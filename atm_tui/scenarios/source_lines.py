@@ -38,7 +38,7 @@ class SourceLines:
     def find(self, pattern: str, span: tuple[int, int]) -> int:
         """First line in span matching the regex, or 0."""
         rx = re.compile(pattern)
-        for no in range(max(span[0], 1), span[1]):
+        for no in range(max(span[0], 1), min(span[1], len(self.lines) + 1)):
             if rx.search(self.lines[no - 1]):
                 return no
         return 0
@@ -54,4 +54,5 @@ class SourceLines:
         return self.text.count("\n", 0, m.start()) + 1, m.end()
 
     def key(self, key: str, span: tuple[int, int]) -> int:
-        return self.find(rf"^\s*{re.escape(key)}\s*=", span)
+        """The line setting `key` (bare or quoted) in span, or 0."""
+        return self.find(rf"^\s*([\"']?){re.escape(key)}\1\s*=", span)
