@@ -12,7 +12,7 @@ from atm_tui.bank.service import Bridge
 from atm_tui.cli.main import main
 from atm_tui.scenarios import builtin_names, load
 from atm_tui.scenarios.export import render_text
-from atm_tui.scenarios.loader import parse
+from atm_tui.scenarios.parsing import parse
 from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
 from atm_tui.scenarios.scenario import ScenarioError
 from atm_tui.sim.events import Control, Event

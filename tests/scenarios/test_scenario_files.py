@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from atm_tui.scenarios.loader import load, parse
+from atm_tui.scenarios.loader import load
+from atm_tui.scenarios.parsing import parse
 from atm_tui.scenarios.scenario import ScenarioError
 
 GOOD = """title = "A story"
@@ -149,3 +150,9 @@ def test_every_caption_fits_two_lines_at_120_columns() -> None:
         if len(textwrap.wrap(text, width)) > 2
     ]
     assert too_long == []
+
+
+def test_a_quoted_unknown_key_names_its_line(tmp_path: Path) -> None:
+    # A quoted key ("x y" = 1) once sent the line search past the end of the file (IndexError).
+    msg = error_of('title = "t"\nsummary = "s"\n"x y" = 1\n\n[[steps]]\ncaption = "c"\n', tmp_path)
+    assert ", line 3: unknown setting 'x y'; expected title, summary, seed, lesson, kind, start" in msg

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from atm_tui.cli.main import main
-from atm_tui.scenarios.loader import load, parse
+from atm_tui.scenarios.loader import load
+from atm_tui.scenarios.parsing import parse
 from atm_tui.scenarios.scenario import ScenarioError
 from atm_tui.scenarios.timing import MIN_HOLD, READING_CPS, hold_ms, reading_ms, timeline
 
