@@ -287,9 +287,7 @@ def test_no_module_imports_another_modules_private_name() -> None:
 MAX_LINES = 450
 # Modules still over the limit on this branch, each being split elsewhere; the lead shrinks this
 # list at merge (and a module here that has shrunk fails the test, so the list cannot go stale).
-OVER_THE_LIMIT = {
-    "ui/models/view.py",  # the truth branch owns the panes' models and widgets
-}
+OVER_THE_LIMIT: set[str] = set()
 
 
 def test_no_module_is_over_the_limit() -> None:
@@ -306,7 +304,8 @@ def test_no_module_is_over_the_limit() -> None:
 TEXTUAL_FREE = (
     "core.session", "core.session_events", "core.pipeline_mode", "core.scenario_mode", "core.presenter",
     "core.pacer", "core.bank_reader", "core.settings", "core.served", "launch", "models.view",
-    "models.outcomes", "models.pipeline_model",
+    "models.rows", "models.beliefs", "models.storm", "models.captions", "models.on_wire", "models.on_bank",
+    "models.on_atm", "models.outcomes", "models.pipeline_model",
 )  # fmt: skip
 
 
