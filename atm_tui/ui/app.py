@@ -301,15 +301,15 @@ class AtmApp(App[int]):
 
     # -- work in the background ------------------------------------------------------------------
     def next_step(self) -> None:
-        self.run_worker(self.session.next_step(), group="presenter", exit_on_error=False)
+        self.run_worker(self.session.scenarios.next_step(), group="presenter", exit_on_error=False)
 
     def play_scenario(self, name: str) -> None:
         """Leave what is on screen and play scenario `name` (the palette's "Scenario: ...")."""
-        self.run_worker(self.session.play_scenario(name), group="presenter", exit_on_error=False)
+        self.run_worker(self.session.scenarios.play(name), group="presenter", exit_on_error=False)
 
     def leave_scenario(self) -> None:
         """Back from a scenario to the bank the app was started on (the palette)."""
-        self.run_worker(self.session.leave_scenario(), group="presenter", exit_on_error=False)
+        self.run_worker(self.session.scenarios.leave(), group="presenter", exit_on_error=False)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:

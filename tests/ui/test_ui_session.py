@@ -261,7 +261,7 @@ async def test_session_plays_a_scenario_and_leaves_it(tmp_path: Path) -> None:
         assert session.error == "" and presenter is not None and session.engine is not None
         assert any(isinstance(e, ModeChanged) for e in heard)
         assert any(isinstance(e, PresenterChanged) for e in heard)
-        await session.next_step()
+        await session.scenarios.next_step()
         assert presenter.in_step
         clock = session.settings.wall
         assert isinstance(clock, FakeClock)
@@ -269,9 +269,9 @@ async def test_session_plays_a_scenario_and_leaves_it(tmp_path: Path) -> None:
             clock.advance(1)
             await session.pace()
         assert presenter.player.position == 1
-        await session.previous_step()
+        await session.scenarios.previous_step()
         assert presenter.player.position == 0 and session.engine is not None
-        await session.leave_scenario()
+        await session.scenarios.leave()
         assert session.presenter is None and session.db_label == "bank.db"
         assert session.engine is not None and session.engine.bank.config.path == str(tmp_path / "bank.db")
     finally:

@@ -172,7 +172,7 @@ class AtmScreen(PanesScreen):
         engine = s.engine
         if engine is None:
             return "the bank's file could not be opened"
-        if action == "pipeline" and s.pipe_opening:
+        if action == "pipeline" and s.live_pipeline.opening:
             return "the pipeline is still opening"
         if action == "crash_gap" and engine.bank.mode != "split":
             return ("it crashes the bank between the debit and storing the key, which only split mode has"

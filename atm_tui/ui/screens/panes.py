@@ -306,8 +306,8 @@ class PanesScreen(Screen[None]):
         self.notify(f"screenshot saved: {home_relative(saved)}", timeout=8)
 
     def action_pipeline(self) -> None:
-        if self.session.toggle_pipeline():
-            self.app.run_worker(self.session.open_pipeline(), group="pipeline", exclusive=True,
+        if self.session.live_pipeline.toggle():
+            self.app.run_worker(self.session.live_pipeline.open(), group="pipeline", exclusive=True,
                                 exit_on_error=False)
 
     def action_class_view(self) -> None:
@@ -317,8 +317,8 @@ class PanesScreen(Screen[None]):
         self.app.push_screen(ClassScreen(self.session.settings.db, self.session.db_label))
 
     def action_next_step(self) -> None:
-        self.app.run_worker(self.session.next_step(), group="presenter", exit_on_error=False)
+        self.app.run_worker(self.session.scenarios.next_step(), group="presenter", exit_on_error=False)
 
     def action_previous_step(self) -> None:
-        self.app.run_worker(self.session.previous_step(), group="presenter", exit_on_error=False)
+        self.app.run_worker(self.session.scenarios.previous_step(), group="presenter", exit_on_error=False)
 

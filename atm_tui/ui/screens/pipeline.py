@@ -108,37 +108,38 @@ class PipelineScreen(PanesScreen):
         if s.engine is None:
             return "the bank's file could not be opened"
         if action == "pipeline":
-            return "the pipeline is still opening" if s.pipe_opening else ""
+            return "the pipeline is still opening" if s.live_pipeline.opening else ""
         if action in {b.action for b in ATM_KEYS_OFF_HERE if isinstance(b, Binding)} | {"reset"}:
             return "it is a key of the ATM view; p goes back to it"
         if s.pipeline is None:
-            return "" if s.pipe_opening else "the pipeline is not open"  # typed ahead: runs once it is open
+            # Typed ahead: runs once it is open.
+            return "" if s.live_pipeline.opening else "the pipeline is not open"
         if action == "crash_consumer" and not s.pipeline.consumer_up:
             return "the consumer is down already; a new one starts from the last commit"
         return ""
 
     # -- the pipeline's actions ---------------------------------------------------------------------
     def action_produce(self) -> None:
-        self.session.on_pipeline(lambda p: p.publish(1))
+        self.session.live_pipeline.on_pipeline(lambda p: p.publish(1))
 
     def action_burst(self) -> None:
-        self.session.on_pipeline(lambda p: p.publish(BURST))
+        self.session.live_pipeline.on_pipeline(lambda p: p.publish(BURST))
 
     def action_lose_ack(self) -> None:
-        self.session.on_pipeline(lambda p: p.lose_next_acks(1))
+        self.session.live_pipeline.on_pipeline(lambda p: p.lose_next_acks(1))
 
     def action_crash_consumer(self) -> None:
-        self.session.on_pipeline(lambda p: p.crash_consumer())
+        self.session.live_pipeline.on_pipeline(lambda p: p.crash_consumer())
 
     def action_crash_before_commit(self) -> None:
-        self.session.on_pipeline(lambda p: p.crash_before_next_commits(1))
+        self.session.live_pipeline.on_pipeline(lambda p: p.crash_before_next_commits(1))
 
     def action_consumer_mode(self) -> None:
-        self.session.cycle_consumer()
+        self.session.live_pipeline.cycle_consumer()
 
     def action_consumer(self, mode: str) -> None:
         if mode in CONSUMER_CYCLE:
-            self.session.set_consumer(mode)  # type: ignore[arg-type]
+            self.session.live_pipeline.set_consumer(mode)  # type: ignore[arg-type]
 
     def action_producer_idempotence(self) -> None:
         # Kafka reads enable.idempotence when the producer starts, so the service restarts with it.
@@ -146,7 +147,7 @@ class PipelineScreen(PanesScreen):
             p.set_producer_idempotent(not p.config.producer_idempotent)
             p.restart_producer()
 
-        self.session.on_pipeline(restart)
+        self.session.live_pipeline.on_pipeline(restart)
 
 
 class PipelineScenarioScreen(PipelineScreen, inherit_bindings=False):
