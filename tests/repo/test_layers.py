@@ -303,7 +303,7 @@ def test_no_module_is_over_the_limit() -> None:
 # The UI's Textual-free core: the Session and what it drives, readable and testable alone.
 TEXTUAL_FREE = (
     "core.session", "core.session_events", "core.pipeline_mode", "core.scenario_mode", "core.presenter",
-    "core.pacer", "core.bank_reader", "core.settings", "core.served", "launch", "models.view",
+    "core.pacer", "core.bank_reader", "core.settings", "core.served", "core.shown", "launch", "models.view",
     "models.rows", "models.beliefs", "models.storm", "models.captions", "models.on_wire", "models.on_bank",
     "models.on_atm", "models.outcomes", "models.pipeline_model",
 )  # fmt: skip

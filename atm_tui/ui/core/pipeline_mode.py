@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from atm_tui.bank.store import StoreConfig, StoreError
 from atm_tui.sim.events import Control, Event
 from atm_tui.ui.core.pacer import PIPELINE
-from atm_tui.ui.core.session_events import Changed, ModeChanged, Notice
+from atm_tui.ui.core.session_events import KEY, MODE, RUNNER, Notice
 
 if TYPE_CHECKING:
     from atm_tui.bank.pipeline_store import ConsumerMode
@@ -52,7 +52,7 @@ class PipelineMode:
         if model.bank_changed:
             model.bank_changed = False
             s.reader.request()
-        s.emit(Changed(key=isinstance(ev, Control)))
+        s.emit(KEY if isinstance(ev, Control) else RUNNER)
 
     def toggle(self) -> bool:
         """p: the pipeline view on or off. True: the pipeline must be opened first (open)."""
@@ -76,9 +76,9 @@ class PipelineMode:
         # Each clock starts again from now, so the hidden one did not run meanwhile.
         s = self.session
         s.pacer.restart()
-        s.emit(ModeChanged())
+        s.emit(MODE)
         s.reader.request()
-        s.emit(Changed(key=True))
+        s.emit(KEY)
 
     async def open(self) -> None:
         """Open a Pipeline on the bank's file (its own aiosqlite connection) and start it, empty."""
@@ -102,7 +102,7 @@ class PipelineMode:
                 for call in pending:
                     call(pipeline)
         except (sqlite3.Error, StoreError) as exc:
-            session.emit(Notice(f"pipeline not opened: {exc}", "error", timeout=10))
+            session.tell(Notice(f"pipeline not opened: {exc}", "error", timeout=10))
             session.pipeline_mode = False
             self._pending = []
             return
@@ -132,7 +132,7 @@ class PipelineMode:
             await self.close()
         if s.pipeline_mode:
             s.pipeline_mode = False
-            s.emit(ModeChanged())
+            s.emit(MODE)
 
     async def close(self) -> None:
         pipeline, self.pipeline = self.pipeline, None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from atm_tui.bank.store import StoreError
 from atm_tui.paths import data_dir
 from atm_tui.ui.core.pacer import ATM
-from atm_tui.ui.core.session_events import Changed, ModeChanged, Notice, PresenterChanged
+from atm_tui.ui.core.session_events import KEY, MODE, PRESENTER, Notice
 
 if TYPE_CHECKING:
     from atm_tui.scenarios.player import ScenarioPlayer
@@ -115,8 +115,8 @@ class ScenarioMode:
                 view(ev)
             view.bank_changed = False
         await session.reader.read_now()
-        session.emit(ModeChanged())
-        session.emit(PresenterChanged())
+        session.emit(MODE)
+        session.emit(PRESENTER)
 
     def detach_pipeline(self) -> None:
         self.pipeline = None
@@ -127,7 +127,7 @@ class ScenarioMode:
     def step_changed(self) -> None:
         session = self.session
         session.reader.request()  # the screen at a step's end is the file at the step's end
-        session.emit(PresenterChanged())
+        session.emit(PRESENTER)
 
     async def next_step(self) -> None:
         """The scenario's next beat (or the end of the one playing)."""
@@ -156,11 +156,11 @@ class ScenarioMode:
             try:
                 moved = await presenter.back()
             except StoreError as exc:
-                session.emit(Notice(str(exc), "error", "cannot step back", 12))
+                session.tell(Notice(str(exc), "error", "cannot step back", 12))
                 return
             if moved or presenter.runner is not None:
                 await self._attach()
-            session.emit(Changed(key=True))
+            session.emit(KEY)
 
     async def _close_current(self) -> None:
         session = self.session
@@ -183,17 +183,17 @@ class ScenarioMode:
         async with session.lock:
             await self._close_current()
             session.pipeline_mode = False
-            session.emit(ModeChanged())
+            session.emit(MODE)
             session.settings.fresh = False  # --fresh meant the start, not every return
             try:
                 engine = await session.open_engine()
             except StoreError as exc:
-                session.emit(Notice(str(exc), "error", timeout=12))
+                session.tell(Notice(str(exc), "error", timeout=12))
                 return
             session.use_engine(engine)
             await session.reader.read_now()
-        session.emit(Notice(f"back on your bank: {session.db_label}"))
-        session.emit(Changed(key=True))
+        session.tell(Notice(f"back on your bank: {session.db_label}"))
+        session.emit(KEY)
 
     async def play(self, name: str) -> None:
         """The palette: close what is on screen (live bank or scenario) and play `name` instead."""
@@ -205,14 +205,14 @@ class ScenarioMode:
         try:
             load(name)
         except ScenarioError as exc:
-            session.emit(Notice(str(exc), "error", "scenario not loaded", 12))
+            session.tell(Notice(str(exc), "error", "scenario not loaded", 12))
             return
         async with session.lock:
             await self._close_current()
             try:
                 await self.start(name)
             except (ScenarioError, StoreError) as exc:
-                session.emit(Notice(str(exc), "error", "scenario not loaded", 12))
+                session.tell(Notice(str(exc), "error", "scenario not loaded", 12))
                 return
-        session.emit(ModeChanged())
-        session.emit(Changed(key=True))
+        session.emit(MODE)
+        session.emit(KEY)

@@ -2,7 +2,8 @@
 
 The Session is Textual-free: it opens, resets, switches and closes runners under one lock, paces
 them with a Pacer, reads the bank with a BankReader, and tells the app what changed through
-small events (`listen`), which the app turns into Textual messages. The live pipeline (`p`) and
+one kind of small event (`listen`: a `Change` carrying the models, `Shown`), which the app posts
+on as one kind of Textual message. The live pipeline (`p`) and
 the scenarios are parts it holds (`live_pipeline`, `scenarios`), each owning what it opened.
 """
 
@@ -28,17 +29,19 @@ from atm_tui.ui.core.pacer import ATM, PIPELINE, Pacer
 from atm_tui.ui.core.pipeline_mode import BURST, CONSUMER_CYCLE, PipelineMode, consumer_failed
 from atm_tui.ui.core.scenario_mode import ScenarioMode
 from atm_tui.ui.core.session_events import (
-    AutoplayDue,
-    BankRead,
-    Changed,
-    ModeChanged,
+    AUTOPLAY,
+    BANKS,
+    KEY,
+    NOTICE,
+    RUNNER,
+    Change,
+    Kind,
     Notice,
     PipeModel,
-    PresenterChanged,
-    SessionEvent,
     Snapshot,
-)
+)  # fmt: skip
 from atm_tui.ui.core.settings import Settings
+from atm_tui.ui.core.shown import Shown
 from atm_tui.ui.models.view import View
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ class Session:
     """Owns the runner on screen, the lock every change to it takes, the clock and the bank reads."""
 
     def __init__(
-        self, settings: Settings, listen: Callable[[SessionEvent], None],
+        self, settings: Settings, listen: Callable[[Change], None],
         pipeline_model: Callable[[int], PipeModel],
     ) -> None:
         self.settings = settings
@@ -82,10 +85,15 @@ class Session:
         # The parts: a log pipeline on the same bank file (opened on the first `p`), and the scenarios.
         self.live_pipeline = PipelineMode(self)
         self.scenarios = ScenarioMode(self)
+        self.shown = Shown(self)  # what every change carries: the models the screens draw
 
-    def emit(self, event: SessionEvent) -> None:
-        """Tell the app what changed (the Session's one way out)."""
-        self._listen(event)
+    def emit(self, kind: Kind) -> None:
+        """Tell the app what changed (the Session's one way out), with the models to draw it from."""
+        self._listen(Change(kind, self.shown))
+
+    def tell(self, notice: Notice) -> None:
+        """A line for the person at the keyboard, on the same way out."""
+        self._listen(Change(NOTICE, self.shown, notice))
 
     @property
     def pipeline(self) -> Pipeline | None:
@@ -124,7 +132,7 @@ class Session:
         """A request the engine did not make (--serve) reached the bank: a note, then a read."""
         self.view.note(t, text)
         self.reader.request()
-        self.emit(Changed())
+        self.emit(RUNNER)
 
     def _can_read(self) -> bool:
         return self.bank is not None
@@ -146,7 +154,7 @@ class Session:
             self.pipe_model.caption = caption
         else:
             self.view.caption = caption
-        self.emit(Changed(key=True))
+        self.emit(KEY)
 
     # -- opening and closing --------------------------------------------------------------------
     async def open(self) -> None:
@@ -222,7 +230,7 @@ class Session:
             if await presenter.advance(target):
                 self.scenarios.step_changed()
             elif presenter.autoplay_due():
-                self.emit(AutoplayDue())
+                self.emit(AUTOPLAY)
             return
         engine = self.engine
         if engine is None:
@@ -271,8 +279,8 @@ class Session:
                 self.view.store_failed(now, caption, "db locked" if locked else "db error")
         if message != self._store_trouble:
             self._store_trouble = message
-            self.emit(Notice(message, "error", "bank database", 10))
-        self.emit(Changed())
+            self.tell(Notice(message, "error", "bank database", 10))
+        self.emit(RUNNER)
 
     def _read_failed(self, exc: Exception) -> None:
         self.store_failed(exc, lost=False)
@@ -287,7 +295,7 @@ class Session:
             self.reader.request()
         if self._storm_engine is not None and not view.storm_running:
             asyncio.get_running_loop().call_soon(self._storm_over)
-        self.emit(Changed(key=isinstance(ev, Control)))
+        self.emit(KEY if isinstance(ev, Control) else RUNNER)
 
     # -- the bank's panes ------------------------------------------------------------------------
     async def _read_bank(self) -> None:
@@ -306,7 +314,7 @@ class Session:
             snapshots.append(("#twin", await twin.snapshot(), twin_path(self.db_label), "naive"))
         self.snapshots = snapshots
         self.snapshot_count += 1
-        self.emit(BankRead())
+        self.emit(BANKS)
 
     async def settled(self) -> None:
         """Wait until every bank read asked for has run (tests, frames)."""
@@ -333,7 +341,7 @@ class Session:
         for _ in range(n):
             self.view.add_storm_id(engine.withdraw(STORM_AMOUNT))
         self.view.storm_sent()
-        self.emit(Changed())
+        self.emit(RUNNER)
         return True
 
     def _storm_over(self) -> None:
@@ -381,7 +389,7 @@ class Session:
             store = StoreConfig(path, balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
             twin = await NaiveTwin(store, bridge=engine.bank.bridge).open()
         except (sqlite3.Error, StoreError) as exc:
-            self.emit(Notice(f"compare mode is off: {exc}", "warning", timeout=8))
+            self.tell(Notice(f"compare mode is off: {exc}", "warning", timeout=8))
             return
         engine.attach_twin(twin)
         engine.set_compare(True)
@@ -400,7 +408,7 @@ class Session:
                 if old.twin is not None:
                     await old.twin.reset(old.bank.config.opening_balance)
             except StoreError as exc:
-                self.emit(Notice(str(exc), "error", timeout=10))
+                self.tell(Notice(str(exc), "error", timeout=10))
                 return
             # The pipeline's log and offsets belong to the emptied file: it opens afresh on the next p.
             await self.live_pipeline.close()
@@ -409,17 +417,14 @@ class Session:
             try:
                 engine.claim_ids(CLAIM_BLOCK)  # from the emptied file's counter: T123 again
             except StoreError as exc:
-                self.emit(Notice(str(exc), "error", timeout=10))
+                self.tell(Notice(str(exc), "error", timeout=10))
             engine.attach_twin(old.twin)
             engine.compare = old.compare
             self.use_engine(engine)
-        self.emit(Notice(f"bank reset to {rupees(engine.bank.config.opening_balance)}"))
+        self.tell(Notice(f"bank reset to {rupees(engine.bank.config.opening_balance)}"))
         self.reader.request()
-        self.emit(Changed())
+        self.emit(RUNNER)
 
 
 
-__all__ = [
-    "BURST", "CONSUMER_CYCLE", "AutoplayDue", "BankRead", "Changed", "ModeChanged", "Notice", "PipeModel",
-    "PresenterChanged", "Session", "SessionEvent",
-]  # fmt: skip
+__all__ = ["BURST", "CONSUMER_CYCLE", "Change", "Notice", "PipeModel", "Session"]

@@ -9,7 +9,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 
-from atm_tui.ui.core.session import BURST, CONSUMER_CYCLE, Session
+from atm_tui.ui.core.session import BURST, CONSUMER_CYCLE
+from atm_tui.ui.core.shown import Shown
+from atm_tui.ui.models.pipeline_model import PipelineModel
 from atm_tui.ui.screens import atm
 from atm_tui.ui.screens.bindings import (
     CLASS_VIEW,
@@ -68,36 +70,25 @@ class PipelineScreen(PanesScreen):
     NETWORK_TITLE = "Pipeline: payments log → consumer → bank"
     PIPELINE_VIEW = True
 
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
-        self._toggle_rows = 0
-
     def network_body(self) -> ComposeResult:
         with Vertical(id="pipeline"):
             yield PipelineToggles(self.key_names(), id="pipe-toggles")
             yield PipelinePanel(id="pipe-panel")
 
-    def clock_text(self) -> str:
-        pipeline, model = self.session.shown_pipeline, self.session.pipe_model
-        if pipeline is None or model is None:
-            return ""
-        return f"  pipeline t {(pipeline.now - model.t0) / 1000:.1f} s"
+    def clock_text(self, shown: Shown) -> str:
+        return shown.pipeline_clock
 
-    def caption_text(self) -> str:
-        model = self.session.pipe_model
+    def caption_text(self, shown: Shown) -> str:
+        model = shown.pipe_model
         return model.caption if model is not None else ""
 
-    def draw_panes(self) -> None:
-        pipeline = self.session.shown_pipeline
-        toggles, panel = self.query_one(PipelineToggles), self.query_one(PipelinePanel)
-        toggles.pipeline = pipeline
-        panel.pipeline = pipeline
-        if self.session.pipe_model is not None:
-            panel.model = self.session.pipe_model  # type: ignore[assignment]
-        rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
-        toggles.refresh(layout=rows != self._toggle_rows)
-        self._toggle_rows = rows
-        panel.refresh()
+    def draw_panes(self, shown: Shown) -> None:
+        state = shown.pipeline  # the pipeline's state as plain data, never the pipeline itself
+        self.query_one(PipelineToggles).state = state
+        panel = self.query_one(PipelinePanel)
+        if isinstance(shown.pipe_model, PipelineModel):
+            panel.model = shown.pipe_model
+        panel.state = state
 
     # -- keys ------------------------------------------------------------------------------------
     def live_state(self, action: str) -> bool | None:
