@@ -305,7 +305,7 @@ TEXTUAL_FREE = (
     "core.session", "core.session_events", "core.pipeline_mode", "core.scenario_mode", "core.presenter",
     "core.pacer", "core.bank_reader", "core.settings", "core.served", "core.shown", "launch", "models.view",
     "models.rows", "models.beliefs", "models.storm", "models.captions", "models.on_wire", "models.on_bank",
-    "models.on_atm", "models.outcomes", "models.pipeline_model",
+    "models.on_atm", "models.outcomes", "models.colours", "models.pipeline_model",
 )  # fmt: skip
 
 
