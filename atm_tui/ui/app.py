@@ -276,7 +276,7 @@ class AtmApp(App[int]):
             panes.draw(self.session.shown)
 
     def redraw(self) -> None:
-        """Draw the shown screen now, from the Session as it stands (tests, frames)."""
+        """Draw the shown screen now, from the Session as it stands (the export's frames)."""
         self._render_now()
 
     def _sync_mode(self) -> None:

@@ -35,7 +35,7 @@ async def settle(app: AtmApp, pilot: Pilot[int], seconds: float = 60) -> None:
     await app.workers.wait_for_complete()
     await app.settle(seconds)
     await pilot.pause()
-    app.redraw()  # the panes as they stand now, whatever frame-rate timer is pending
+    await app.settle(0)  # the panes as they stand now, whatever frame-rate timer is pending
     await pilot.pause()
 
 
