@@ -28,3 +28,13 @@ def query(db: str | Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
 
 def balance(db: str | Path) -> int:
     return int(query(db, "SELECT balance FROM accounts")[0][0])
+
+
+async def palette(pilot: Any, text: str) -> None:
+    """Run a command of the palette as a person does: ctrl+p, type `text`, enter."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*text)
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await pilot.pause()

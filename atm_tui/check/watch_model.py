@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from atm_tui.check.proxy import Hop
 from atm_tui.check.rules import Verdict
 from atm_tui.ui.models.outcomes import Label, reply
-from atm_tui.ui.models.view import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row, View
+from atm_tui.ui.models.rows import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row
+from atm_tui.ui.models.view import View
 
 VERDICT_MARK = {"pass": "✓ PASS", "fail": "✕ FAIL", "info": "ℹ info", "skip": "· skip"}
 

@@ -1,4 +1,4 @@
-"""The Textual app: one Session, a screen per mode, and the Session's events turned into redraws."""
+"""The Textual app: one Session, a screen per mode, and the Session's changes turned into redraws."""
 
 from __future__ import annotations
 
@@ -15,19 +15,10 @@ from textual.worker import Worker, WorkerState
 
 from atm_tui.ui.core.pacer import FakeClock
 from atm_tui.ui.core.served import ServedBank
-from atm_tui.ui.core.session import (
-    BankRead,
-    Changed,
-    ModeChanged,
-    Notice,
-    PipeModel,
-    PresenterChanged,
-    Session,
-    SessionEvent,
-)
-from atm_tui.ui.core.session_events import AutoplayDue as AutoplayDueEvent
+from atm_tui.ui.core.session import Change, PipeModel, Session
+from atm_tui.ui.core.session_events import AUTOPLAY, KEY, MODE, NOTICE, RUNNER
 from atm_tui.ui.core.settings import Settings
-from atm_tui.ui.messages import AutoplayDue, EngineChanged
+from atm_tui.ui.messages import SessionChanged
 from atm_tui.ui.screens.atm import AtmScenarioScreen, AtmScreen
 from atm_tui.ui.screens.panes import PanesScreen, teardown_safe
 from atm_tui.ui.themes import THEMES
@@ -206,7 +197,7 @@ class AtmApp(App[int]):
         await self.session.pace()
         panes = self.panes
         if panes is not None:
-            panes.draw_top()
+            panes.draw_top(self.session.shown)
 
     async def settle(self, seconds: float) -> None:
         """Tests: pretend `seconds` of wall time passed, run what falls due, and wait for the reads."""
@@ -219,37 +210,43 @@ class AtmApp(App[int]):
         if self._engine_dirty or self._render_scheduled or self._key_render:
             self._render_now()
 
-    # -- the Session's events --------------------------------------------------------------------
-    def _heard(self, event: SessionEvent) -> None:
-        if isinstance(event, Changed):
-            if event.key:
-                # A key was pressed: redraw right after its action has finished changing the engine.
-                if not self._key_render:
-                    self._key_render = True
-                    self.call_next(self._render_now)
-            elif not self._engine_dirty:
-                self._engine_dirty = True
-                self.post_message(EngineChanged())
-        elif isinstance(event, BankRead):
-            panes = self.panes
-            if panes is not None and self._mounted:
-                panes.show_banks()
-        elif isinstance(event, Notice):
-            severity: SeverityLevel = "error" if event.severity == "error" else (
-                "warning" if event.severity == "warning" else "information"
-            )
-            self.notify(event.message, title=event.title, severity=severity, timeout=event.timeout)
-        elif isinstance(event, ModeChanged):
-            self._sync_mode()
-        elif isinstance(event, PresenterChanged):
-            panes = self.panes
-            if panes is not None and self._mounted:
-                panes.show_presenter()
-                panes.draw_top()
-        elif isinstance(event, AutoplayDueEvent):
-            self.post_message(AutoplayDue())
+    # -- the Session's changes -------------------------------------------------------------------
+    def _heard(self, change: Change) -> None:
+        # One kind of message for every change. A burst from the engine posts one (the flag, and
+        # can_replace), and a key's change one per key, drawn right after its action has finished.
+        if change.kind == RUNNER:
+            if self._engine_dirty:
+                return
+            self._engine_dirty = True
+        elif change.kind == KEY:
+            if self._key_render:
+                return
+            self._key_render = True
+        self.post_message(SessionChanged(change))
 
-    @on(AutoplayDue)
+    @on(SessionChanged)
+    def _session_changed(self, message: SessionChanged) -> None:
+        change = message.change
+        if change.kind == NOTICE and change.notice is not None:
+            notice = change.notice
+            severity: SeverityLevel = "error" if notice.severity == "error" else (
+                "warning" if notice.severity == "warning" else "information"
+            )
+            self.notify(notice.message, title=notice.title, severity=severity, timeout=notice.timeout)
+        elif change.kind == MODE:
+            self._sync_mode()
+        elif change.kind == AUTOPLAY:
+            self._autoplay()
+        elif change.kind == RUNNER:
+            self._engine_changed()
+        elif change.kind == KEY:
+            if self._key_render:
+                self._render_now()
+        else:
+            panes = self.panes
+            if panes is not None and self._mounted:
+                panes.show(change)
+
     def _autoplay(self) -> None:
         presenter = self.presenter
         if presenter is not None and presenter.player.done:
@@ -257,7 +254,6 @@ class AtmApp(App[int]):
         else:
             self.next_step()
 
-    @on(EngineChanged)
     def _engine_changed(self) -> None:
         # Bursts from the engine redraw at most FRAME_RATE times a second, leaving the loop free
         # for keys; the counters stay exact because they are read at drawing time.
@@ -277,10 +273,10 @@ class AtmApp(App[int]):
         panes = self.panes
         if panes is not None and self._mounted:
             self.frames += 1
-            panes.draw()
+            panes.draw(self.session.shown)
 
     def redraw(self) -> None:
-        """Draw the shown screen now, from the Session as it stands (tests, frames)."""
+        """Draw the shown screen now, from the Session as it stands (the export's frames)."""
         self._render_now()
 
     def _sync_mode(self) -> None:
@@ -297,19 +293,11 @@ class AtmApp(App[int]):
             self.switch_mode(mode)
             panes = self.panes
             if panes is not None:
-                panes.draw()
+                panes.draw(self.session.shown)
 
     # -- work in the background ------------------------------------------------------------------
     def next_step(self) -> None:
-        self.run_worker(self.session.next_step(), group="presenter", exit_on_error=False)
-
-    def play_scenario(self, name: str) -> None:
-        """Leave what is on screen and play scenario `name` (the palette's "Scenario: ...")."""
-        self.run_worker(self.session.play_scenario(name), group="presenter", exit_on_error=False)
-
-    def leave_scenario(self) -> None:
-        """Back from a scenario to the bank the app was started on (the palette)."""
-        self.run_worker(self.session.leave_scenario(), group="presenter", exit_on_error=False)
+        self.run_worker(self.session.scenarios.next_step(), group="presenter", exit_on_error=False)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:

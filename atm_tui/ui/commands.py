@@ -95,13 +95,13 @@ class ScenarioCommands(Provider):
     async def _play(self, name: str) -> None:
         session = self._session()
         if session is not None:
-            self.app.run_worker(session.play_scenario(name), name="play scenario", group="presenter",
+            self.app.run_worker(session.scenarios.play(name), name="play scenario", group="presenter",
                                 exit_on_error=False)
 
     async def _leave(self) -> None:
         session = self._session()
         if session is not None:
-            self.app.run_worker(session.leave_scenario(), name="leave scenario", group="presenter",
+            self.app.run_worker(session.scenarios.leave(), name="leave scenario", group="presenter",
                                 exit_on_error=False)
 
     def _leave_hit(self) -> bool:

@@ -1,16 +1,23 @@
-"""The app's own messages; bursts from the engine coalesce so a storm never floods the queue."""
+"""The app's one message: a change of the Session, carrying the models to draw it from.
+
+Bursts from the engine coalesce (a runner's change replaces the one still queued), so a storm
+never floods the queue.
+"""
 
 from __future__ import annotations
 
 from textual.message import Message
 
+from atm_tui.ui.core.session_events import RUNNER, Change
 
-class EngineChanged(Message, bubble=False):
-    """Something happened in the engine; the panes redraw from the view once per burst."""
+
+class SessionChanged(Message, bubble=False):
+    """The Session changed (`change.kind`); the screen draws its widgets from `change.shown`."""
+
+    def __init__(self, change: Change) -> None:
+        super().__init__()
+        self.change = change
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, EngineChanged)
-
-
-class AutoplayDue(Message, bubble=False):
-    """--autoplay: the shown step has stayed long enough; the next one begins."""
+        runner = self.change.kind == RUNNER
+        return runner and isinstance(message, SessionChanged) and message.change.kind == RUNNER

@@ -1,38 +1,16 @@
-"""The app's themes: a calm default and a high-contrast theme for projectors."""
+"""The app's themes: a calm default and a high-contrast theme for projectors.
+
+Built from the one palette's plain colours (ui/models/colours.py), which the Textual-free models
+read too, so a colour has one source.
+"""
 
 from __future__ import annotations
 
 from textual.theme import Theme
 
-DEFAULT = Theme(
-    name="atm",
-    primary="#4FA3E0",
-    secondary="#C678DD",
-    accent="#E5C07B",
-    warning="#E5A50A",
-    error="#FF5555",
-    success="#4EC26B",
-    foreground="#E6E6E6",
-    background="#15181E",
-    surface="#1E232B",
-    panel="#262C36",
-    dark=True,
-)
+from atm_tui.ui.models import colours
 
-PROJECTOR = Theme(
-    name="atm-projector",
-    primary="#FFFF00",
-    secondary="#00FFFF",
-    accent="#FFFF00",
-    warning="#FFB000",
-    error="#FF3030",
-    success="#00FF66",
-    foreground="#FFFFFF",
-    background="#000000",
-    surface="#000000",
-    panel="#101010",
-    dark=True,
-    variables={"footer-key-foreground": "#FFFF00", "border": "#FFFFFF", "border-blurred": "#FFFFFF"},
-)
+DEFAULT = Theme(**colours.DEFAULT)
+PROJECTOR = Theme(**colours.PROJECTOR)
 
 THEMES = (DEFAULT, PROJECTOR)

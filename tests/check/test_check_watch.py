@@ -16,7 +16,7 @@ from atm_tui.check.probe import Options
 from atm_tui.check.proxy import Hop
 from atm_tui.check.watch import CheckWatch
 from atm_tui.check.watch_model import WatchModel, http_label
-from atm_tui.ui.models.view import ARRIVED, LOST, NOTE, REPLY, REQUEST
+from atm_tui.ui.models.rows import ARRIVED, LOST, NOTE, REPLY, REQUEST
 from atm_tui.ui.widgets.diagram import SequenceDiagram
 
 

@@ -287,9 +287,7 @@ def test_no_module_imports_another_modules_private_name() -> None:
 MAX_LINES = 450
 # Modules still over the limit on this branch, each being split elsewhere; the lead shrinks this
 # list at merge (and a module here that has shrunk fails the test, so the list cannot go stale).
-OVER_THE_LIMIT = {
-    "ui/models/view.py",  # the truth branch owns the panes' models and widgets
-}
+OVER_THE_LIMIT: set[str] = set()
 
 
 def test_no_module_is_over_the_limit() -> None:
@@ -305,8 +303,9 @@ def test_no_module_is_over_the_limit() -> None:
 # The UI's Textual-free core: the Session and what it drives, readable and testable alone.
 TEXTUAL_FREE = (
     "core.session", "core.session_events", "core.pipeline_mode", "core.scenario_mode", "core.presenter",
-    "core.pacer", "core.bank_reader", "core.settings", "core.served", "launch", "models.view",
-    "models.outcomes", "models.pipeline_model",
+    "core.pacer", "core.bank_reader", "core.settings", "core.served", "core.shown", "launch", "models.view",
+    "models.rows", "models.beliefs", "models.storm", "models.captions", "models.on_wire", "models.on_bank",
+    "models.on_atm", "models.outcomes", "models.colours", "models.pipeline_model",
 )  # fmt: skip
 
 

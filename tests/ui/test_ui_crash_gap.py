@@ -36,7 +36,7 @@ def screen(app: AtmApp) -> tuple[str, str, str, str]:
 async def redraw(app: AtmApp, pilot: Pilot[int], seconds: float = 0) -> None:
     await app.settle(seconds)
     await pilot.pause()
-    app.redraw()
+    await app.settle(0)  # the frame-rate redraw still pending, drawn now, as the clock's tick does
     await pilot.pause()
 
 

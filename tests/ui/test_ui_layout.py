@@ -103,7 +103,7 @@ def test_screenshot_words_carry_their_own_column() -> None:
 
 def test_a_short_diagram_keeps_the_newest_arrival_and_the_evidence() -> None:
     """80x24 leaves three lines: the newest row, the newest arrival, and the story's debit stay."""
-    from atm_tui.ui.models.view import ARRIVED, LOST, NOTE, REPLY, REQUEST, Row
+    from atm_tui.ui.models.rows import ARRIVED, LOST, NOTE, REPLY, REQUEST, Row
     from atm_tui.ui.widgets.diagram import pick_rows
 
     rows = [

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
-from ui_helpers import balance, make_app, query
+from ui_helpers import balance, make_app, palette, query
 
 from atm_tui.ui.app import AtmApp
 from atm_tui.ui.widgets.bank_pane import BankPane
@@ -306,7 +306,7 @@ async def test_a_scenario_closes_the_pipeline_and_hides_its_keys(tmp_path: Path)
     async with app.run_test(size=(120, 36)) as pilot:
         await enter_pipeline(app, pilot)
         await run(app, pilot, "w", seconds=5)
-        app.play_scenario("t123")
+        await palette(pilot, "Scenario: t123")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.presenter is not None

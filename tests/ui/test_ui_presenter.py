@@ -11,7 +11,7 @@ import pytest
 from rich.table import Table
 from textual.pilot import Pilot
 from textual.widgets import Static
-from ui_helpers import balance, make_app, query
+from ui_helpers import balance, make_app, palette, query
 
 from atm_tui.cli.main import main
 from atm_tui.scenarios import load
@@ -35,7 +35,7 @@ async def settle(app: AtmApp, pilot: Pilot[int], seconds: float = 60) -> None:
     await app.workers.wait_for_complete()
     await app.settle(seconds)
     await pilot.pause()
-    app.redraw()  # the panes as they stand now, whatever frame-rate timer is pending
+    await app.settle(0)  # the panes as they stand now, whatever frame-rate timer is pending
     await pilot.pause()
 
 
@@ -287,7 +287,7 @@ async def test_leaving_kafka_returns_to_the_atm_view(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot, 0)
         await press(app, pilot, "right")
-        app.leave_scenario()
+        await palette(pilot, "leave it")
         await settle(app, pilot, 0)
         assert app.presenter is None and not app.pipeline_mode
         assert not app.query_one("#network").has_class("-pipeline")
@@ -329,7 +329,7 @@ async def test_bad_file_chosen_in_the_app_is_shown_and_the_app_goes_on(bad: str,
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(app, pilot, 0)
         await press(app, pilot, "right")
-        app.play_scenario(str(path))
+        await palette(pilot, str(path))
         await settle(app, pilot, 0)
         notes = [n for n in app.notices]
         assert any(f"scenario {path}, {expected}" in m for m in notes), notes

@@ -15,14 +15,7 @@ from atm_tui.ui.core.bank_reader import BankReader
 from atm_tui.ui.core.pacer import ATM, PIPELINE, SPEEDS, FakeClock, Pacer
 from atm_tui.ui.core.presenter import AUTOPLAY_HOLD, Presenter, autoplay_hold
 from atm_tui.ui.core.session import Session
-from atm_tui.ui.core.session_events import (
-    BankRead,
-    Changed,
-    ModeChanged,
-    Notice,
-    PresenterChanged,
-    SessionEvent,
-)
+from atm_tui.ui.core.session_events import BANKS, KEY, MODE, NOTICE, PRESENTER, Change
 from atm_tui.ui.core.settings import Settings
 
 
@@ -175,7 +168,7 @@ async def test_presenter_hold_override_and_exit_at_end(tmp_path: Path) -> None:
 
 
 # -- Session -------------------------------------------------------------------------------------
-def make_session(tmp_path: Path, heard: list[SessionEvent], **overrides: object) -> Session:
+def make_session(tmp_path: Path, heard: list[Change], **overrides: object) -> Session:
     settings = Settings(db=str(tmp_path / "bank.db"), fresh=True, wall=FakeClock(), shown_db="bank.db")
     for name, value in overrides.items():
         setattr(settings, name, value)
@@ -187,7 +180,7 @@ def make_session(tmp_path: Path, heard: list[SessionEvent], **overrides: object)
 
 
 async def test_session_runs_the_story_without_an_app(tmp_path: Path) -> None:
-    heard: list[SessionEvent] = []
+    heard: list[Change] = []
     session = make_session(tmp_path, heard)
     await session.open()
     try:
@@ -206,8 +199,8 @@ async def test_session_runs_the_story_without_an_app(tmp_path: Path) -> None:
         assert balance(db) == 45_000
         # The panes' model says what the file says, and the app was told to draw it.
         assert session.view.tally.counts["deliveries"] == 3
-        assert any(isinstance(e, Changed) and e.key for e in heard)  # the keys' Control events
-        assert any(isinstance(e, BankRead) for e in heard)
+        assert any(e.kind == KEY for e in heard)  # the keys' Control events
+        assert any(e.kind == BANKS for e in heard)
         snap = session.snapshots[0][1]
         assert snap.balance == 45_000
     finally:
@@ -231,7 +224,7 @@ async def test_session_paused_does_not_move_the_clock(tmp_path: Path) -> None:
 
 
 async def test_session_reset_empties_the_bank_and_starts_again_at_t123(tmp_path: Path) -> None:
-    heard: list[SessionEvent] = []
+    heard: list[Change] = []
     session = make_session(tmp_path, heard)
     await session.open()
     try:
@@ -247,21 +240,21 @@ async def test_session_reset_empties_the_bank_and_starts_again_at_t123(tmp_path:
         assert balance(tmp_path / "bank.db") == 50_000
         assert query(tmp_path / "bank.db", "SELECT count(*) FROM ledger") == [(0,)]
         assert session.engine.withdraw() == "T123"
-        assert any(isinstance(e, Notice) and "bank reset" in e.message for e in heard)
+        assert any(e.kind == NOTICE and e.notice and "bank reset" in e.notice.message for e in heard)
     finally:
         await session.close()
 
 
 async def test_session_plays_a_scenario_and_leaves_it(tmp_path: Path) -> None:
-    heard: list[SessionEvent] = []
+    heard: list[Change] = []
     session = make_session(tmp_path, heard, scenario="t123", scenario_dir=str(tmp_path / "scenarios"))
     await session.open()
     try:
         presenter = session.presenter
         assert session.error == "" and presenter is not None and session.engine is not None
-        assert any(isinstance(e, ModeChanged) for e in heard)
-        assert any(isinstance(e, PresenterChanged) for e in heard)
-        await session.next_step()
+        assert any(e.kind == MODE for e in heard)
+        assert any(e.kind == PRESENTER for e in heard)
+        await session.scenarios.next_step()
         assert presenter.in_step
         clock = session.settings.wall
         assert isinstance(clock, FakeClock)
@@ -269,9 +262,9 @@ async def test_session_plays_a_scenario_and_leaves_it(tmp_path: Path) -> None:
             clock.advance(1)
             await session.pace()
         assert presenter.player.position == 1
-        await session.previous_step()
+        await session.scenarios.previous_step()
         assert presenter.player.position == 0 and session.engine is not None
-        await session.leave_scenario()
+        await session.scenarios.leave()
         assert session.presenter is None and session.db_label == "bank.db"
         assert session.engine is not None and session.engine.bank.config.path == str(tmp_path / "bank.db")
     finally:

@@ -12,7 +12,8 @@ from atm_tui.sim.atm.config import SimConfig
 from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Event, ReplyDelivered, Requested, Sent
 from atm_tui.ui.models import outcomes
-from atm_tui.ui.models.view import REPLY, View
+from atm_tui.ui.models.rows import REPLY
+from atm_tui.ui.models.view import View
 
 
 async def engine_with_view(tmp_path: Path, **config: object) -> tuple[Engine, View, list[Event]]:

@@ -137,7 +137,7 @@ async def capture(
         result = screen_of(app, title=title)
     else:
         app, pilot = _running[look]
-        await app.session.show_player()
+        await app.session.scenarios.show_player()
         app.redraw()
         await _show(app, pilot, clean)
         result = screen_of(app, title=title)

@@ -1,23 +1,24 @@
-"""The Session's live pipeline mode (`p`): a log pipeline opened on the bank's file, and its keys."""
+"""The Session's live pipeline (`p`): a log pipeline opened on the bank's file, and its keys.
+
+A part the Session holds (`session.live_pipeline`), not a mixin: it owns the pipeline it opened
+and reaches the Session's lock, clock, bank reads and events through the Session's public names.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from atm_tui.bank.store import StoreConfig, StoreError
 from atm_tui.sim.events import Control, Event
-from atm_tui.ui.core.bank_reader import BankReader
-from atm_tui.ui.core.pacer import PIPELINE, Pacer
-from atm_tui.ui.core.session_events import Changed, ModeChanged, Notice, PipeModel, SessionEvent
-from atm_tui.ui.core.settings import Settings
+from atm_tui.ui.core.pacer import PIPELINE
+from atm_tui.ui.core.session_events import KEY, MODE, RUNNER, Notice
 
 if TYPE_CHECKING:
     from atm_tui.bank.pipeline_store import ConsumerMode
-    from atm_tui.sim.atm.engine import Engine
     from atm_tui.sim.pipeline.pipeline import Pipeline
+    from atm_tui.ui.core.session import Session
 
 BURST = 20  # messages produced by S in pipeline mode
 CONSUMER_CYCLE: dict[str, ConsumerMode] = {
@@ -25,124 +26,118 @@ CONSUMER_CYCLE: dict[str, ConsumerMode] = {
 }  # fmt: skip
 
 
+def consumer_failed() -> str:
+    # The pipeline already decided (sim/pipeline/consumer.py `store_failed`): the consumer died and its
+    # replacement is scheduled; this only words it.
+    return "the consumer failed and restarts from its committed offset once the file is free."
+
+
 class PipelineMode:
-    """Part of Session: the live pipeline, opened on the first p, shown or frozen."""
+    """The live pipeline, opened on the first p, shown or frozen."""
 
-    settings: Settings
-    lock: asyncio.Lock
-    pacer: Pacer
-    reader: BankReader
-    engine: Engine | None
-    pipeline: Pipeline | None
-    pipeline_mode: bool
-    pipe_model: PipeModel | None
-    pipe_opening: bool
-    _pipe_unsubscribe: Callable[[], None] | None
-    _pipe_pending: list[Callable[[Pipeline], object]]
-    _pipeline_model: Callable[[int], PipeModel]
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pipeline: Pipeline | None = None
+        self.opening = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._pending: list[Callable[[Pipeline], object]] = []
 
-    if TYPE_CHECKING:
-
-        def _emit(self, event: SessionEvent) -> None: ...
-
-        def say(self, caption: str) -> None: ...
-
-    @staticmethod
-    def _consumer_failed(pipeline: Pipeline) -> str:
-        # The pipeline already decided (sim/pipeline/consumer.py `store_failed`): the consumer died and its
-        # replacement is scheduled; this only words it.
-        return "the consumer failed and restarts from its committed offset once the file is free."
-
-    def _on_pipe_event(self, ev: Event) -> None:
-        model = self.pipe_model
+    def on_event(self, ev: Event) -> None:
+        """The shown pipeline's events (the live one's, or a pipeline scenario's) into its model."""
+        s = self.session
+        model = s.pipe_model
         if model is None:
             return
         model(ev)
         if model.bank_changed:
             model.bank_changed = False
-            self.reader.request()
-        self._emit(Changed(key=isinstance(ev, Control)))
+            s.reader.request()
+        s.emit(KEY if isinstance(ev, Control) else RUNNER)
 
-    def toggle_pipeline(self) -> bool:
-        """p: the pipeline view on or off. True: the pipeline must be opened first (open_pipeline)."""
+    def toggle(self) -> bool:
+        """p: the pipeline view on or off. True: the pipeline must be opened first (open)."""
+        s = self.session
         if self.pipeline is None:
-            if self.pipe_opening:
+            if self.opening:
                 return False
             # Pipeline mode at once: keys pressed while it opens are greyed, never the ATM's.
-            self.pipe_opening = True
-            self.pipeline_mode = True
-            self.pipe_model = self._pipeline_model(0)  # the pipeline's clock as stored, like the ATM's
+            self.opening = True
+            s.pipeline_mode = True
+            s.pipe_model = s.new_pipe_model(0)  # the pipeline's clock as stored, like the ATM's
             self._switched()
             return True
-        self.pipeline_mode = not self.pipeline_mode
-        if not self.pipeline_mode:  # the ATM's last caption is about a moment that has passed
-            self.say("Back at the ATM; the pipeline's charges are rows in the same ledger.")
+        s.pipeline_mode = not s.pipeline_mode
+        if not s.pipeline_mode:  # the ATM's last caption is about a moment that has passed
+            s.say("Back at the ATM; the pipeline's charges are rows in the same ledger.")
         self._switched()
         return False
 
     def _switched(self) -> None:
         # Each clock starts again from now, so the hidden one did not run meanwhile.
-        self.pacer.restart()
-        self._emit(ModeChanged())
-        self.reader.request()
-        self._emit(Changed(key=True))
+        s = self.session
+        s.pacer.restart()
+        s.emit(MODE)
+        s.reader.request()
+        s.emit(KEY)
 
-    async def open_pipeline(self) -> None:
+    async def open(self) -> None:
         """Open a Pipeline on the bank's file (its own aiosqlite connection) and start it, empty."""
         from atm_tui.sim.pipeline.pipeline import Pipeline, PipelineConfig
 
-        s = self.settings
+        session = self.session
+        s = session.settings
         store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=False, synchronous=s.synchronous)
         try:
-            async with self.lock:
+            async with session.lock:
                 config = PipelineConfig(seed=s.seed, messages=0)
                 pipeline = await Pipeline.open(config, store, bridge="aiosqlite")
-                self.pipe_model = self._pipeline_model(0)
-                self._pipe_unsubscribe = pipeline.subscribe(self._on_pipe_event)
-                if self.engine is not None:  # the pipeline goes on from the ATM's time, never before it
-                    await pipeline.advance_to(self.engine.now)
-                self.pacer.sync(pipeline.now, PIPELINE)
+                session.pipe_model = session.new_pipe_model(0)
+                self._unsubscribe = pipeline.subscribe(self.on_event)
+                if session.engine is not None:  # the pipeline goes on from the ATM's time, never before it
+                    await pipeline.advance_to(session.engine.now)
+                session.pacer.sync(pipeline.now, PIPELINE)
                 self.pipeline = pipeline
                 pipeline.start(0)
-                pending, self._pipe_pending = self._pipe_pending, []
+                pending, self._pending = self._pending, []
                 for call in pending:
                     call(pipeline)
         except (sqlite3.Error, StoreError) as exc:
-            self._emit(Notice(f"pipeline not opened: {exc}", "error", timeout=10))
-            self.pipeline_mode = False
-            self._pipe_pending = []
+            session.tell(Notice(f"pipeline not opened: {exc}", "error", timeout=10))
+            session.pipeline_mode = False
+            self._pending = []
             return
         finally:
-            self.pipe_opening = False
+            self.opening = False
             self._switched()
 
     def on_pipeline(self, call: Callable[[Pipeline], object]) -> None:
         """One Pipeline call per key; keys typed while the pipeline opens run, in order, once it is open."""
         if self.pipeline is not None:
             call(self.pipeline)
-        elif self.pipe_opening:
-            self._pipe_pending.append(call)
+        elif self.opening:
+            self._pending.append(call)
 
     def cycle_consumer(self) -> None:
         self.on_pipeline(lambda p: p.set_consumer_mode(CONSUMER_CYCLE[p.config.consumer]))
-        self.reader.request()
+        self.session.reader.request()
 
     def set_consumer(self, mode: ConsumerMode) -> None:
         self.on_pipeline(lambda p: p.set_consumer_mode(mode))
-        self.reader.request()
+        self.session.reader.request()
 
-    async def _leave_pipeline(self) -> None:
+    async def leave(self) -> None:
         """Close the pipeline and show the ATM's panes again (a scenario is about to take the screen)."""
-        async with self.lock:
-            await self._close_pipeline()
-        if self.pipeline_mode:
-            self.pipeline_mode = False
-            self._emit(ModeChanged())
+        s = self.session
+        async with s.lock:
+            await self.close()
+        if s.pipeline_mode:
+            s.pipeline_mode = False
+            s.emit(MODE)
 
-    async def _close_pipeline(self) -> None:
+    async def close(self) -> None:
         pipeline, self.pipeline = self.pipeline, None
-        if self._pipe_unsubscribe is not None:
-            self._pipe_unsubscribe()
-            self._pipe_unsubscribe = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if pipeline is not None:
             await pipeline.close()

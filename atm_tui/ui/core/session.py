@@ -2,7 +2,9 @@
 
 The Session is Textual-free: it opens, resets, switches and closes runners under one lock, paces
 them with a Pacer, reads the bank with a BankReader, and tells the app what changed through
-small events (`listen`), which the app turns into Textual messages.
+one kind of small event (`listen`: a `Change` carrying the models, `Shown`), which the app posts
+on as one kind of Textual message. The live pipeline (`p`) and
+the scenarios are parts it holds (`live_pipeline`, `scenarios`), each owning what it opened.
 """
 
 from __future__ import annotations
@@ -24,20 +26,22 @@ from atm_tui.sim.atm.engine import Engine
 from atm_tui.sim.events import Control, Event
 from atm_tui.ui.core.bank_reader import BankReader
 from atm_tui.ui.core.pacer import ATM, PIPELINE, Pacer
-from atm_tui.ui.core.pipeline_mode import BURST, CONSUMER_CYCLE, PipelineMode
+from atm_tui.ui.core.pipeline_mode import BURST, CONSUMER_CYCLE, PipelineMode, consumer_failed
 from atm_tui.ui.core.scenario_mode import ScenarioMode
 from atm_tui.ui.core.session_events import (
-    AutoplayDue,
-    BankRead,
-    Changed,
-    ModeChanged,
+    AUTOPLAY,
+    BANKS,
+    KEY,
+    NOTICE,
+    RUNNER,
+    Change,
+    Kind,
     Notice,
     PipeModel,
-    PresenterChanged,
-    SessionEvent,
     Snapshot,
-)
+)  # fmt: skip
 from atm_tui.ui.core.settings import Settings
+from atm_tui.ui.core.shown import Shown
 from atm_tui.ui.models.view import View
 
 if TYPE_CHECKING:
@@ -49,16 +53,16 @@ STORM_AMOUNT = 100
 STORM_FAULTS = {"request_drop": 0.1, "reply_drop": 0.1, "request_duplicate": 0.1}  # 30 % in all
 
 
-class Session(PipelineMode, ScenarioMode):
+class Session:
     """Owns the runner on screen, the lock every change to it takes, the clock and the bank reads."""
 
     def __init__(
-        self, settings: Settings, listen: Callable[[SessionEvent], None],
+        self, settings: Settings, listen: Callable[[Change], None],
         pipeline_model: Callable[[int], PipeModel],
     ) -> None:
         self.settings = settings
         self._listen = listen
-        self._pipeline_model = pipeline_model
+        self.new_pipe_model = pipeline_model  # the pipeline view's model, from its clock's start
         self.lock = asyncio.Lock()
         self.pacer = Pacer(settings.wall, settings.speed)
         self.reader = BankReader(self._read_bank, ready=self._can_read, on_error=self._read_failed)
@@ -75,20 +79,31 @@ class Session(PipelineMode, ScenarioMode):
         self._store_trouble = ""  # the last such message, until the bank commits again
         self.snapshots: list[Snapshot] = []
         self.snapshot_count = 0  # a screen shows the snapshots again when this moves on
-        # Pipeline mode: a log pipeline on the same bank file, opened on the first `p`.
-        self.pipeline: Pipeline | None = None
+        # What is shown: the pipeline's view (live or a scenario's) instead of the ATM's, and its model.
         self.pipeline_mode = False
         self.pipe_model: PipeModel | None = None
-        self.pipe_opening = False
-        self._pipe_unsubscribe: Callable[[], None] | None = None
-        self._pipe_pending: list[Callable[[Pipeline], object]] = []
-        # Presenter mode: the scenario's stepper, and its pipeline as shown (None while rebuilt).
-        self.presenter: Presenter | None = None
-        self.scenario_pipeline: Pipeline | None = None
-        self._scenario_unsubscribe: Callable[[], None] | None = None
+        # The parts: a log pipeline on the same bank file (opened on the first `p`), and the scenarios.
+        self.live_pipeline = PipelineMode(self)
+        self.scenarios = ScenarioMode(self)
+        self.shown = Shown(self)  # what every change carries: the models the screens draw
 
-    def _emit(self, event: SessionEvent) -> None:
-        self._listen(event)
+    def emit(self, kind: Kind) -> None:
+        """Tell the app what changed (the Session's one way out), with the models to draw it from."""
+        self._listen(Change(kind, self.shown))
+
+    def tell(self, notice: Notice) -> None:
+        """A line for the person at the keyboard, on the same way out."""
+        self._listen(Change(NOTICE, self.shown, notice))
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        """The live pipeline (`p`), once open."""
+        return self.live_pipeline.pipeline
+
+    @property
+    def presenter(self) -> Presenter | None:
+        """The scenario's stepper, while a scenario plays."""
+        return self.scenarios.presenter
 
     # -- what is shown -------------------------------------------------------------------------
     @property
@@ -102,7 +117,7 @@ class Session(PipelineMode, ScenarioMode):
     def shown_pipeline(self) -> Pipeline | None:
         """The pipeline the pipeline view draws: a pipeline scenario's, or the live one (`p`)."""
         if self.presenter is not None:
-            return self.scenario_pipeline
+            return self.scenarios.pipeline
         return self.pipeline
 
     @property
@@ -110,13 +125,14 @@ class Session(PipelineMode, ScenarioMode):
         """The bank the bank pane reads: the engine's, or a pipeline scenario's (it has no engine)."""
         if self.engine is not None:
             return self.engine.bank
-        return self.scenario_pipeline.bank if self.presenter and self.scenario_pipeline else None
+        pipeline = self.scenarios.pipeline
+        return pipeline.bank if self.presenter and pipeline else None
 
     def heard_from_outside(self, t: int, text: str) -> None:
         """A request the engine did not make (--serve) reached the bank: a note, then a read."""
         self.view.note(t, text)
         self.reader.request()
-        self._emit(Changed())
+        self.emit(RUNNER)
 
     def _can_read(self) -> bool:
         return self.bank is not None
@@ -138,7 +154,7 @@ class Session(PipelineMode, ScenarioMode):
             self.pipe_model.caption = caption
         else:
             self.view.caption = caption
-        self._emit(Changed(key=True))
+        self.emit(KEY)
 
     # -- opening and closing --------------------------------------------------------------------
     async def open(self) -> None:
@@ -146,22 +162,22 @@ class Session(PipelineMode, ScenarioMode):
         s = self.settings
         try:
             if s.scenario or s.player:
-                await self.start_scenario(s.scenario, s.player)
+                await self.scenarios.start(s.scenario, s.player)
                 return
-            self._use_engine(await self._open_engine())
+            self.use_engine(await self.open_engine())
             await self.reader.read_now()
         except StoreError as exc:
             self.error = str(exc)
         except sqlite3.Error as exc:
             self.error = str(describe_error(s.db, exc))
 
-    async def _open_engine(self) -> Engine:
+    async def open_engine(self) -> Engine:
         s = self.settings
         store = StoreConfig(s.db, opening_balance=s.opening_balance, fresh=s.fresh, synchronous=s.synchronous)
         # The naive twin's file is made on the first c only (open_twin), never just for opening.
         return await Engine.open(SimConfig(seed=s.seed, amount=self.amount), store, bridge="aiosqlite")
 
-    def _use_engine(self, engine: Engine) -> None:
+    def use_engine(self, engine: Engine) -> None:
         self.engine = engine
         self.view = View(max_attempts=engine.config.atm.max_attempts, amount=self.amount)
         self.view.bank_mode, self.view.ttl = engine.bank.mode, engine.bank.ttl  # the ATM words need them
@@ -172,19 +188,20 @@ class Session(PipelineMode, ScenarioMode):
         # bank's clock goes on from its last stored time, and so does the screen's.
         self.t0 = 0
 
-    def _drop_subscription(self) -> None:
+    def drop_subscription(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
 
     async def close(self) -> None:
         await self.reader.close()
-        if self.presenter is not None:
-            self._detach_scenario_pipeline()
-            await self.presenter.close()
-            self.presenter = None
+        presenter = self.presenter
+        if presenter is not None:
+            self.scenarios.detach_pipeline()
+            await presenter.close()
+            self.scenarios.presenter = None
             self.engine = None
-        await self._close_pipeline()
+        await self.live_pipeline.close()
         if self.engine is not None:
             await self.engine.close()
             self.engine = None
@@ -211,9 +228,9 @@ class Session(PipelineMode, ScenarioMode):
             if target is None:
                 return
             if await presenter.advance(target):
-                self._step_changed()
+                self.scenarios.step_changed()
             elif presenter.autoplay_due():
-                self._emit(AutoplayDue())
+                self.emit(AUTOPLAY)
             return
         engine = self.engine
         if engine is None:
@@ -257,13 +274,13 @@ class Session(PipelineMode, ScenarioMode):
             self.store_failures += 1
             now = self.engine.now if self.engine is not None else 0
             if self.pipeline_mode and self.pipeline is not None and self.pipe_model is not None:
-                self.pipe_model.caption = f"✕ {caption.split(':')[0]}: {self._consumer_failed(self.pipeline)}"
+                self.pipe_model.caption = f"✕ {caption.split(':')[0]}: {consumer_failed()}"
             else:
                 self.view.store_failed(now, caption, "db locked" if locked else "db error")
         if message != self._store_trouble:
             self._store_trouble = message
-            self._emit(Notice(message, "error", "bank database", 10))
-        self._emit(Changed())
+            self.tell(Notice(message, "error", "bank database", 10))
+        self.emit(RUNNER)
 
     def _read_failed(self, exc: Exception) -> None:
         self.store_failed(exc, lost=False)
@@ -278,7 +295,7 @@ class Session(PipelineMode, ScenarioMode):
             self.reader.request()
         if self._storm_engine is not None and not view.storm_running:
             asyncio.get_running_loop().call_soon(self._storm_over)
-        self._emit(Changed(key=isinstance(ev, Control)))
+        self.emit(KEY if isinstance(ev, Control) else RUNNER)
 
     # -- the bank's panes ------------------------------------------------------------------------
     async def _read_bank(self) -> None:
@@ -297,7 +314,7 @@ class Session(PipelineMode, ScenarioMode):
             snapshots.append(("#twin", await twin.snapshot(), twin_path(self.db_label), "naive"))
         self.snapshots = snapshots
         self.snapshot_count += 1
-        self._emit(BankRead())
+        self.emit(BANKS)
 
     async def settled(self) -> None:
         """Wait until every bank read asked for has run (tests, frames)."""
@@ -324,7 +341,7 @@ class Session(PipelineMode, ScenarioMode):
         for _ in range(n):
             self.view.add_storm_id(engine.withdraw(STORM_AMOUNT))
         self.view.storm_sent()
-        self._emit(Changed())
+        self.emit(RUNNER)
         return True
 
     def _storm_over(self) -> None:
@@ -372,7 +389,7 @@ class Session(PipelineMode, ScenarioMode):
             store = StoreConfig(path, balance, cfg.account_id, cfg.owner, True, cfg.synchronous)
             twin = await NaiveTwin(store, bridge=engine.bank.bridge).open()
         except (sqlite3.Error, StoreError) as exc:
-            self._emit(Notice(f"compare mode is off: {exc}", "warning", timeout=8))
+            self.tell(Notice(f"compare mode is off: {exc}", "warning", timeout=8))
             return
         engine.attach_twin(twin)
         engine.set_compare(True)
@@ -385,32 +402,29 @@ class Session(PipelineMode, ScenarioMode):
             old = self.engine
             if old is None:
                 return
-            self._drop_subscription()
+            self.drop_subscription()
             try:
                 await old.bank.reset()
                 if old.twin is not None:
                     await old.twin.reset(old.bank.config.opening_balance)
             except StoreError as exc:
-                self._emit(Notice(str(exc), "error", timeout=10))
+                self.tell(Notice(str(exc), "error", timeout=10))
                 return
             # The pipeline's log and offsets belong to the emptied file: it opens afresh on the next p.
-            await self._close_pipeline()
+            await self.live_pipeline.close()
             config = SimConfig(seed=self.settings.seed, mode=old.bank.mode, amount=self.amount)
             engine = Engine(config, old.bank, 0)
             try:
                 engine.claim_ids(CLAIM_BLOCK)  # from the emptied file's counter: T123 again
             except StoreError as exc:
-                self._emit(Notice(str(exc), "error", timeout=10))
+                self.tell(Notice(str(exc), "error", timeout=10))
             engine.attach_twin(old.twin)
             engine.compare = old.compare
-            self._use_engine(engine)
-        self._emit(Notice(f"bank reset to {rupees(engine.bank.config.opening_balance)}"))
+            self.use_engine(engine)
+        self.tell(Notice(f"bank reset to {rupees(engine.bank.config.opening_balance)}"))
         self.reader.request()
-        self._emit(Changed())
+        self.emit(RUNNER)
 
 
 
-__all__ = [
-    "BURST", "CONSUMER_CYCLE", "AutoplayDue", "BankRead", "Changed", "ModeChanged", "Notice", "PipeModel",
-    "PresenterChanged", "Session", "SessionEvent",
-]  # fmt: skip
+__all__ = ["BURST", "CONSUMER_CYCLE", "Change", "Notice", "PipeModel", "Session"]

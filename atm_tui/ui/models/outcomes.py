@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from atm_tui.ui.models import colours
+
 # Colour roles, each painted with a theme variable (so a theme recolours every pane).
 ROLE_VARIABLES: dict[str, str] = {
     "request": "primary",
@@ -22,22 +24,14 @@ ROLE_VARIABLES: dict[str, str] = {
     "read": "primary",
     "hot": "error",
 }
-# What each role falls back to when no theme is at hand (a headless render, a test).
-FALLBACK_COLOURS: dict[str, str] = {
-    "primary": "#4FA3E0",
-    "success": "#4EC26B",
-    "secondary": "#C678DD",
-    "warning": "#E5A50A",
-    "error": "#FF5555",
-    "accent": "#E5C07B",
-}
 ROLES = tuple(ROLE_VARIABLES)
 
 
 def palette(variables: dict[str, str] | None = None) -> dict[str, str]:
-    """Role -> a bold Rich style in the theme's colour."""
+    """Role -> a bold Rich style in the theme's colour (the default theme's when none is given:
+    a headless render, a test)."""
     source = variables or {}
-    return {role: f"bold {source.get(var) or FALLBACK_COLOURS[var]}" for role, var in ROLE_VARIABLES.items()}
+    return {role: f"bold {source.get(var) or colours.DEFAULT[var]}" for role, var in ROLE_VARIABLES.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,18 +33,21 @@ from atm_tui.sim.pipeline.events import (
 )
 from atm_tui.sim.pipeline.pipeline import NO_PRODUCER
 from atm_tui.sim.pipeline.report import PipelineTally
+from atm_tui.ui.models import outcomes
 
 if TYPE_CHECKING:
     pass
 
 # Colour is never the only signal: each style goes with a symbol or a word. These name colour
-# roles; the panel paints them in the theme's colours when it draws (recolour).
-HOT = "bold #FF5F5F"
-GOOD = "bold #5FD75F"
-SKIP = "bold #D787FF"
-DUP = "bold #FFD75F"
+# roles, in the one palette's default colours (outcomes.palette); the panel paints them in the
+# current theme's colours when it draws (recolour).
+_DEFAULT = outcomes.palette()
+HOT = _DEFAULT["hot"]
+GOOD = _DEFAULT["fresh"]
+SKIP = _DEFAULT["replay"]
+DUP = _DEFAULT["dup"]
 DIM = "dim"
-MARK = "bold #5FAFFF"
+MARK = _DEFAULT["request"]
 _ROLES = {HOT: "hot", GOOD: "fresh", SKIP: "replay", DUP: "dup", MARK: "request"}
 
 

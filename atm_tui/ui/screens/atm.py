@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
 from atm_tui.ui.core.session import Session
+from atm_tui.ui.core.shown import Shown
 from atm_tui.ui.screens.bindings import (
     CLASS_VIEW,
     FASTER,
@@ -80,7 +81,6 @@ class AtmScreen(PanesScreen):
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self._toggle_rows = 0
         self._compare_shown: tuple[bool, ...] = ()
 
     def atm_column(self) -> ComposeResult:
@@ -92,34 +92,32 @@ class AtmScreen(PanesScreen):
         yield Static(id="counters")
 
     # -- drawing ---------------------------------------------------------------------------------
-    def _draw_top(self) -> None:
-        super()._draw_top()
+    def _draw_top(self, shown: Shown) -> None:
+        super()._draw_top(shown)
         # Every tick, as a resize may cross a breakpoint: the compare layout is set per breakpoint.
-        engine = self.session.engine
-        self._show_compare(engine is not None and engine.compare)
+        self._show_compare(shown.compare)
 
-    def caption_text(self) -> str:
-        return self.session.view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
+    def caption_text(self, shown: Shown) -> str:
+        return shown.view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
 
-    def draw_panes(self) -> None:
-        s = self.session
-        engine, view = s.engine, s.view
+    def draw_panes(self, shown: Shown) -> None:
+        view = shown.view
         diagram = self.query_one(SequenceDiagram)
         diagram.view = view
-        diagram.t0 = s.t0
-        self.query_one(AtmPane).show(view, s.amount)
-        toggles = self.query_one(TogglePanel)
-        if engine is not None:
-            st = engine.state()
-            toggles.state = Toggles(
+        diagram.t0 = shown.t0
+        # The keys a line of the ATM's screen names, said only while they work (a scenario refuses them).
+        named = ("amount", *view.atm.hint_actions)
+        keys_on = frozenset(a for a in named if self.check_action(a, ()) is True)
+        self.query_one(AtmPane).show(view, shown.amount, keys_on)
+        st = shown.toggles
+        if st is not None:
+            # A new state redraws the panel (and lays the screen out again if its rows changed).
+            self.query_one(TogglePanel).state = Toggles(
                 st.drop_next_replies, st.drop_next_requests, st.duplicate_next, st.drop_all_replies,
                 st.auto_retry, st.mode, st.compare,
                 st.request_drop_rate, st.reply_drop_rate, st.duplicate_rate,
                 st.crash_in_gap,
             )
-        rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
-        toggles.refresh(layout=rows != self._toggle_rows)
-        self._toggle_rows = rows
         diagram.refresh()
         c = view.counts  # every write's attempts and deliveries, not only withdrawals'
         counters = Text(overflow="fold")
@@ -133,10 +131,10 @@ class AtmScreen(PanesScreen):
         )
         if view.resolved:
             counters.append(f" · resolved {view.resolved}")
-        if s.target is not None:
-            counters.append(f" · s/r → {s.target}", style="bold")
-        if s.store_failures:
-            counters.append(f" · db refused {s.store_failures}", style="bold")
+        if shown.target is not None:
+            counters.append(f" · s/r → {shown.target}", style="bold")
+        if shown.store_failures:
+            counters.append(f" · db refused {shown.store_failures}", style="bold")
         self.update("#counters", counters)
 
     def _show_compare(self, on: bool) -> None:
@@ -172,7 +170,7 @@ class AtmScreen(PanesScreen):
         engine = s.engine
         if engine is None:
             return "the bank's file could not be opened"
-        if action == "pipeline" and s.pipe_opening:
+        if action == "pipeline" and s.live_pipeline.opening:
             return "the pipeline is still opening"
         if action == "crash_gap" and engine.bank.mode != "split":
             return ("it crashes the bank between the debit and storing the key, which only split mode has"

@@ -18,10 +18,12 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from atm_tui.paths import data_dir, home_relative
-from atm_tui.ui.core.session import Session
+from atm_tui.ui.core.session import Change, Session
+from atm_tui.ui.core.session_events import BANKS, PRESENTER
+from atm_tui.ui.core.shown import Shown
 from atm_tui.ui.screens.bindings import ALWAYS, shown_keys
 from atm_tui.ui.themes import DEFAULT, PROJECTOR
-from atm_tui.ui.widgets.bank_pane import BankPane
+from atm_tui.ui.widgets.bank_pane import SHORT_SCREEN, BankPane
 from atm_tui.ui.widgets.caption_bar import CaptionBar
 from atm_tui.ui.widgets.key_bar import KeyBar
 from atm_tui.ui.widgets.text import set_text
@@ -46,7 +48,9 @@ class PanesScreen(Screen[None]):
     """Top bar, caption line, ATM and bank panes, the network pane and the key bar over one Session.
 
     Subclasses say what the network pane holds, which keys they have (their own `BINDINGS`, read
-    by the key bar, the help and the palette) and why a key is off (`why_off`).
+    by the key bar, the help and the palette) and why a key is off (`why_off`). Intents go to the
+    Session; what is drawn comes back as the models a change carries (`Shown`), and each widget
+    is given its part of them.
     """
 
     # Actions of this screen that no key is bound to (the palette's parametrised ones).
@@ -93,70 +97,80 @@ class PanesScreen(Screen[None]):
         if self.SCENARIO:
             self.query_one("#caption").display = False
             self.query_one(CaptionBar).display = True
-        self.draw()
+        self.draw(self.session.shown)
 
     def on_screen_resume(self) -> None:
         if self.is_mounted:
-            self.draw()
+            self.draw(self.session.shown)
+
+    def on_resize(self) -> None:
+        # On a short screen the bank panes list the ledger before the keys.
+        short = self.size.height < SHORT_SCREEN
+        for pane in self.query(BankPane):
+            pane.short = short
 
     # -- drawing ---------------------------------------------------------------------------------
     def update(self, selector: str, text: Text) -> None:
         set_text(self.query_one(selector, Static), text)
 
-    def draw_top(self) -> None:
+    def draw_top(self, shown: Shown) -> None:
         with teardown_safe():
-            self._draw_top()
+            self._draw_top(shown)
 
-    def _draw_top(self) -> None:
-        s = self.session
+    def _draw_top(self, shown: Shown) -> None:
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(" atm-tui ", style="bold reverse")
         top.append(" exactly-once = at-least-once delivery + idempotent processing  ")
-        if s.pacer.paused:
+        if shown.paused:
             top.append(" ⏸ PAUSED ", style="bold reverse")
         else:
-            top.append(f" ▶ {s.pacer.speed:g}x ", style="bold")
-        top.append(self.clock_text())
+            top.append(f" ▶ {shown.speed:g}x ", style="bold")
+        top.append(self.clock_text(shown))
         self.update("#topbar", top)
 
-    def clock_text(self) -> str:
-        engine = self.session.engine
-        return f"  t {(engine.now - self.session.t0) / 1000:.1f} s" if engine is not None else ""
+    def clock_text(self, shown: Shown) -> str:
+        return shown.clock
 
-    def draw(self) -> None:
-        """Redraw everything from the Session's models and the last bank snapshots."""
+    def show(self, change: Change) -> None:
+        """A change that redraws only a part: the bank panes, or the scenario's caption bar."""
+        if change.kind == BANKS:
+            self.show_banks(change.shown)
+        elif change.kind == PRESENTER:
+            self.show_presenter(change.shown)
+            self.draw_top(change.shown)
+
+    def draw(self, shown: Shown) -> None:
+        """Redraw everything from the models (`shown`) and the last bank snapshots."""
         with teardown_safe():
-            self.show_banks()
-            self._draw_top()
-            self.update("#caption", Text("» " + self.caption_text(), overflow="ellipsis"))
-            self.draw_panes()
-            self.show_presenter()
+            self.show_banks(shown)
+            self._draw_top(shown)
+            self.update("#caption", Text("» " + self.caption_text(shown), overflow="ellipsis"))
+            self.draw_panes(shown)
+            self.show_presenter(shown)
             self._draw_keys()
 
-    def caption_text(self) -> str:
+    def caption_text(self, shown: Shown) -> str:
         return ""
 
-    def draw_panes(self) -> None:
+    def draw_panes(self, shown: Shown) -> None:
         """The mode's own panes."""
 
-    def show_banks(self) -> None:
-        s = self.session
-        if s.snapshot_count == self._shown_snapshots:
+    def show_banks(self, shown: Shown) -> None:
+        if shown.snapshot_count == self._shown_snapshots:
             return
         with teardown_safe():
-            for pane, snap, path, mode in s.snapshots:
-                self.query_one(pane, BankPane).show(snap, path, mode)
-            self._shown_snapshots = s.snapshot_count
+            for pane, snap, path, mode in shown.snapshots:
+                asked = shown.opening_asked if pane == "#bank" else None
+                self.query_one(pane, BankPane).show(snap, path, mode, asked=asked)
+            self._shown_snapshots = shown.snapshot_count
 
-    def show_presenter(self) -> None:
-        presenter = self.session.presenter
-        if not self.SCENARIO or presenter is None:
+    def show_presenter(self, shown: Shown) -> None:
+        p = shown.presenter
+        if not self.SCENARIO or p is None:
             return
         with teardown_safe():
-            p = presenter
             self.query_one(CaptionBar).show_state(
-                p.scenario.title, p.counter, p.caption, p.state, p.keys,
-                with_caption=self.session.settings.captions_in_frame, words=p.words,
+                p.title, p.counter, p.caption, p.state, p.keys, with_caption=p.with_caption, words=p.words,
             )
 
     def _draw_keys(self) -> None:
@@ -306,8 +320,8 @@ class PanesScreen(Screen[None]):
         self.notify(f"screenshot saved: {home_relative(saved)}", timeout=8)
 
     def action_pipeline(self) -> None:
-        if self.session.toggle_pipeline():
-            self.app.run_worker(self.session.open_pipeline(), group="pipeline", exclusive=True,
+        if self.session.live_pipeline.toggle():
+            self.app.run_worker(self.session.live_pipeline.open(), group="pipeline", exclusive=True,
                                 exit_on_error=False)
 
     def action_class_view(self) -> None:
@@ -317,8 +331,8 @@ class PanesScreen(Screen[None]):
         self.app.push_screen(ClassScreen(self.session.settings.db, self.session.db_label))
 
     def action_next_step(self) -> None:
-        self.app.run_worker(self.session.next_step(), group="presenter", exit_on_error=False)
+        self.app.run_worker(self.session.scenarios.next_step(), group="presenter", exit_on_error=False)
 
     def action_previous_step(self) -> None:
-        self.app.run_worker(self.session.previous_step(), group="presenter", exit_on_error=False)
+        self.app.run_worker(self.session.scenarios.previous_step(), group="presenter", exit_on_error=False)
 

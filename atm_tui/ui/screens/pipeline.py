@@ -9,7 +9,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 
-from atm_tui.ui.core.session import BURST, CONSUMER_CYCLE, Session
+from atm_tui.ui.core.session import BURST, CONSUMER_CYCLE
+from atm_tui.ui.core.shown import Shown
+from atm_tui.ui.models.pipeline_model import PipelineModel
 from atm_tui.ui.screens import atm
 from atm_tui.ui.screens.bindings import (
     CLASS_VIEW,
@@ -68,36 +70,25 @@ class PipelineScreen(PanesScreen):
     NETWORK_TITLE = "Pipeline: payments log → consumer → bank"
     PIPELINE_VIEW = True
 
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
-        self._toggle_rows = 0
-
     def network_body(self) -> ComposeResult:
         with Vertical(id="pipeline"):
             yield PipelineToggles(self.key_names(), id="pipe-toggles")
             yield PipelinePanel(id="pipe-panel")
 
-    def clock_text(self) -> str:
-        pipeline, model = self.session.shown_pipeline, self.session.pipe_model
-        if pipeline is None or model is None:
-            return ""
-        return f"  pipeline t {(pipeline.now - model.t0) / 1000:.1f} s"
+    def clock_text(self, shown: Shown) -> str:
+        return shown.pipeline_clock
 
-    def caption_text(self) -> str:
-        model = self.session.pipe_model
+    def caption_text(self, shown: Shown) -> str:
+        model = shown.pipe_model
         return model.caption if model is not None else ""
 
-    def draw_panes(self) -> None:
-        pipeline = self.session.shown_pipeline
-        toggles, panel = self.query_one(PipelineToggles), self.query_one(PipelinePanel)
-        toggles.pipeline = pipeline
-        panel.pipeline = pipeline
-        if self.session.pipe_model is not None:
-            panel.model = self.session.pipe_model  # type: ignore[assignment]
-        rows = toggles.get_content_height(self.size, self.size, toggles.size.width)
-        toggles.refresh(layout=rows != self._toggle_rows)
-        self._toggle_rows = rows
-        panel.refresh()
+    def draw_panes(self, shown: Shown) -> None:
+        state = shown.pipeline  # the pipeline's state as plain data, never the pipeline itself
+        self.query_one(PipelineToggles).state = state
+        panel = self.query_one(PipelinePanel)
+        if isinstance(shown.pipe_model, PipelineModel):
+            panel.model = shown.pipe_model
+        panel.state = state
 
     # -- keys ------------------------------------------------------------------------------------
     def live_state(self, action: str) -> bool | None:
@@ -108,37 +99,38 @@ class PipelineScreen(PanesScreen):
         if s.engine is None:
             return "the bank's file could not be opened"
         if action == "pipeline":
-            return "the pipeline is still opening" if s.pipe_opening else ""
+            return "the pipeline is still opening" if s.live_pipeline.opening else ""
         if action in {b.action for b in ATM_KEYS_OFF_HERE if isinstance(b, Binding)} | {"reset"}:
             return "it is a key of the ATM view; p goes back to it"
         if s.pipeline is None:
-            return "" if s.pipe_opening else "the pipeline is not open"  # typed ahead: runs once it is open
+            # Typed ahead: runs once it is open.
+            return "" if s.live_pipeline.opening else "the pipeline is not open"
         if action == "crash_consumer" and not s.pipeline.consumer_up:
             return "the consumer is down already; a new one starts from the last commit"
         return ""
 
     # -- the pipeline's actions ---------------------------------------------------------------------
     def action_produce(self) -> None:
-        self.session.on_pipeline(lambda p: p.publish(1))
+        self.session.live_pipeline.on_pipeline(lambda p: p.publish(1))
 
     def action_burst(self) -> None:
-        self.session.on_pipeline(lambda p: p.publish(BURST))
+        self.session.live_pipeline.on_pipeline(lambda p: p.publish(BURST))
 
     def action_lose_ack(self) -> None:
-        self.session.on_pipeline(lambda p: p.lose_next_acks(1))
+        self.session.live_pipeline.on_pipeline(lambda p: p.lose_next_acks(1))
 
     def action_crash_consumer(self) -> None:
-        self.session.on_pipeline(lambda p: p.crash_consumer())
+        self.session.live_pipeline.on_pipeline(lambda p: p.crash_consumer())
 
     def action_crash_before_commit(self) -> None:
-        self.session.on_pipeline(lambda p: p.crash_before_next_commits(1))
+        self.session.live_pipeline.on_pipeline(lambda p: p.crash_before_next_commits(1))
 
     def action_consumer_mode(self) -> None:
-        self.session.cycle_consumer()
+        self.session.live_pipeline.cycle_consumer()
 
     def action_consumer(self, mode: str) -> None:
         if mode in CONSUMER_CYCLE:
-            self.session.set_consumer(mode)  # type: ignore[arg-type]
+            self.session.live_pipeline.set_consumer(mode)  # type: ignore[arg-type]
 
     def action_producer_idempotence(self) -> None:
         # Kafka reads enable.idempotence when the producer starts, so the service restarts with it.
@@ -146,7 +138,7 @@ class PipelineScreen(PanesScreen):
             p.set_producer_idempotent(not p.config.producer_idempotent)
             p.restart_producer()
 
-        self.session.on_pipeline(restart)
+        self.session.live_pipeline.on_pipeline(restart)
 
 
 class PipelineScenarioScreen(PipelineScreen, inherit_bindings=False):

@@ -43,7 +43,8 @@ class AtmPane(Vertical):
         if beliefs.border_title != title:
             beliefs.border_title = title
 
-    def show(self, view: View, amount: int) -> None:
+    def show(self, view: View, amount: int, keys_on: frozenset[str] = frozenset()) -> None:
+        """`keys_on`: the actions whose keys work now; a line naming a key is shown only then."""
         atm = view.atm
         title = outcomes.story(atm.op).title  # each story's own client: ATM, Shop, Booth
         if self.border_title != title:
@@ -52,11 +53,11 @@ class AtmPane(Vertical):
         screen = Text()
         screen.append(atm.screen + "\n", style="bold")
         screen.append(atm.detail)
-        if atm.hint and all(self.screen.check_action(a, ()) is True for a in atm.hint_actions):
+        if atm.hint and all(a in keys_on for a in atm.hint_actions):
             screen.append(f"\n{atm.hint}")
         if not atm.txn_id:
             # Name the key only while it works (a scenario refuses it).
-            change = " (m to change)" if self.screen.check_action("amount", ()) is True else ""
+            change = " (m to change)" if "amount" in keys_on else ""
             screen.append(f"\nAmount: {rupees(amount)}{change}")
         if view.storm_total:
             screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.widgets import Digits, Static
 
 from atm_tui.bank.money import rupees
@@ -17,6 +18,9 @@ from atm_tui.ui.widgets.text import set_text
 
 class BankPane(Vertical):
     """One bank as stored in SQLite: balance in large figures and in words, ledger, keys, deliveries."""
+
+    # Set by the screen from its height: on a short screen the ledger comes before the keys.
+    short: reactive[bool] = reactive(False)
 
     def __init__(self, title: str, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -36,9 +40,8 @@ class BankPane(Vertical):
     def on_mount(self) -> None:
         self.border_title = self.title
 
-    def on_resize(self) -> None:
+    def watch_short(self, short: bool) -> None:
         # On a short screen the ledger comes before the keys: it is the evidence of what was paid.
-        short = self.app.size.height < SHORT_SCREEN
         lists = self.query_one(".bank-lists")
         ledger = self.query_one(".bank-ledger")
         keys = self.query_one(".bank-keys")
@@ -48,7 +51,10 @@ class BankPane(Vertical):
             else:
                 lists.move_child(ledger, after=keys)
 
-    def show(self, snap: BankSnapshot, path: str, mode: str, *, rows: int = 8) -> None:
+    def show(
+        self, snap: BankSnapshot, path: str, mode: str, *, rows: int = 8, asked: int | None = None
+    ) -> None:
+        """`asked`: the opening balance the app was started with, when it may differ from the file's."""
         self.border_subtitle = mode
         # The whole path, folded over lines if it must be: people type it into sqlite3.
         self.query_one(PathLine).set_path(path)
@@ -63,11 +69,10 @@ class BankPane(Vertical):
         spent = snap.opening_balance - snap.balance
         set_text(self.query_one(".bank-plain", Static), plain)
         opened = f"opened {rupees(snap.opening_balance)}, paid out {rupees(spent)}"
-        kept = kept_opening(self.app, snap.opening_balance) if self.id == "bank" else None
-        if kept is not None:
+        if asked is not None and asked != snap.opening_balance:
             # The file's own account wins over --opening-balance: say so, never ignore it silently.
             opened += (
-                f"\n--opening-balance {rupees(kept)} not applied: this file already has its account"
+                f"\n--opening-balance {rupees(asked)} not applied: this file already has its account"
                 " (it applies to a new file, or with --fresh)"
             )
         if len(snap.clients) > 1:  # one bank, many clients: say who wrote what is listed here
@@ -115,17 +120,6 @@ class BankPane(Vertical):
             label = outcomes.delivery(outcome)
             deliveries.append(f"{label.glyph} {txn} #{attempt} {label.word}\n")
         set_text(self.query_one(".bank-deliveries", Static), deliveries)
-
-
-def kept_opening(app: object, stored: int) -> int | None:
-    """The opening balance the app was started with, when the file kept a different one."""
-    settings = getattr(app, "settings", None)
-    asked = getattr(settings, "opening_balance", None)
-    if settings is None or not isinstance(asked, int) or asked == stored:
-        return None
-    if any(getattr(settings, name, None) for name in ("fresh", "scenario", "player")):
-        return None
-    return asked
 
 
 SHORT_SCREEN = 30  # rows: below this the big figures give way to the ledger

@@ -8,7 +8,8 @@ from textual.app import RenderResult
 from textual.widget import Widget
 
 from atm_tui.ui.models import outcomes
-from atm_tui.ui.models.view import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row, View
+from atm_tui.ui.models.rows import ARRIVED, FLYING, LOST, NOTE, REPLY, REQUEST, Row
+from atm_tui.ui.models.view import View
 from atm_tui.ui.widgets.palette import NOTE_STYLE, styles
 from atm_tui.ui.widgets.text import fit
 

@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.app import RenderResult
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.widget import Widget
 
-from atm_tui.sim.pipeline.pipeline import NO_PRODUCER, Record
+from atm_tui.sim.pipeline.pipeline import NO_PRODUCER, PipelineView, Record
 from atm_tui.ui.models.pipeline_model import DIM, DUP, HOT, MARK, PipelineModel, recolour
 from atm_tui.ui.widgets.palette import styles
 from atm_tui.ui.widgets.text import fit
-
-if TYPE_CHECKING:
-    from atm_tui.sim.pipeline.pipeline import Pipeline, PipelineView
 
 # -- the widgets -----------------------------------------------------------------------------------
 _STATE_MARK = {"reading": "● reading", "idle": "○ idle", "stalled": "⧖ STALLED", "down": "✕ DOWN"}
 
 
-def toggle_items(pipeline: Pipeline | None, keys: Mapping[str, str]) -> list[tuple[str, str, str, bool]]:
-    """(key, name, state in words and a symbol, alarming?) for each pipeline toggle; `keys` maps an
-    action to the key the screen binds it to."""
+def toggle_items(v: PipelineView | None, keys: Mapping[str, str]) -> list[tuple[str, str, str, bool]]:
+    """(key, name, state in words and a symbol, alarming?) for each pipeline toggle, from the
+    pipeline's state (None while it opens); `keys` maps an action to the key the screen binds it to."""
     k = keys
-    if pipeline is None:
+    if v is None:
         return [(k["pipeline"], "pipeline", "opening…", False)]
-    v = pipeline.view()
     consumer = _STATE_MARK.get(v.consumer_state, v.consumer_state)
     if v.epoch is not None:
         consumer += f" e{v.epoch}"
@@ -60,9 +56,12 @@ class PipelineToggles(Widget):
     PipelineToggles { height: auto; }
     """
 
+    # The pipeline's state as the screen was given it (None while it opens); a new one redraws,
+    # and a new number of rows lays the screen out again.
+    state: reactive[PipelineView | None] = reactive(None, layout=True, always_update=True)
+
     def __init__(self, keys: Mapping[str, str], *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.pipeline: Pipeline | None = None
         self.keys = keys  # action -> the key the screen binds it to, as the key bar writes it
 
     def render(self) -> RenderResult:
@@ -70,7 +69,7 @@ class PipelineToggles(Widget):
         cols = _columns(width)
         cell = width // cols
         out = Text(no_wrap=True, overflow="crop")
-        items = toggle_items(self.pipeline, self.keys)
+        items = toggle_items(self.state, self.keys)
         for i, (key, name, state, hot) in enumerate(items):
             piece = Text()
             piece.append(f"{key} ", style="bold reverse")
@@ -85,7 +84,7 @@ class PipelineToggles(Widget):
         return recolour(out, styles(self))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return -(-len(toggle_items(self.pipeline, self.keys)) // _columns(width))
+        return -(-len(toggle_items(self.state, self.keys)) // _columns(width))
 
 
 def _columns(width: int) -> int:
@@ -99,21 +98,22 @@ class PipelinePanel(Widget):
     PipelinePanel { height: 1fr; }
     """
 
+    # The pipeline's state as the screen was given it (None while it opens): a new one redraws.
+    state: reactive[PipelineView | None] = reactive(None, always_update=True)
+
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.pipeline: Pipeline | None = None
         self.model = PipelineModel()
 
     def render(self) -> RenderResult:
         width, height = self.size
-        pipeline = self.pipeline
+        v = self.state
         out = Text(no_wrap=True, overflow="crop")
-        if pipeline is None or width < 20 or height < 1:
-            out.append("opening the pipeline…" if pipeline is None else "")
+        if v is None or width < 20 or height < 1:
+            out.append("opening the pipeline…" if v is None else "")
             return out
-        v = pipeline.view()
         model = self.model
-        top = self._top(pipeline, v, width)
+        top = self._top(v, width)
         if height < 8:
             top = top[1:]  # the consumer's line matters most when space is short
         counters = self._counters(width, short=height < 14)
@@ -126,7 +126,7 @@ class PipelinePanel(Widget):
         lines: list[Text] = list(top)
         per = log_rows // parts if parts else 0
         for p in range(parts):
-            lines.extend(self._partition(pipeline, v, p, per + (1 if p < log_rows % parts else 0), width))
+            lines.extend(self._partition(v, p, per + (1 if p < log_rows % parts else 0), width))
         if event_rows >= 2:
             lines.append(Text((f"─ events ({model.lines_total}) " + "─" * width)[:width], style=DIM))
             lines.extend(event_lines(model, event_rows - 1, width))
@@ -139,7 +139,7 @@ class PipelinePanel(Widget):
     def _needed(self, v: PipelineView, p: int) -> int:
         return len(v.log[p]) + 2  # the records, the committed marker and the column names
 
-    def _top(self, pipeline: Pipeline, v: PipelineView, width: int) -> list[Text]:
+    def _top(self, v: PipelineView, width: int) -> list[Text]:
         prod = Text(no_wrap=True, overflow="crop")
         prod.append("producer ", style="bold")
         if v.producer_id == NO_PRODUCER:
@@ -169,7 +169,7 @@ class PipelinePanel(Widget):
             cons.append(" · in hand: nothing")
         return [_crop(prod, width), _crop(cons, width)]
 
-    def _partition(self, pipeline: Pipeline, v: PipelineView, p: int, rows: int, width: int) -> list[Text]:
+    def _partition(self, v: PipelineView, p: int, rows: int, width: int) -> list[Text]:
         log = v.log[p]
         end = len(log)
         committed = v.committed[p]

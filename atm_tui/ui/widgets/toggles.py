@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import RenderResult
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.widget import Widget
 
 from atm_tui.ui.widgets.palette import styles
@@ -37,9 +38,12 @@ class TogglePanel(Widget):
     TogglePanel { height: auto; }
     """
 
+    # The engine's toggles as the screen was given them: a new state redraws the panel, and lays
+    # the screen out again (its number of rows may change).
+    state: reactive[Toggles] = reactive(Toggles, layout=True)
+
     def __init__(self, keys: Mapping[str, str], *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
-        self.state = Toggles()
         self.keys = keys  # action -> the key the screen binds it to, as the key bar writes it
 
     def items(self) -> list[tuple[str, str, str, bool]]:
