@@ -117,6 +117,27 @@ class PipelineMode:
         elif self.opening:
             self._pending.append(call)
 
+    # -- the pipeline view's keys, by name: the screen says what, this part says how -------------
+    def produce(self, count: int) -> None:
+        self.on_pipeline(lambda p: p.publish(count))
+
+    def lose_next_acks(self, count: int) -> None:
+        self.on_pipeline(lambda p: p.lose_next_acks(count))
+
+    def crash_consumer(self) -> None:
+        self.on_pipeline(lambda p: p.crash_consumer())
+
+    def crash_before_next_commits(self, count: int) -> None:
+        self.on_pipeline(lambda p: p.crash_before_next_commits(count))
+
+    def toggle_producer_idempotence(self) -> None:
+        # Kafka reads enable.idempotence when the producer starts, so the service restarts with it.
+        def restart(p: Pipeline) -> None:
+            p.set_producer_idempotent(not p.config.producer_idempotent)
+            p.restart_producer()
+
+        self.on_pipeline(restart)
+
     def cycle_consumer(self) -> None:
         self.on_pipeline(lambda p: p.set_consumer_mode(CONSUMER_CYCLE[p.config.consumer]))
         self.session.reader.request()

@@ -30,7 +30,7 @@ from atm_tui.ui.screens.panes import PanesScreen
 from atm_tui.ui.widgets.pipeline_view import PipelinePanel, PipelineToggles
 
 if TYPE_CHECKING:
-    from atm_tui.sim.pipeline.pipeline import Pipeline
+    pass
 
 
 PRODUCE = key("w", "produce", "produce", "Pipeline: the payment service produces one Rs 500 charge message",
@@ -111,19 +111,19 @@ class PipelineScreen(PanesScreen):
 
     # -- the pipeline's actions ---------------------------------------------------------------------
     def action_produce(self) -> None:
-        self.session.live_pipeline.on_pipeline(lambda p: p.publish(1))
+        self.session.live_pipeline.produce(1)
 
     def action_burst(self) -> None:
-        self.session.live_pipeline.on_pipeline(lambda p: p.publish(BURST))
+        self.session.live_pipeline.produce(BURST)
 
     def action_lose_ack(self) -> None:
-        self.session.live_pipeline.on_pipeline(lambda p: p.lose_next_acks(1))
+        self.session.live_pipeline.lose_next_acks(1)
 
     def action_crash_consumer(self) -> None:
-        self.session.live_pipeline.on_pipeline(lambda p: p.crash_consumer())
+        self.session.live_pipeline.crash_consumer()
 
     def action_crash_before_commit(self) -> None:
-        self.session.live_pipeline.on_pipeline(lambda p: p.crash_before_next_commits(1))
+        self.session.live_pipeline.crash_before_next_commits(1)
 
     def action_consumer_mode(self) -> None:
         self.session.live_pipeline.cycle_consumer()
@@ -133,12 +133,7 @@ class PipelineScreen(PanesScreen):
             self.session.live_pipeline.set_consumer(mode)  # type: ignore[arg-type]
 
     def action_producer_idempotence(self) -> None:
-        # Kafka reads enable.idempotence when the producer starts, so the service restarts with it.
-        def restart(p: Pipeline) -> None:
-            p.set_producer_idempotent(not p.config.producer_idempotent)
-            p.restart_producer()
-
-        self.session.live_pipeline.on_pipeline(restart)
+        self.session.live_pipeline.toggle_producer_idempotence()
 
 
 class PipelineScenarioScreen(PipelineScreen, inherit_bindings=False):
