@@ -32,6 +32,20 @@ CONTROL_CAPTIONS = {
     ),
     "balance": "Balance inquiry sent: a read, safe to repeat.",
 }
+# The pipeline view's control events (its model formats them the same way).
+PIPELINE_CONTROL_CAPTIONS = {
+    "lose_next_acks": "Hiccup armed: the broker's next acknowledgement will be lost.",
+    "crash_before_next_commits": (
+        "Hiccup armed: the consumer will crash after its next charge, before the commit."
+    ),
+    "crash_consumer": "The consumer is killed now.",
+    "consumer": "Consumer mode: {value}.",
+    "producer_idempotent": "Producer idempotence: {value} (the payment service restarts to apply it).",
+    "restart_producer": (
+        "The payment service restarts as an idempotent producer with a new epoch: the broker"
+        " refuses the old instance's sends (fenced)."
+    ),
+}
 # Switches: the engine records str(bool); the caption says what on and off mean.
 SWITCH_CAPTIONS = {
     "drop_all_replies": (

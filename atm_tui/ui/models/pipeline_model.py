@@ -34,6 +34,7 @@ from atm_tui.sim.pipeline.events import (
 from atm_tui.sim.pipeline.pipeline import NO_PRODUCER
 from atm_tui.sim.pipeline.report import PipelineTally
 from atm_tui.ui.models import outcomes
+from atm_tui.ui.models.captions import PIPELINE_CONTROL_CAPTIONS
 
 if TYPE_CHECKING:
     pass
@@ -305,7 +306,7 @@ class PipelineModel:
                 " sequence numbers, so the broker cannot tell a resend from a new message."
             )
             return
-        text = _CONTROL_CAPTIONS.get(ev.name)
+        text = PIPELINE_CONTROL_CAPTIONS.get(ev.name)
         if text is not None:
             self.caption = text.format(value=ev.value)
 
@@ -315,20 +316,6 @@ def _header(pid: int, epoch: int, seq: int) -> str:
         return "plain, no seq"
     return f"pid {pid} e{epoch} seq {seq}"
 
-
-_CONTROL_CAPTIONS = {
-    "lose_next_acks": "Hiccup armed: the broker's next acknowledgement will be lost.",
-    "crash_before_next_commits": (
-        "Hiccup armed: the consumer will crash after its next charge, before the commit."
-    ),
-    "crash_consumer": "k: the consumer is killed now.",
-    "consumer": "Consumer mode: {value}.",
-    "producer_idempotent": "Producer idempotence: {value} (the payment service restarts to apply it).",
-    "restart_producer": (
-        "The payment service restarts as an idempotent producer with a new epoch: the broker"
-        " refuses the old instance's sends (fenced)."
-    ),
-}
 
 _HANDLERS: dict[type[Event], Callable[[PipelineModel, Any], None]] = {
     Appended: PipelineModel._appended,
