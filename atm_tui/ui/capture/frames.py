@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.segment import Segment
 from textual.app import App
 
-from atm_tui.scenarios.export import (
+from atm_tui.scenarios.export_formats import (
     FrameFormat,
     FrameOptions,
     register_filming,
