@@ -26,6 +26,7 @@ from atm_tui.scenarios.export_formats import (
     register_screen,
 )
 from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.ui.textual_private import full_update
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -149,18 +150,12 @@ def screen_of(app: App[int], title: str = "atm-tui") -> Capture:
     """What a running app shows now: its SVG and its cells (Textual's own screenshot path)."""
     size = (app.size.width, app.size.height)
     svg = app.export_screenshot(title=title)
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    assert update is not None  # a full update always renders
+    update = full_update(app)
     console = Console(width=size[0], height=size[1], file=io.StringIO(), force_terminal=True,
                       color_system="truecolor", legacy_windows=False, safe_box=False)  # fmt: skip
     segments = [s for s in console.render(update) if not s.control]
     rows = list(Segment.split_and_crop_lines(segments, size[0], pad=True, include_new_lines=False))[: size[1]]
     return Capture(svg, rows, size)
-
-
-async def render_svg(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE) -> str:
-    """The app's screen showing `player` where it stands, as Rich's SVG."""
-    return (await capture(player, size)).svg
 
 
 async def _svg_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
