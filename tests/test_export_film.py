@@ -6,31 +6,33 @@ import asyncio
 import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from atm_tui.scenarios.export import FrameOptions, Staging, build
 from atm_tui.scenarios.loader import load
 from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.ui.app import AtmApp
 from atm_tui.ui.capture import frames
 from atm_tui.ui.capture.frames import FRAME_SIZE, capture, filming
 
 
 def test_one_app_serves_a_whole_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    started = []
-    start = frames._start
+    started: list[tuple[int, int]] = []
+    run_test = AtmApp.run_test
 
-    def counted(player: ScenarioPlayer, captions: bool) -> object:
-        started.append(captions)
-        return start(player, captions)
+    def counted(app: AtmApp, *args: Any, **kwargs: Any) -> Any:
+        started.append(kwargs["size"])
+        return run_test(app, *args, **kwargs)
 
-    monkeypatch.setattr(frames, "_start", counted)
+    monkeypatch.setattr(AtmApp, "run_test", counted)
     staged = Staging(tmp_path)
     # --clean: the frames hide the key bar, the cast shows it; --step-starts: two frames a step.
     asyncio.run(build(load("t123"), staged, frames="png", options=FrameOptions(clean=True, starts=True)))
     assert sum(name.startswith("frame-") for name in staged.names) == 11  # the title, 5 starts, 5 ends
     assert "t123.cast" in staged.names
-    assert started == [True]
+    assert started == [FRAME_SIZE]
 
 
 @pytest.mark.parametrize("clean", [True, False])
