@@ -10,7 +10,6 @@ bytes, another build may encode differently (the PNG, VTT and cast files do not 
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from pathlib import Path
 
 from atm_tui.scenarios.timing import Cue
@@ -45,30 +44,28 @@ def concat_list(names: list[str], cues: list[Cue]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def encode_mp4(frames: dict[str, bytes], names: list[str], cues: list[Cue]) -> bytes:
-    """The MP4 of `names` (PNG files in `frames`), each held for its cue."""
+def encode_mp4(folder: Path, names: list[str], cues: list[Cue], out_name: str) -> None:
+    """Encode the PNG files `names` in `folder`, each held for its cue, into folder/out_name."""
     exe = ffmpeg_exe()
-    with tempfile.TemporaryDirectory(prefix="atm-tui-video-") as tmp:
-        folder = Path(tmp)
-        for name in names:
-            (folder / name).write_bytes(frames[name])
-        (folder / "frames.txt").write_text(concat_list(names, cues))
-        out = folder / "video.mp4"
+    listing = folder / ".frames.txt"  # a dot name: never one of the export's files
+    listing.write_text(concat_list(names, cues))
+    try:
         cmd = [
             exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-            "-f", "concat", "-safe", "0", "-i", "frames.txt",
+            "-f", "concat", "-safe", "0", "-i", listing.name,
             "-vf", f"fps={FPS},format=yuv420p", "-t", f"{cues[-1].end / 1000:.3f}",
             "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-crf", "18",
             "-threads", "1",  # one thread: the encoder's output does not depend on scheduling
             "-movflags", "+faststart", "-map_metadata", "-1",
             "-fflags", "+bitexact", "-flags:v", "+bitexact",
-            out.name,
+            out_name,
         ]  # fmt: skip
         done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not out.is_file():
-            why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-            raise VideoError(f"--video mp4: ffmpeg failed ({why})")
-        return out.read_bytes()
+    finally:
+        listing.unlink()
+    if done.returncode != 0 or not (folder / out_name).is_file():
+        why = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise VideoError(f"--video mp4: ffmpeg failed ({why})")
 
 
 def probe(exe: str, path: str) -> dict[str, str]:

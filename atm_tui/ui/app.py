@@ -21,6 +21,7 @@ from atm_tui.ui.core.settings import Settings
 from atm_tui.ui.messages import SessionChanged
 from atm_tui.ui.screens.atm import AtmScenarioScreen, AtmScreen
 from atm_tui.ui.screens.panes import PanesScreen, teardown_safe
+from atm_tui.ui.textual_private import QueriesTheShownScreen
 from atm_tui.ui.themes import THEMES
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def _pipeline_scenario_screen(session: Session) -> Screen[Any]:
     return PipelineScenarioScreen(session)
 
 
-class AtmApp(App[int]):
+class AtmApp(QueriesTheShownScreen[int]):
     """Three panes (ATM, network, bank) over one Session; the UI renders and never decides."""
 
     CSS_PATH = "app.tcss"
@@ -166,10 +167,10 @@ class AtmApp(App[int]):
                 return screen
         return None
 
-    def _get_dom_base(self) -> DOMNode:
+    def query_root(self) -> DOMNode | None:
         # app.query_one means the mode's screen shown now (Textual's default is the first screen
         # composed, which with one screen per mode would be the ATM screen forever).
-        return self.panes or super()._get_dom_base()
+        return self.panes
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def on_load(self) -> None:

@@ -2,7 +2,8 @@
 
 The app is run at 120x36 (or the size asked) with animations off, a wall clock that never moves
 and a fixed database label, and shows the export's own player, so the same seed gives the same
-screen: `atm-tui export --frames svg`, the asciicast and the PNG frames all come from here.
+screen: `atm-tui export --frames svg`, the asciicast and the PNG frames all come from here. While
+an export runs, one app (a Film) serves every step; a capture outside an export starts its own.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rich.color import ColorSystem
 from rich.console import Console
 from rich.segment import Segment
 from textual.app import App
+from textual.widget import Widget
 
-from atm_tui.scenarios.export import (
+from atm_tui.scenarios.export_formats import (
     FrameFormat,
     FrameOptions,
     register_filming,
@@ -26,6 +28,7 @@ from atm_tui.scenarios.export import (
     register_screen,
 )
 from atm_tui.scenarios.player import ScenarioPlayer
+from atm_tui.ui.textual_private import full_update
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -37,11 +40,17 @@ FRAME_SIZE = (120, 36)
 
 @dataclass(frozen=True, slots=True)
 class Capture:
-    """One screen: its SVG, its rows of styled cells (Rich segments), and its size."""
+    """One screen: its rows of styled cells (Rich segments), its size, and its SVG when it was asked for."""
 
-    svg: str
     rows: list[list[Segment]]
     size: tuple[int, int]
+    picture: str | None = None  # Rich's SVG of the screen (the same one App.export_screenshot gives)
+
+    @property
+    def svg(self) -> str:
+        if self.picture is None:
+            raise ValueError("this capture was taken without its SVG (screen_of(..., svg=True) takes it)")
+        return self.picture
 
     def text(self) -> str:
         """The screen's characters, one line per row, trailing spaces dropped."""
@@ -59,28 +68,20 @@ class Capture:
         return "".join(out)
 
 
-_last: tuple[tuple[object, ...], Capture] | None = None
-# The apps kept running for the export being played, by (player, size, clean, captions).
-_running: dict[tuple[object, ...], tuple[AtmApp, Pilot[int]]] = {}
-_stacks: dict[int, AsyncExitStack] = {}
-
-
-@asynccontextmanager
-async def filming(player: ScenarioPlayer) -> AsyncIterator[None]:
-    """Keep one app per look running while `player` is exported; each capture redraws it.
-
-    Booting an app for every step made an export's time grow with each step; here the first
-    capture of a look (size, key bar, captions) starts its app and the later ones show the
-    player again in it, as a start would (the same replay of the events, the same bank read).
-    """
-    async with AsyncExitStack() as stack:
-        _stacks[id(player)] = stack
-        try:
-            yield
-        finally:
-            del _stacks[id(player)]
-            for key in [k for k in _running if k[0] == id(player)]:
-                del _running[key]
+def screen_of(app: App[int], title: str = "atm-tui", svg: bool = True) -> Capture:
+    """What a running app shows now: its cells and (svg) its SVG, both from one full render."""
+    width, height = app.size.width, app.size.height
+    update = full_update(app)
+    # The console App.export_screenshot uses, so the SVG is byte for byte the one it would give.
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system="truecolor", record=svg, legacy_windows=False, safe_box=False)  # fmt: skip
+    segments = [s for s in console.render(update) if not s.control]
+    rows = list(Segment.split_and_crop_lines(segments, width, pad=True, include_new_lines=False))[:height]
+    picture = None
+    if svg:
+        console.print(update)
+        picture = console.export_svg(title=title)
+    return Capture(rows, (width, height), picture)
 
 
 def _start(player: ScenarioPlayer, captions: bool) -> AtmApp:
@@ -97,70 +98,110 @@ def _start(player: ScenarioPlayer, captions: bool) -> AtmApp:
     return AtmApp(settings)
 
 
-async def _show(app: AtmApp, pilot: Pilot[int], clean: bool) -> None:
+async def _settle(app: AtmApp, pilot: Pilot[int]) -> None:
     await pilot.pause()
     await app.settle(0)
     await pilot.pause()
-    if clean:
-        for bar in app.query("#keybar"):
+
+
+def _where(player: ScenarioPlayer) -> tuple[int, bool, int]:
+    """Where the player stands: a new step, the end of one, or new events since."""
+    return (player.position, player.playing, len(player.events))
+
+
+@dataclass(slots=True)
+class _Running:
+    app: AtmApp
+    pilot: Pilot[int]
+    shown: tuple[int, bool, int]  # where the player stood when the app last showed it
+    hidden: list[tuple[Widget, bool]] = field(default_factory=list)  # the key bar while --clean
+
+
+class Film:
+    """One app showing an export's player from the first frame to the last.
+
+    Each shot shows the player again where it stands, as a start would (ScenarioMode.show_player: the
+    same replay of the events, the same bank read), so every step costs the same and a frame is
+    the one a fresh app would draw. The frames and the cast share the app: a --clean shot hides
+    the key bar, a shot with it shows it again. Only another size or caption setting (never
+    within one export) needs a second app. The last shot is kept: the SVG or PNG frame and the
+    cast of one step are one shot.
+    """
+
+    def __init__(self, player: ScenarioPlayer, stack: AsyncExitStack) -> None:
+        self.player = player
+        self.stack = stack
+        self.running: dict[tuple[tuple[int, int], bool], _Running] = {}
+        self.last: tuple[tuple[object, ...], Capture] | None = None
+
+    async def shot(self, size: tuple[int, int], clean: bool, captions: bool, svg: bool) -> Capture:
+        player = self.player
+        key = (_where(player), size, clean, captions)
+        if self.last is not None and self.last[0] == key and (self.last[1].picture is not None or not svg):
+            return self.last[1]
+        look = (size, captions)
+        run = self.running.get(look)
+        if run is None:
+            app = _start(player, captions)
+            pilot = await self.stack.enter_async_context(app.run_test(size=size))
+            run = self.running[look] = _Running(app, pilot, _where(player))
+            await _settle(run.app, pilot)
+        elif run.shown != _where(player):
+            await run.app.session.scenarios.show_player()
+            run.app.redraw()
+            run.shown = _where(player)
+            await _settle(run.app, run.pilot)
+        await _key_bar(run, clean)
+        result = screen_of(run.app, title=f"atm-tui {player.scenario.name} {player.counter}", svg=svg)
+        self.last = (key, result)
+        return result
+
+
+async def _key_bar(run: _Running, clean: bool) -> None:
+    """Hide the key bar for a --clean shot; show it as it was for the others."""
+    if clean and not run.hidden:
+        run.hidden = [(bar, bar.display) for bar in run.app.query("#keybar")]
+        for bar, _ in run.hidden:
             bar.display = False
-        await pilot.pause()
+        await run.pilot.pause()
+    elif not clean and run.hidden:
+        for bar, shown in run.hidden:
+            bar.display = shown
+        run.hidden = []
+        await run.pilot.pause()
 
 
-async def capture(
-    player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, clean: bool = False, captions: bool = True
-) -> Capture:
+_films: dict[int, Film] = {}  # the export being played, by id(player)
+
+
+@asynccontextmanager
+async def filming(player: ScenarioPlayer) -> AsyncIterator[Film]:
+    """Keep one app running while `player` is exported; every capture of the player is a shot of it.
+
+    Booting an app for every step made an export's time and memory grow with each step.
+    """
+    async with AsyncExitStack() as stack:
+        film = _films[id(player)] = Film(player, stack)
+        try:
+            yield film
+        finally:
+            del _films[id(player)]
+
+
+async def capture(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE, clean: bool = False,
+                  captions: bool = True, svg: bool = True) -> Capture:  # fmt: skip
     """The app's screen showing `player` where it stands (the player stays open and unchanged).
 
     `clean`: the recording look, with no key bar. `captions` False: the caption bar keeps the
-    title, the step and its key badge but not the caption (a subtitle track carries it). The last
-    capture is kept, so the SVG frame, the cast and the PNG of one step run the app once; while
-    `filming(player)` is open, one app per look serves every step.
+    title, the step and its key badge but not the caption (a subtitle track carries it). While
+    `filming(player)` is open, its one app serves every capture; otherwise an app is started
+    for this one screen.
     """
-    global _last
-    key = (id(player), player.position, player.playing, len(player.events), size, clean, captions)
-    if _last is not None and _last[0] == key:
-        return _last[1]
-    title = f"atm-tui {player.scenario.name} {player.counter}"
-    look = (id(player), size, clean, captions)
-    stack = _stacks.get(id(player))
-    if stack is None:  # no export running: an app for this one screen
-        app = _start(player, captions)
-        async with app.run_test(size=size) as pilot:
-            await _show(app, pilot, clean)
-            result = screen_of(app, title=title)
-    elif look not in _running:
-        app = _start(player, captions)
-        pilot = await stack.enter_async_context(app.run_test(size=size))
-        _running[look] = (app, pilot)
-        await _show(app, pilot, clean)
-        result = screen_of(app, title=title)
-    else:
-        app, pilot = _running[look]
-        await app.session.scenarios.show_player()
-        app.redraw()
-        await _show(app, pilot, clean)
-        result = screen_of(app, title=title)
-    _last = (key, result)
-    return result
-
-
-def screen_of(app: App[int], title: str = "atm-tui") -> Capture:
-    """What a running app shows now: its SVG and its cells (Textual's own screenshot path)."""
-    size = (app.size.width, app.size.height)
-    svg = app.export_screenshot(title=title)
-    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    assert update is not None  # a full update always renders
-    console = Console(width=size[0], height=size[1], file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", legacy_windows=False, safe_box=False)  # fmt: skip
-    segments = [s for s in console.render(update) if not s.control]
-    rows = list(Segment.split_and_crop_lines(segments, size[0], pad=True, include_new_lines=False))[: size[1]]
-    return Capture(svg, rows, size)
-
-
-async def render_svg(player: ScenarioPlayer, size: tuple[int, int] = FRAME_SIZE) -> str:
-    """The app's screen showing `player` where it stands, as Rich's SVG."""
-    return (await capture(player, size)).svg
+    film = _films.get(id(player))
+    if film is not None:
+        return await film.shot(size, clean, captions, svg)
+    async with AsyncExitStack() as stack:
+        return await Film(player, stack).shot(size, clean, captions, svg)
 
 
 async def _svg_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
@@ -168,14 +209,15 @@ async def _svg_frame(player: ScenarioPlayer, options: FrameOptions) -> str:
 
 
 async def _png_frame(player: ScenarioPlayer, options: FrameOptions) -> bytes:
-    from atm_tui.ui.capture.png import render_png
+    from atm_tui.ui.capture.png import render_png  # Pillow and the font: the optional `frames` extra
 
-    return render_png(await capture(player, FRAME_SIZE, options.clean, options.burned), options.size)
+    shot = await capture(player, FRAME_SIZE, options.clean, options.burned, svg=False)
+    return render_png(shot, options.size)
 
 
 async def render_ansi(player: ScenarioPlayer, options: FrameOptions | None = None) -> str:
     burned = options.burned if options is not None else True
-    return (await capture(player, captions=burned)).ansi()
+    return (await capture(player, captions=burned, svg=False)).ansi()
 
 
 register_frame_format(FrameFormat("svg", _svg_frame, "SVG screenshots of the app, one per step (120x36)"))
