@@ -1,10 +1,12 @@
-"""Shared by every test: the Hypothesis profiles (registered before the tests are collected), and
-the throwaway PostgreSQL server with the fixtures that give each test a bank on it (pg_server.py),
-and the default export of a scenario, made once for the tests that only read it."""
+"""Shared by every test: temporary files in memory where the machine has a RAM folder, the
+Hypothesis profiles (registered before the tests are collected), the throwaway PostgreSQL server
+with the fixtures that give each test a bank on it (pg_server.py), and the default export of a
+scenario, made once for the tests that only read it."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -12,6 +14,21 @@ from typing import NoReturn
 import profiles  # noqa: F401  (registers the `fast` profile for --hypothesis-profile)
 import pytest
 from pg_server import PgServer, Unavailable, start_server
+
+RAM_FOLDER = Path("/dev/shm")
+
+
+def temporary_files_in_memory() -> None:
+    """tmp_path, tempfile and the processes the tests start write under /dev/shm (Linux's RAM
+    folder) unless TMPDIR names a folder already: the banks' commits then wait for no disk. Same
+    files, same checks; measured side by side, a SQLite-heavy property took 3.3 s instead of 5.6 s."""
+    if os.environ.get("TMPDIR") or not (RAM_FOLDER.is_dir() and os.access(RAM_FOLDER, os.W_OK | os.X_OK)):
+        return
+    os.environ["TMPDIR"] = str(RAM_FOLDER)
+    tempfile.tempdir = None  # tempfile reads TMPDIR again on its next call
+
+
+temporary_files_in_memory()
 
 
 def in_ci() -> bool:

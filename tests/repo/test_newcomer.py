@@ -61,6 +61,25 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
     assert '"-e", f".[{extra}]" if extra else "."' in source
 
 
+def test_dev_py_test_runs_two_workers_only_with_xdist_installed_and_no_choice_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parent.parent / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    monkeypatch.setattr(dev, "VENV", tmp_path)
+    assert dev.workers([]) == []  # no pytest-xdist in the venv: one process, as before
+    plugin = tmp_path / "lib" / "python3.11" / "site-packages" / "xdist"
+    plugin.mkdir(parents=True)
+    (plugin / "__init__.py").write_text("")
+    assert dev.workers(["-q", "-k", "money"]) == ["-n", "2", "--dist", "loadgroup"]
+    for own in (["-n", "0"], ["-n0"], ["--numprocesses=4"], ["--dist", "load"], ["-p", "no:xdist"]):
+        assert dev.workers(["-x", *own]) == [], own
+
+
 def test_simulate_names_a_file_under_home_with_a_tilde(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyte
 import pytest
+from profiles import tiered
 from textual.widgets import Static
 from ui_helpers import make_app
 
@@ -201,7 +202,7 @@ def cast_screens(cast: Path) -> list[str]:
     return shown
 
 
-@pytest.mark.parametrize("name", ALL_SCENARIOS)
+@pytest.mark.parametrize("name", tiered(ALL_SCENARIOS))  # --fast: t123 and kafka
 async def test_every_step_says_what_its_trace_says(
     name: str, tmp_path: Path, exported: Callable[[str], Path]
 ) -> None:
