@@ -24,6 +24,9 @@ from profiles import examples
 from atm_tui.bank import postgres
 
 OPENING = 1_000_000_000
+# The books are checked after the property run on the same server: under pytest-xdist the module
+# stays on one worker, in order.
+pytestmark = pytest.mark.xdist_group("http-property")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -61,12 +61,12 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
     assert '"-e", f".[{extra}]" if extra else "."' in source
 
 
-def test_dev_py_test_runs_two_workers_only_with_xdist_installed_and_no_choice_of_its_own(
+def test_dev_py_test_runs_a_worker_per_core_and_one_more_only_with_xdist_installed_and_no_choice_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parent.parent / "dev.py")
+    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parents[2] / "dev.py")
     assert spec is not None and spec.loader is not None
     dev = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(dev)
@@ -75,7 +75,8 @@ def test_dev_py_test_runs_two_workers_only_with_xdist_installed_and_no_choice_of
     plugin = tmp_path / "lib" / "python3.11" / "site-packages" / "xdist"
     plugin.mkdir(parents=True)
     (plugin / "__init__.py").write_text("")
-    assert dev.workers(["-q", "-k", "money"]) == ["-n", "2", "--dist", "loadgroup"]
+    monkeypatch.setattr(dev.os, "cpu_count", lambda: 2)
+    assert dev.workers(["-q", "-k", "money"]) == ["-n", "3", "--dist", "loadgroup"]
     for own in (["-n", "0"], ["-n0"], ["--numprocesses=4"], ["--dist", "load"], ["-p", "no:xdist"]):
         assert dev.workers(["-x", *own]) == [], own
 
