@@ -167,8 +167,11 @@ def test_three_atm_processes_sending_the_same_ids_debit_each_key_once(tmp_path: 
     # Between them the three processed each id exactly once. They are three clients (three ATMs),
     # so a key another ATM used first is refused, never paid out as that ATM's cash.
     assert sum(o["counts"]["processed"] for o in outs) == 3000
-    assert all(o["ok"] for o in outs)
+    assert all(o["ok"] for o in outs), [o["invariants"] for o in outs]
     assert sum(o["counts"]["dispensed"] for o in outs) <= 3000
-    assert all(o["counts"]["rejected"] > 0 for o in outs)
+    # A process that did not process every id itself was refused the ones another ATM had used
+    # (one that started first may have run through all 3000 before the others began).
+    assert all(o["counts"]["processed"] == 3000 or o["counts"]["rejected"] > 0 for o in outs), outs
+    assert sum(o["counts"]["rejected"] for o in outs) > 0
     assert query(str(db), "SELECT count(*), count(DISTINCT txn_id) FROM ledger") == [(3000, 3000)]
     examine(db)
