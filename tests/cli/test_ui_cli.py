@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
 from ui_helpers import make_app
 
@@ -35,6 +36,7 @@ def test_not_a_database_is_one_line(tmp_path: Path) -> None:
     assert bad.read_text() == "not sqlite"
 
 
+@pytest.mark.slow  # waits out the bank's real busy timeout
 async def test_locked_database_is_shown_on_screen(tmp_path: Path) -> None:
     db = tmp_path / "bank.db"
     sqlite3.connect(str(db)).execute("CREATE TABLE t (x)").connection.close()

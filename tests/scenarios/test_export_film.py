@@ -35,6 +35,7 @@ def test_one_app_serves_a_whole_export(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert started == [FRAME_SIZE]
 
 
+@pytest.mark.slow  # a fresh app for every step of the scenario, twice
 @pytest.mark.parametrize("clean", [True, False])
 async def test_each_shot_is_what_a_fresh_app_draws(clean: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:

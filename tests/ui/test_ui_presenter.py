@@ -322,8 +322,13 @@ def test_bad_file_on_the_command_line_is_one_line(bad: str, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("bad", list(BAD_FILES))
-async def test_bad_file_chosen_in_the_app_is_shown_and_the_app_goes_on(bad: str, tmp_path: Path) -> None:
-    path = tmp_path / f"{bad}.toml"
+async def test_bad_file_chosen_in_the_app_is_shown_and_the_app_goes_on(
+    bad: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Typed as a person in the file's folder would: its name (a path typed in full is the same
+    # command, one keystroke at a time).
+    monkeypatch.chdir(tmp_path)
+    path = Path(f"{bad}.toml")
     text, expected = BAD_FILES[bad]
     path.write_text(text)
     app = presenter_app(tmp_path)
