@@ -202,3 +202,37 @@ def test_the_table_reader_catches_a_missing_key(tmp_path: Path) -> None:
     doc.write_text("| Key | Does |\n|---|---|\n| `w` | withdraw |\n| `+` / `-` | speed |\n\ntext\n")
     assert key_tables(doc) == [{"w", "plus", "minus"}]
     assert key_tables(doc)[0] != ATM
+
+
+# A letter named in words: "press r", "r sends", "(m to change)". The models and widgets write
+# ‹retry› (the action) instead, and the screen puts in its binding's key.
+LETTER_IN_WORDS = re.compile(
+    r"\b[Pp]ress [a-zA-Z?]\b|[\" (][a-zA-Z?] (?:sends|resends|drops|lists|to change)\b"
+)
+
+
+def test_no_model_or_widget_names_a_key_letter_in_its_words() -> None:
+    ui = ROOT / "atm_tui" / "ui"
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for folder in ("models", "widgets", "screens")
+        for path in sorted((ui / folder).glob("*.py"))
+        if path.name != "modals.py"  # the help's lesson text: prose about both screens (see its note)
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if LETTER_IN_WORDS.search(line)
+    ]
+    assert found == []
+    assert LETTER_IN_WORDS.search('"Press r to retry."') and LETTER_IN_WORDS.search('" (m to change)"')
+
+
+def test_every_key_named_in_words_is_an_action_the_atm_screen_binds() -> None:
+    from atm_tui.ui.models.captions import KEY_MARK, name_keys
+
+    ui = ROOT / "atm_tui" / "ui"
+    named = {m for path in ui.rglob("*.py") for m in KEY_MARK.findall(path.read_text())}
+    actions = {b.action for b in bound(AtmScreen)}
+    assert named and named <= actions, named - actions
+    keys = {b.action: b.key_display or b.key for b in bound(AtmScreen)}
+    assert name_keys("Press ‹status› to ask, or ‹retry› to retry; ‹help› lists them.", keys) == (
+        "Press s to ask, or r to retry; ? lists them."
+    )

@@ -55,10 +55,10 @@ def bank_says(txn_id: str, status: str, debits: int, debited: int) -> str:
     if debits:
         return (
             f"{txn_id} debited {rupees(debited)} — no cash was dispensed;"
-            " press r to retry with the same id and get your cash"
+            " press ‹retry› to retry with the same id and get your cash"
         )
     if status == "declined":
         return f"{txn_id} declined — nothing was taken"
     if status == "not_found":
-        return f"{txn_id} never processed — nothing was taken; r sends it again, safely"
-    return f"{txn_id} {status.replace('_', ' ')} — nothing debited yet; press s again shortly"
+        return f"{txn_id} never processed — nothing was taken; ‹retry› sends it again, safely"
+    return f"{txn_id} {status.replace('_', ' ')} — nothing debited yet; press ‹status› again shortly"

@@ -7,12 +7,25 @@ trace and an export frame say the same thing.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from atm_tui.sim.events import START_CONTROL, Control
 
 if TYPE_CHECKING:
     from atm_tui.ui.models.view import View
+
+# A key named in a model's words: ‹retry› is the key bound to the action "retry". The models name
+# actions, never letters; the screen drawing the words puts in its own binding's key (name_keys),
+# so a key is written in one place, its Binding.
+KEY_MARK = re.compile(r"‹([a-z_]+)›")
+
+
+def name_keys(text: str, keys: Mapping[str, str]) -> str:
+    """`text` with each marked action (‹retry›) replaced by the key that `keys` (action -> key, as the key bar
+    writes it) binds to it; an action without a key keeps its name."""
+    return KEY_MARK.sub(lambda m: keys.get(m.group(1), m.group(1)), text)
 
 
 def cause_words(cause: str) -> str:
@@ -54,7 +67,7 @@ SWITCH_CAPTIONS = {
     ),
     "auto_retry": (
         "Automatic retry on: after a timeout the ATM resends the same id by itself.",
-        "Automatic retry off: after a timeout the ATM gives up; press r to resend the same id by hand.",
+        "Automatic retry off: after a timeout the ATM gives up; press ‹retry› to resend the same id by hand.",
     ),
     "compare": (
         "Compare mode on: a naive twin bank beside the real one gets the very same deliveries.",

@@ -174,7 +174,7 @@ def finished(view: View, ev: Finished) -> None:
     elif ev.outcome == "unknown":
         atm.screen = "Status unknown. Please check your balance."
         atm.detail = "No answer after every attempt."
-        atm.hint = "Press s to ask the bank by id, or r to retry."
+        atm.hint = "Press ‹status› to ask the bank by id, or ‹retry› to retry."
         atm.hint_actions = ("status", "retry")
         words = outcomes.story(atm.op)
         view.caption = (
@@ -225,7 +225,7 @@ def answered(view: View, ev: Answered) -> None:
         receipt = view.atm.receipt
         if receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome == "unknown":
             receipt.bank_says = bank_says(ev.txn_id, status, debits, debited)
-            view.atm.hint, view.atm.hint_actions = "Press r to retry with the same id.", ("retry",)
+            view.atm.hint, view.atm.hint_actions = "Press ‹retry› to retry with the same id.", ("retry",)
         money = (
             f", {debits} {words.effect}{'s' if debits != 1 else ''}"
             if words.effect in ("debit", "charge")
@@ -243,10 +243,10 @@ def resolved(view: View, ev: Resolved) -> None:
     if ev.truth == "debited":
         view.caption = (
             f"{ev.txn_id}: the status query says {words.done}, but {words.client} never heard so:"
-            f" r resends {ev.txn_id}, the bank replays, {words.no_effect}."
+            f" ‹retry› resends {ev.txn_id}, the bank replays, {words.no_effect}."
         )
     else:
         view.caption = (
             f"{ev.txn_id}: the status query says not {words.done}, nothing happened:"
-            f" r sends {ev.txn_id} again, safely."
+            f" ‹retry› sends {ev.txn_id} again, safely."
         )

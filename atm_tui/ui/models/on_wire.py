@@ -152,7 +152,7 @@ def reply_delivered(view: View, ev: ReplyDelivered) -> None:
             del view.replies[(wire, ev.attempt)]
     if view.is_current(ev.txn_id) and ev.op not in outcomes.READS:
         receipt = view.atm.receipt
-        # After an unknown outcome, r resends: that reply is acted on, not a late one.
+        # After an unknown outcome, a retry resends: that reply is acted on, not a late one.
         finished = receipt is not None and receipt.txn_id == ev.txn_id and receipt.outcome != "unknown"
         if not finished:
             view.atm.last_reply_replayed = ev.replayed

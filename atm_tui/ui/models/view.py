@@ -94,7 +94,7 @@ class View:
     def welcome(self, amount: int) -> None:
         if not self.atm.txn_id:
             self.atm.screen = f"Welcome, {self.owner}."
-            self.atm.detail = f"Press w to withdraw {rupees(amount)}."
+            self.atm.detail = f"Press ‹withdraw› to withdraw {rupees(amount)}."
         self.atm.amount = amount
 
     def start_storm(self, n: int, amount: int) -> None:

@@ -13,6 +13,7 @@ from textual.widgets import Static
 from atm_tui.bank.money import rupees
 from atm_tui.ui.core.session import Session
 from atm_tui.ui.core.shown import Shown
+from atm_tui.ui.models.captions import name_keys
 from atm_tui.ui.screens.bindings import (
     CLASS_VIEW,
     FASTER,
@@ -98,7 +99,9 @@ class AtmScreen(PanesScreen):
         self._show_compare(shown.compare)
 
     def caption_text(self, shown: Shown) -> str:
-        return shown.view.caption or "Press w to withdraw. h drops the next reply. ? lists every key."
+        return shown.view.caption or (
+            "Press ‹withdraw› to withdraw. ‹drop_reply› drops the next reply. ‹help› lists every key."
+        )
 
     def draw_panes(self, shown: Shown) -> None:
         view = shown.view
@@ -108,7 +111,7 @@ class AtmScreen(PanesScreen):
         # The keys a line of the ATM's screen names, said only while they work (a scenario refuses them).
         named = ("amount", *view.atm.hint_actions)
         keys_on = frozenset(a for a in named if self.check_action(a, ()) is True)
-        self.query_one(AtmPane).show(view, shown.amount, keys_on)
+        self.query_one(AtmPane).show(view, shown.amount, keys_on, self.key_names())
         st = shown.toggles
         if st is not None:
             # A new state redraws the panel (and lays the screen out again if its rows changed).
@@ -176,7 +179,8 @@ class AtmScreen(PanesScreen):
             return ("it crashes the bank between the debit and storing the key, which only split mode has"
                     " (ctrl+p, Bank mode: split). In one transaction there is no gap.")  # fmt: skip
         if action in ("status", "retry") and engine.atm.last is None:
-            return "it acts on the last transaction, and there is none yet: press w first"
+            return name_keys("it acts on the last transaction, and there is none yet: press ‹withdraw› first",
+                             self.key_names())
         if action == "pick" and not engine.unknown and s.target is None:
             return "it picks among transactions whose outcome is unknown, and none is"
         return ""

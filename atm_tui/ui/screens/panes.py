@@ -21,6 +21,7 @@ from atm_tui.paths import data_dir, home_relative
 from atm_tui.ui.core.session import Change, Session
 from atm_tui.ui.core.session_events import BANKS, PRESENTER
 from atm_tui.ui.core.shown import Shown
+from atm_tui.ui.models.captions import name_keys
 from atm_tui.ui.screens.bindings import ALWAYS, shown_keys
 from atm_tui.ui.themes import DEFAULT, PROJECTOR
 from atm_tui.ui.widgets.bank_pane import SHORT_SCREEN, BankPane
@@ -144,7 +145,8 @@ class PanesScreen(Screen[None]):
         with teardown_safe():
             self.show_banks(shown)
             self._draw_top(shown)
-            self.update("#caption", Text("» " + self.caption_text(shown), overflow="ellipsis"))
+            caption = name_keys(self.caption_text(shown), self.key_names())
+            self.update("#caption", Text("» " + caption, overflow="ellipsis"))
             self.draw_panes(shown)
             self.show_presenter(shown)
             self._draw_keys()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -9,6 +11,7 @@ from textual.widgets import Static
 
 from atm_tui.bank.money import rupees
 from atm_tui.ui.models import outcomes
+from atm_tui.ui.models.captions import name_keys
 from atm_tui.ui.models.view import View
 from atm_tui.ui.widgets.palette import styles
 from atm_tui.ui.widgets.text import set_text
@@ -43,8 +46,11 @@ class AtmPane(Vertical):
         if beliefs.border_title != title:
             beliefs.border_title = title
 
-    def show(self, view: View, amount: int, keys_on: frozenset[str] = frozenset()) -> None:
-        """`keys_on`: the actions whose keys work now; a line naming a key is shown only then."""
+    def show(self, view: View, amount: int, keys_on: frozenset[str] = frozenset(),
+             keys: Mapping[str, str] | None = None) -> None:
+        """`keys_on`: the actions whose keys work now; a line naming a key is shown only then.
+        `keys`: action -> key, for the words that name one (‹retry›: the screen's own binding)."""
+        named = keys or {}
         atm = view.atm
         title = outcomes.story(atm.op).title  # each story's own client: ATM, Shop, Booth
         if self.border_title != title:
@@ -52,12 +58,12 @@ class AtmPane(Vertical):
             self._title_beliefs()
         screen = Text()
         screen.append(atm.screen + "\n", style="bold")
-        screen.append(atm.detail)
+        screen.append(name_keys(atm.detail, named))
         if atm.hint and all(a in keys_on for a in atm.hint_actions):
-            screen.append(f"\n{atm.hint}")
+            screen.append("\n" + name_keys(atm.hint, named))
         if not atm.txn_id:
             # Name the key only while it works (a scenario refuses it).
-            change = " (m to change)" if "amount" in keys_on else ""
+            change = name_keys(" (‹amount› to change)", named) if "amount" in keys_on else ""
             screen.append(f"\nAmount: {rupees(amount)}{change}")
         if view.storm_total:
             screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")
@@ -92,7 +98,7 @@ class AtmPane(Vertical):
                 receipt.append(meaning)
             receipt.append(f"\nattempts: {r.attempts}")
             if r.bank_says:
-                receipt.append(f"\nbank says: {r.bank_says}", style="bold")
+                receipt.append("\nbank says: " + name_keys(r.bank_says, named), style="bold")
         set_text(self.query_one("#atm-receipt", Static), receipt)
         beliefs = Text()
         if not atm.attempts:
