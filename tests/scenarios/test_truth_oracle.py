@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from profiles import examples
@@ -152,9 +153,11 @@ async def drive(steps: list[tuple[str, float]], size: tuple[int, int]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@settings(max_examples=examples(100), deadline=None, derandomize=True,
+# 100 key sessions in all, half at each size: two tests, so two workers can share them.
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@settings(max_examples=examples(100 // len(SIZES)), deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
-@given(steps=session, size=st.sampled_from(SIZES))
+@given(steps=session)
 def test_every_claim_on_screen_matches_the_file(
     steps: list[tuple[str, float]], size: tuple[int, int]
 ) -> None:
