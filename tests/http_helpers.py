@@ -7,6 +7,9 @@ The bank is a SQLite file in a test's folder, or a PostgreSQL database given by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -110,10 +113,14 @@ def http_bank(where: Path | str, *, opening_balance: int = 50_000, ttl_ms: int =
 
 @contextmanager
 def serve(db: Path | str, *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`atm-tui serve --port 0` as a child process; yields it and its URL once it answers."""
+    """`atm-tui serve --port 0` as a child process; yields it and its URL once it answers.
+
+    In a process group of its own: `--workers N` runs N uvicorn worker processes, which a SIGKILL
+    of `serve` alone (a test's, or the teardown's) would leave running, orphaned; the teardown
+    kills the whole group."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "atm_tui", "serve", "--port", "0", "--db", str(db), "--quiet", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # the banner: "atm-tui bank on http://127.0.0.1:PORT (...)"
@@ -130,8 +137,8 @@ def serve(db: Path | str, *extra: str) -> Iterator[tuple[subprocess.Popen[str], 
             time.sleep(0.02)
         yield proc, url
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
         for stream in (proc.stdout, proc.stderr):
             if stream:
