@@ -208,3 +208,24 @@ def web(bank_url: str) -> Iterator[str]:
             proc.wait(10)
         if proc.stderr:
             proc.stderr.close()
+
+
+async def load(urls: list[str], seen: dict[str, int], sent: list[str], stop: asyncio.Event,
+               workers: int = 6) -> None:
+    """Workers sending new keys (W<worker>-<n>), worker w to `urls[w % len(urls)]`, each until told
+    to stop or its server dies: `sent` gets every key sent, `seen` each answered key's status."""
+    async def worker(w: int) -> None:
+        async with httpx.AsyncClient(base_url=urls[w % len(urls)], timeout=5) as client:
+            for n in range(100_000):  # bounded; ends at the first lost connection anyway
+                if stop.is_set():
+                    return
+                key = f"W{w}-{n}"
+                sent.append(key)
+                try:
+                    answer = await client.post(WITHDRAW, json={"amount": 100},
+                                               headers={"Idempotency-Key": key})
+                except httpx.TransportError:
+                    return
+                seen[key] = answer.status_code
+
+    await asyncio.gather(*(worker(w) for w in range(workers)))

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import unavailable
-from http_helpers import ACCOUNT, WITHDRAW, http_bank, ledger, query, resend, serve
+from http_helpers import ACCOUNT, WITHDRAW, http_bank, ledger, load, query, resend, serve
 from pg_server import Unavailable, find_bindir
 
 from atm_tui.bank import backend, core, operations, postgres, queries
@@ -158,26 +158,6 @@ def test_two_servers_fifty_concurrent_requests_with_one_key_debit_once(pg_url: s
     outcomes = Counter(str(r[0]) for r in query(pg_url, "SELECT outcome FROM deliveries"))
     assert outcomes["processed"] == 1 and sum(outcomes.values()) == 50
     assert outcomes["in_progress"] == statuses[409]
-
-
-async def load(urls: list[str], seen: dict[str, int], sent: list[str], stop: asyncio.Event,
-               workers: int = 6) -> None:
-    """Workers sending new keys, each to its own server, until told to stop or its server dies."""
-    async def worker(w: int) -> None:
-        async with httpx.AsyncClient(base_url=urls[w % len(urls)], timeout=5) as client:
-            for n in range(100_000):  # bounded; ends at the first lost connection anyway
-                if stop.is_set():
-                    return
-                key = f"W{w}-{n}"
-                sent.append(key)
-                try:
-                    answer = await client.post(WITHDRAW, json={"amount": 100},
-                                               headers={"Idempotency-Key": key})
-                except httpx.TransportError:
-                    return
-                seen[key] = answer.status_code
-
-    await asyncio.gather(*(worker(w) for w in range(workers)))
 
 
 @pytest.mark.slow

@@ -8,27 +8,7 @@ import signal
 
 import httpx
 import pytest
-from http_helpers import ACCOUNT, WITHDRAW, ledger, resend, serve
-
-
-async def load(url: str, seen: dict[str, int], sent: list[str], stop: asyncio.Event,
-               workers: int = 6) -> None:
-    """Workers sending new keys until the server dies; `seen` gets each key the bank answered."""
-    async def worker(w: int) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
-            for n in range(100_000):  # bounded; ends at the first lost connection anyway
-                if stop.is_set():
-                    return
-                key = f"W{w}-{n}"
-                sent.append(key)
-                try:
-                    answer = await client.post(WITHDRAW, json={"amount": 100},
-                                               headers={"Idempotency-Key": key})
-                except httpx.TransportError:
-                    return
-                seen[key] = answer.status_code
-
-    await asyncio.gather(*(worker(w) for w in range(workers)))
+from http_helpers import ACCOUNT, ledger, load, resend, serve
 
 
 @pytest.mark.slow
@@ -40,7 +20,7 @@ def test_sigkill_mid_load_loses_no_committed_request_and_doubles_none(bank_db: s
     with serve(db, "--opening-balance", "100000000", "--lease", "500") as (proc, url):
         async def run() -> None:
             stop = asyncio.Event()
-            task = asyncio.create_task(load(url, seen, sent, stop))
+            task = asyncio.create_task(load([url], seen, sent, stop))
             for _ in range(2_000):  # bounded: until enough requests were answered
                 if len(seen) >= 150 or task.done():
                     break

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from ui_helpers import make_app
@@ -38,13 +40,20 @@ async def test_screenshot_notice_writes_home_as_tilde(
         assert str(tmp_path) not in notice[0]
 
 
-def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
-    import importlib.util
+DEV_PY = Path(__file__).resolve().parents[2] / "dev.py"
 
-    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parents[2] / "dev.py")
+
+def load_dev() -> ModuleType:
+    """dev.py as a module (it is a script beside the package, not part of it)."""
+    spec = importlib.util.spec_from_file_location("dev", DEV_PY)
     assert spec is not None and spec.loader is not None
     dev = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(dev)
+    return dev
+
+
+def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
+    dev = load_dev()
     h, h2 = "a" * 64, "b" * 64
     assert dev.needs_install("", h, "") and dev.needs_install("", h, "test")  # a fresh clone
     demo = dev.stamp_after("", h, "")
@@ -56,7 +65,7 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
     assert dev.needs_install(full, h2, "") and dev.stamp_after(full, h2, "") == h2  # pyproject changed
     assert dev.needs_install(h, h, "test")  # a stamp of the old format (hash only): reinstall once
     # What each command asks pip for (read from the source, so a change of mind is caught).
-    source = (Path(__file__).resolve().parents[2] / "dev.py").read_text()
+    source = DEV_PY.read_text()
     assert 'ensure_venv("" if command == "demo" else "test")' in source
     assert '"-e", f".[{extra}]" if extra else "."' in source
 
@@ -64,12 +73,7 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
 def test_dev_py_test_runs_a_worker_per_core_and_one_more_only_with_xdist_installed_and_no_choice_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("dev", Path(__file__).resolve().parents[2] / "dev.py")
-    assert spec is not None and spec.loader is not None
-    dev = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(dev)
+    dev = load_dev()
     monkeypatch.setattr(dev, "VENV", tmp_path)
     assert dev.workers([]) == []  # no pytest-xdist in the venv: one process, as before
     plugin = tmp_path / "lib" / "python3.11" / "site-packages" / "xdist"

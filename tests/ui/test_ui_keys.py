@@ -15,6 +15,7 @@ from ui_helpers import make_app
 
 from atm_tui.sim.events import Event
 from atm_tui.ui.app import AtmApp
+from atm_tui.ui.models.captions import KEY_MARK, name_keys
 from atm_tui.ui.screens.atm import AtmScenarioScreen, AtmScreen
 from atm_tui.ui.screens.panes import PanesScreen
 from atm_tui.ui.screens.pipeline import PipelineScenarioScreen, PipelineScreen
@@ -226,8 +227,6 @@ def test_no_model_or_widget_names_a_key_letter_in_its_words() -> None:
 
 
 def test_every_key_named_in_words_is_an_action_the_atm_screen_binds() -> None:
-    from atm_tui.ui.models.captions import KEY_MARK, name_keys
-
     ui = ROOT / "atm_tui" / "ui"
     named = {m for path in ui.rglob("*.py") for m in KEY_MARK.findall(path.read_text())}
     actions = {b.action for b in bound(AtmScreen)}

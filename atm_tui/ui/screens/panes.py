@@ -69,6 +69,11 @@ class PanesScreen(Screen[None]):
         self.session = session
         self._shown_snapshots = -1
         self._keys_enabled: tuple[bool | None, ...] = ()
+        # Action -> key as the key bar writes it: fixed by the screen's class, so built once (every
+        # frame's caption names keys through it).
+        self._key_names = {
+            b.action: b.key_display or b.key for b in [*shown_keys(self.LIVE_KEYS), *self.keys()]
+        }
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -203,7 +208,7 @@ class PanesScreen(Screen[None]):
     def key_names(self) -> dict[str, str]:
         """Action -> its key as the key bar writes it, for panels that name a key beside a state (in a
         scenario, the live screen's keys too: its panels show the same toggles)."""
-        return {b.action: b.key_display or b.key for b in [*shown_keys(self.LIVE_KEYS), *self.keys()]}
+        return self._key_names
 
     def help_rows(self) -> list[tuple[Binding, str]]:
         """The help's rows: each key of this screen with why it is off ("" when on); in a scenario,

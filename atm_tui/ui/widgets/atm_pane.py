@@ -46,11 +46,9 @@ class AtmPane(Vertical):
         if beliefs.border_title != title:
             beliefs.border_title = title
 
-    def show(self, view: View, amount: int, keys_on: frozenset[str] = frozenset(),
-             keys: Mapping[str, str] | None = None) -> None:
+    def show(self, view: View, amount: int, keys_on: frozenset[str], keys: Mapping[str, str]) -> None:
         """`keys_on`: the actions whose keys work now; a line naming a key is shown only then.
         `keys`: action -> key, for the words that name one (‹retry›: the screen's own binding)."""
-        named = keys or {}
         atm = view.atm
         title = outcomes.story(atm.op).title  # each story's own client: ATM, Shop, Booth
         if self.border_title != title:
@@ -58,12 +56,12 @@ class AtmPane(Vertical):
             self._title_beliefs()
         screen = Text()
         screen.append(atm.screen + "\n", style="bold")
-        screen.append(name_keys(atm.detail, named))
+        screen.append(name_keys(atm.detail, keys))
         if atm.hint and all(a in keys_on for a in atm.hint_actions):
-            screen.append("\n" + name_keys(atm.hint, named))
+            screen.append("\n" + name_keys(atm.hint, keys))
         if not atm.txn_id:
             # Name the key only while it works (a scenario refuses it).
-            change = name_keys(" (‹amount› to change)", named) if "amount" in keys_on else ""
+            change = name_keys(" (‹amount› to change)", keys) if "amount" in keys_on else ""
             screen.append(f"\nAmount: {rupees(amount)}{change}")
         if view.storm_total:
             screen.append(f"\nStorm: {view.storm_done} of {view.storm_total} finished")
@@ -98,7 +96,7 @@ class AtmPane(Vertical):
                 receipt.append(meaning)
             receipt.append(f"\nattempts: {r.attempts}")
             if r.bank_says:
-                receipt.append("\nbank says: " + name_keys(r.bank_says, named), style="bold")
+                receipt.append("\nbank says: " + name_keys(r.bank_says, keys), style="bold")
         set_text(self.query_one("#atm-receipt", Static), receipt)
         beliefs = Text()
         if not atm.attempts:
