@@ -16,8 +16,10 @@ def test_sigkill_mid_load_loses_no_committed_request_and_doubles_none(bank_db: s
     db = bank_db  # a SQLite file, then a PostgreSQL database
     seen: dict[str, int] = {}
     sent: list[str] = []
-    # A short lease: a key the kill left in progress answers 409 only that long.
-    with serve(db, "--opening-balance", "100000000", "--lease", "500") as (proc, url):
+    # A short lease: a key the kill left in progress answers 409 only that long. Each write takes
+    # 100 ms inside the bank, so the kill finds requests mid-transaction: with instant writes, a
+    # busy machine could hold this test back while the bank answered every request in flight.
+    with serve(db, "--opening-balance", "100000000", "--lease", "500", "--processing", "100") as (proc, url):
         async def run() -> None:
             stop = asyncio.Event()
             task = asyncio.create_task(load([url], seen, sent, stop))
