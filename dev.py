@@ -28,8 +28,19 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".atm-tui-installed"
 
 
-def _run(*cmd: str | Path) -> int:
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> int:
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
+
+
+def with_bytecode_cache() -> dict[str, str]:
+    """This environment, with Python's cache of compiled modules on. Some machines (this project's
+    CI among them) set PYTHONDONTWRITEBYTECODE=1; the tests then start about 250 Python processes
+    (the CLI, servers, clients) that each compile atm_tui from source again, and every pytest
+    worker rewrites every test module again. Measured: `atm-tui simulate` took 0.31 s with it set
+    and 0.17 s without."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def ensure_venv(extra: str = "") -> None:
@@ -95,7 +106,7 @@ def main(argv: list[str]) -> int:
     if "--fast" in rest:
         rest = [r for r in rest if r != "--fast"]
         rest = ["-m", "not bench and not slow", "--hypothesis-profile", "fast", *rest]
-    return _run(BIN / "python", "-m", "pytest", *workers(rest), *rest)
+    return _run(BIN / "python", "-m", "pytest", *workers(rest), *rest, env=with_bytecode_cache())
 
 
 def workers(rest: list[str]) -> list[str]:
