@@ -4,6 +4,10 @@ tmux at 120x36, alternating atm-tui with a minimal Textual app, median of 5: the
 starting the program to the first frame that shows its content (for atm-tui, the bank's balance
 read from SQLite and the key bar). ATM_TUI_BASELINE=/path/to/an/older/tree adds that tree's
 atm-tui to the same rounds, for a before/after in one run. Reported, never asserted.
+
+Each tree's modules are compiled first (compileall), as `pip install` leaves them and as Textual's
+already are: without that, a machine with PYTHONDONTWRITEBYTECODE=1 (this one, and CI) would charge
+atm-tui for compiling its own source on every start and the minimal app for nothing.
 """
 
 from __future__ import annotations
@@ -77,6 +81,11 @@ def test_bench_first_frame_in_tmux_vs_a_minimal_textual_app() -> None:
     if baseline:
         runs["baseline"] = []
         trees["baseline"] = baseline
+    import atm_tui
+
+    packages = [Path(atm_tui.__file__).parent] + ([Path(baseline) / "atm_tui"] if baseline else [])
+    for package in packages:
+        subprocess.run([python, "-m", "compileall", "-q", str(package)], check=True)
     subprocess.run([*TMUX, "new-session", "-d", "-s", "hold", "sleep 600"], check=True)
     try:
         _rounds(runs, trees, folder, minimal, python)

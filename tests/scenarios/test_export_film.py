@@ -18,6 +18,7 @@ from atm_tui.ui.capture import frames
 from atm_tui.ui.capture.frames import FRAME_SIZE, capture, filming
 
 
+@pytest.mark.slow  # a whole export
 def test_one_app_serves_a_whole_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     started: list[tuple[int, int]] = []
     run_test = AtmApp.run_test

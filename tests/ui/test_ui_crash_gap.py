@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 from ui_helpers import balance, make_app, query
@@ -100,6 +101,7 @@ async def test_x_is_greyed_outside_split_mode(tmp_path: Path) -> None:
         assert "BANK CRASHED" not in screen(app)[0]
 
 
+@pytest.mark.slow  # a command typed out in the palette, letter by letter
 async def test_the_palette_arms_the_crash_in_split_mode(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     db = tmp_path / "bank.db"

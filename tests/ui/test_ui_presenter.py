@@ -345,6 +345,7 @@ async def test_bad_file_chosen_in_the_app_is_shown_and_the_app_goes_on(
         assert "step 2 of 5" in caption(app)
 
 
+@pytest.mark.slow  # a whole scenario, and two commands typed out in the palette
 async def test_palette_plays_a_scenario_on_its_own_file(tmp_path: Path) -> None:
     app = make_app(tmp_path, scenario_dir=str(tmp_path / "scenarios"))
     async with app.run_test(size=(120, 36)) as pilot:
