@@ -5,7 +5,7 @@
     python3 dev.py test [pytest options]    lint, type-check, check the import contracts, run the tests
     python3 dev.py test --fast [...]        the same, without the slow tests and with fewer
                                             Hypothesis examples (the inner loop; CI runs it all)
-    (both on pytest-xdist workers, one more than the cores; `-n 0` runs in one process)
+    (both on pytest-xdist workers, two a core; `-n 0` runs in one process)
     python3 dev.py bench                    run the benchmarks (not part of `test`)
 
 Each creates ./.venv on first use (or reuses it) and installs the project into it, again
@@ -110,14 +110,15 @@ def main(argv: list[str]) -> int:
 
 
 def workers(rest: list[str]) -> list[str]:
-    """pytest-xdist workers, one more than the cores, when the plugin is in .venv and the options
-    choose no -n of their own. A third of the suite's wall time waits on servers, subprocesses
-    and the screen's pauses, not on a core, so a spare worker fills it: measured in one sitting
-    on a quiet 2-core machine, one process 607 s, two workers 320 s, three 260 s."""
+    """pytest-xdist workers, two a core, when the plugin is in .venv and the options choose no -n of
+    their own. A third of the suite's wall time waits on servers, subprocesses and the screen's
+    pauses, not on a core, so spare workers fill it: measured on a quiet 2-core machine, one
+    process 607 s, two workers 320 s, three 260 s; later, in one sitting with the bytecode cache
+    on, three 254 s, four 221 s and 224 s, five 246 s."""
     chosen = any(r.startswith(("-n", "--numprocesses", "--dist")) or r == "no:xdist" for r in rest)
     if chosen or not any(VENV.glob("[Ll]ib*/**/site-packages/xdist/__init__.py")):
         return []
-    return ["-n", str((os.cpu_count() or 1) + 1), "--dist", "loadgroup"]
+    return ["-n", str(2 * (os.cpu_count() or 1)), "--dist", "loadgroup"]
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -70,7 +71,7 @@ def test_dev_py_demo_installs_the_app_only_and_test_adds_the_tools() -> None:
     assert '"-e", f".[{extra}]" if extra else "."' in source
 
 
-def test_dev_py_test_runs_a_worker_per_core_and_one_more_only_with_xdist_installed_and_no_choice_of_its_own(
+def test_dev_py_test_runs_two_workers_a_core_only_with_xdist_installed_and_no_choice_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dev = load_dev()
@@ -80,9 +81,20 @@ def test_dev_py_test_runs_a_worker_per_core_and_one_more_only_with_xdist_install
     plugin.mkdir(parents=True)
     (plugin / "__init__.py").write_text("")
     monkeypatch.setattr(dev.os, "cpu_count", lambda: 2)
-    assert dev.workers(["-q", "-k", "money"]) == ["-n", "3", "--dist", "loadgroup"]
+    assert dev.workers(["-q", "-k", "money"]) == ["-n", "4", "--dist", "loadgroup"]
     for own in (["-n", "0"], ["-n0"], ["--numprocesses=4"], ["--dist", "load"], ["-p", "no:xdist"]):
         assert dev.workers(["-x", *own]) == [], own
+
+
+def test_dev_py_test_runs_pytest_with_the_bytecode_cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    dev = load_dev()
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("ATM_TUI_SOMETHING", "kept")
+    env = dev.with_bytecode_cache()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["ATM_TUI_SOMETHING"] == "kept"
+    assert os.environ["PYTHONDONTWRITEBYTECODE"] == "1"  # dev.py's own environment is left as it is
+    source = DEV_PY.read_text()
+    assert '*workers(rest), *rest, env=with_bytecode_cache())' in source
 
 
 def test_simulate_names_a_file_under_home_with_a_tilde(
