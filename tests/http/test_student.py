@@ -30,6 +30,7 @@ async def wait_idle(app: StudentApp, pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+@pytest.mark.slow  # a real HTTP bank and a reply lost on the way back
 async def test_the_student_app_loses_a_reply_retries_and_the_bank_debits_once(tmp_path: Path) -> None:
     with http_bank(tmp_path) as bank:
         app = StudentApp(fast(bank.url, "alice", 1_000))

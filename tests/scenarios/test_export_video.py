@@ -40,6 +40,7 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+@pytest.mark.slow  # a whole export with its subtitles
 def test_captions_vtt_leaves_the_caption_out_of_the_frames_and_the_key_badge_in(
     tmp_path: Path, exported: Callable[[str], Path]
 ) -> None:

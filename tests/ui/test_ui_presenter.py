@@ -154,6 +154,7 @@ async def test_keys_that_change_the_story_are_refused(tmp_path: Path) -> None:
         assert "next" in keybar and "back" in keybar and "withdraw" not in keybar
 
 
+@pytest.mark.slow  # a whole scenario, autoplayed
 async def test_autoplay_reaches_the_last_step_and_stays(tmp_path: Path) -> None:
     app = presenter_app(tmp_path, autoplay=True)
     db = tmp_path / "t123.db"
@@ -201,6 +202,7 @@ def bank_text(app: AtmApp) -> str:
     return "\n".join(str(w.render()) for w in app.query_one("#bank").query(Static))
 
 
+@pytest.mark.slow  # the whole kafka scenario
 async def test_kafka_plays_in_the_pipeline_view(tmp_path: Path) -> None:
     app = presenter_app(tmp_path, "kafka")
     db = tmp_path / "kafka.db"
