@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from atm_tui.bank.core import Mode
+from atm_tui.bank.schema import SCHEMA
 from atm_tui.bank.service import Bank
 from atm_tui.bank.store import DEFAULT_ACCOUNT, StoreConfig
 
@@ -48,6 +49,21 @@ def run_cli(*args: str, timeout: float = 60, hash_seed: str = "0") -> subprocess
 
 
 # -- the raw sqlite3 baseline of the benchmarks -------------------------------------------------
+def raw_connect(db: Path, synchronous: str, opening: int) -> sqlite3.Connection:
+    """The benchmarks' raw sqlite3 baseline: the bank's schema and pragmas, and nothing else of
+    the project, with one account holding `opening`."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.executescript(SCHEMA)
+    conn.execute(
+        "INSERT INTO accounts (id, owner, balance, opening_balance) VALUES (?, 'bench', ?, ?)",
+        (DEFAULT_ACCOUNT, opening, opening),
+    )
+    return conn
+
+
 def _raw_debit(conn: sqlite3.Connection, amount: int) -> int:
     """The tightest debit SQLite offers: one statement when it knows RETURNING (3.35 and later)."""
     if sqlite3.sqlite_version_info >= (3, 35, 0):

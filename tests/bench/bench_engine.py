@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import raw_delivery
+from engine_helpers import raw_connect, raw_delivery
 
-from atm_tui.bank.schema import SCHEMA
 from atm_tui.bank.service import Bridge
 from atm_tui.bank.store import DEFAULT_ACCOUNT, StoreConfig, open_sync
 from atm_tui.sim.atm.config import LinkConfig, SimConfig
@@ -81,23 +80,9 @@ def _engine_rate(
 
 
 # -- the raw sqlite3 baseline -----------------------------------------------------------------
-def _raw_connect(db: Path, synchronous: str) -> sqlite3.Connection:
-    """The bank's schema and pragmas, and nothing else of the project."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    assert conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(SCHEMA)
-    conn.execute(
-        "INSERT INTO accounts (id, owner, balance, opening_balance) VALUES (?, 'bench', ?, ?)",
-        (DEFAULT_ACCOUNT, OPENING, OPENING),
-    )
-    return conn
-
-
 def _raw_rate(db: Path, synchronous: str, withdrawals: int = WITHDRAWALS) -> tuple[float, float]:
     """(deliveries per wall-clock second, per CPU second)."""
-    conn = _raw_connect(db, synchronous)
+    conn = raw_connect(db, synchronous, OPENING)
     try:
         started, cpu = time.perf_counter(), time.process_time()
         now = 0

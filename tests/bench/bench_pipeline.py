@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import raw_delivery  # the one baseline both benchmarks compare against
+from engine_helpers import raw_connect, raw_delivery  # the one baseline both benchmarks compare against
 
 from atm_tui.bank.pipeline_store import ConsumerMode
-from atm_tui.bank.schema import SCHEMA
-from atm_tui.bank.store import DEFAULT_ACCOUNT, StoreConfig
+from atm_tui.bank.store import StoreConfig
 from atm_tui.sim.pipeline.pipeline import PipelineConfig
 from atm_tui.sim.pipeline_run import simulate_pipeline
 
@@ -47,22 +46,9 @@ def _pipeline_rate(db: Path, consumer: ConsumerMode, synchronous: str) -> float:
     return MESSAGES / result.elapsed
 
 
-def _raw_connect(db: Path, synchronous: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(db, isolation_level=None)
-    assert conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(SCHEMA)
-    conn.execute(
-        "INSERT INTO accounts (id, owner, balance, opening_balance) VALUES (?, 'bench', ?, ?)",
-        (DEFAULT_ACCOUNT, OPENING, OPENING),
-    )
-    return conn
-
-
 def _raw_rate(db: Path, synchronous: str, per_key: int) -> float:
     """Deliveries per second; `MESSAGES` deliveries in all, `per_key` of them per key."""
-    conn = _raw_connect(db, synchronous)
+    conn = raw_connect(db, synchronous, OPENING)
     try:
         keys = MESSAGES // per_key
         started = time.perf_counter()

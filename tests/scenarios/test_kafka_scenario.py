@@ -11,9 +11,8 @@ import pytest
 from atm_tui.bank.service import Bridge
 from atm_tui.cli.main import main
 from atm_tui.scenarios import builtin_names, load
-from atm_tui.scenarios.export import render_text
 from atm_tui.scenarios.parsing import parse
-from atm_tui.scenarios.player import STEP_CONTROL, ScenarioPlayer
+from atm_tui.scenarios.player import ScenarioPlayer
 from atm_tui.scenarios.scenario import ScenarioError
 from atm_tui.sim.events import Control, Event
 from atm_tui.sim.pipeline.events import (
@@ -25,8 +24,6 @@ from atm_tui.sim.pipeline.events import (
     Fetched,
 )
 from atm_tui.sim.trace import from_dict
-
-TABLES = ("accounts", "ledger", "idempotency_keys", "deliveries", "consumer_groups", "consumer_offsets")
 
 
 def trace(events: list[Event]) -> str:
@@ -53,14 +50,6 @@ def committed(conn: sqlite3.Connection) -> int:
 
 def balance(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT balance FROM accounts").fetchone()[0])
-
-
-def state(db: str) -> list[list[tuple[object, ...]]]:
-    conn = sqlite3.connect(db)
-    try:
-        return [[tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in TABLES]
-    finally:
-        conn.close()
 
 
 def test_kafka_is_listed_and_is_a_pipeline_scenario(capsys: pytest.CaptureFixture[str]) -> None:
@@ -187,29 +176,6 @@ def test_kafka_exports_byte_identical(tmp_path: Path, capsys: pytest.CaptureFixt
     assert [ev.to_json() for ev in events] == written.splitlines()
     frame = (tmp_path / "a" / "frame-003.txt").read_text()
     assert "Charged more than once: M2 x2" in frame and "consumer naive" in frame
-
-
-async def test_kafka_back_is_exact(tmp_path: Path) -> None:
-    """Each step back gives the database, the trace and the frame reached going forwards."""
-    sc = load("kafka")
-    forward_db = str(tmp_path / "forward.db")
-    snapshots: list[tuple[list[list[tuple[object, ...]]], str, str]] = []
-    async with ScenarioPlayer(sc, forward_db) as fwd:
-        snapshots.append((state(forward_db), trace(fwd.events), await render_text(fwd)))
-        while await fwd.next():
-            snapshots.append((state(forward_db), trace(fwd.events), await render_text(fwd)))
-    back_db = str(tmp_path / "back.db")
-    async with ScenarioPlayer(sc, back_db) as player:
-        await player.play_all()
-        for k in range(len(sc.steps) - 1, -1, -1):
-            assert await player.back()
-            assert player.position == k
-            assert (state(back_db), trace(player.events), await render_text(player)) == snapshots[k]
-        assert not await player.back()
-        await player.goto(len(sc.steps))
-        assert (state(back_db), trace(player.events)) == snapshots[-1][:2]
-        markers = [ev.value for ev in player.events if isinstance(ev, Control) and ev.name == STEP_CONTROL]
-        assert markers == [str(k) for k in range(1, len(sc.steps) + 1)]
 
 
 # -- pipeline scenario files of one's own -----------------------------------------------------------
